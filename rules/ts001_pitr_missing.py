@@ -1,0 +1,58 @@
+"""TS001: point-in-time recovery must be provably enabled on every table and replica."""
+
+from __future__ import annotations
+
+from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+
+
+def check(table: TableDescription, settings: RuleSettings) -> list[str]:
+    if table.pitr_enabled is True:
+        return []
+    if isinstance(table.pitr_enabled, Unknown):
+        return [
+            "Point-in-time recovery is not provably enabled: PointInTimeRecoveryEnabled "
+            f"{table.pitr_enabled.reason}."
+        ]
+    if table.pitr_enabled is False:
+        return ["Point-in-time recovery is disabled (PointInTimeRecoveryEnabled is false)."]
+    return ["Point-in-time recovery is not enabled (no PointInTimeRecoverySpecification)."]
+
+
+RULE = Rule(
+    id="TS001",
+    slug="pitr-missing",
+    title="DynamoDB point-in-time recovery is not enabled",
+    rationale=(
+        "Without point-in-time recovery a bad write, a buggy migration or a deleted table "
+        "cannot be rolled back: on-demand backups only restore to the moment they were "
+        "taken. PITR keeps continuous backups for up to 35 days and is the prerequisite "
+        "for exporting the table to S3."
+    ),
+    severity=Severity.ERROR,
+    remediation=Remediation(
+        summary="Enable point-in-time recovery with pointInTimeRecoverySpecification.",
+        cdk_python=(
+            "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
+            "    point_in_time_recovery_enabled=True, recovery_period_in_days=35)"
+        ),
+        cdk_typescript=(
+            "pointInTimeRecoverySpecification: {\n"
+            "  pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 35 }"
+        ),
+        cli=(
+            "aws dynamodb update-continuous-backups --table-name TABLE "
+            "--point-in-time-recovery-specification "
+            "PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=35"
+        ),
+    ),
+    controls=(
+        "AWS Security Hub DynamoDB.2",
+        "AWS Config dynamodb-pitr-enabled",
+        "checkov CKV_AWS_28",
+        "checkov CKV_AWS_165",
+        "cdk-nag AwsSolutions-DDB3",
+        "cfn-lint I3011",
+    ),
+    check=check,
+    help_url="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Point-in-time-recovery.html",
+)

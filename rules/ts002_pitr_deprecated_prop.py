@@ -1,0 +1,75 @@
+"""TS002: PITR must be set with the current CDK prop, not the deprecated one.
+
+The deprecated prop synthesizes the same template, so only the construct's analytics
+metadata shows it; when that metadata is absent the rule cannot judge and says nothing
+(the loader reports once that TS002 could not run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
+
+DEPRECATED_PROP = "pointInTimeRecovery"
+
+
+def _replica_regions_using_prop(props: Mapping[str, Any]) -> list[str]:
+    replicas = props.get("replicas")
+    if not isinstance(replicas, list):
+        return []
+    return [
+        str(replica.get("region", "?"))
+        for replica in replicas
+        if isinstance(replica, Mapping) and DEPRECATED_PROP in replica
+    ]
+
+
+def check(table: TableDescription, settings: RuleSettings) -> list[str]:
+    props = table.cdk_props
+    if props is None:
+        return []
+    messages = []
+    if DEPRECATED_PROP in props:
+        messages.append(
+            "PITR is set with the deprecated pointInTimeRecovery prop; it will be removed in "
+            "the next major CDK release. Use pointInTimeRecoverySpecification."
+        )
+    replicas = _replica_regions_using_prop(props)
+    if replicas:
+        messages.append(
+            "The deprecated pointInTimeRecovery prop is set on replicas "
+            f"({', '.join(replicas)}). Use pointInTimeRecoverySpecification."
+        )
+    return messages
+
+
+RULE = Rule(
+    id="TS002",
+    slug="pitr-deprecated-prop",
+    title="PITR is enabled with the deprecated pointInTimeRecovery prop",
+    rationale=(
+        "pointInTimeRecovery is deprecated and will be removed in the next major version of "
+        "aws-cdk-lib; code that still uses it stops compiling on upgrade, and the replacement "
+        "pointInTimeRecoverySpecification is the only way to set the recovery period."
+    ),
+    severity=Severity.ERROR,
+    remediation=Remediation(
+        summary="Replace pointInTimeRecovery with pointInTimeRecoverySpecification.",
+        cdk_python=(
+            "# point_in_time_recovery=True  ->\n"
+            "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
+            "    point_in_time_recovery_enabled=True)"
+        ),
+        cdk_typescript=(
+            "// pointInTimeRecovery: true  ->\n"
+            "pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true }"
+        ),
+        cli="# a source change only: the deployed table is unaffected",
+    ),
+    controls=("cdk deprecation aws-cdk-lib.aws_dynamodb.TableOptions#pointInTimeRecovery",),
+    check=check,
+    help_url="https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_dynamodb.TableProps.html",
+    per_resource=True,
+)

@@ -1,0 +1,65 @@
+"""TS004: CloudFormation must retain the table when it is deleted or replaced.
+
+CDK's default for Table and TableV2 is RETAIN, so a failure here usually means
+RemovalPolicy.DESTROY, RemovalPolicies.of(scope) or a raw template without policies.
+"""
+
+from __future__ import annotations
+
+from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+
+SAFE_DELETION_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
+SAFE_UPDATE_REPLACE_POLICIES = frozenset({"Retain"})
+
+
+def _problem(attribute: str, value: str | Unknown | None, safe: frozenset[str]) -> str | None:
+    if isinstance(value, Unknown):
+        return f"{attribute} {value.reason}"
+    if value is None:
+        return f"{attribute} is not set, which CloudFormation treats as Delete"
+    if value not in safe:
+        return f"{attribute} is {value}"
+    return None
+
+
+def check(table: TableDescription, settings: RuleSettings) -> list[str]:
+    problems = [
+        problem
+        for problem in (
+            _problem("DeletionPolicy", table.deletion_policy, SAFE_DELETION_POLICIES),
+            _problem("UpdateReplacePolicy", table.update_replace_policy, SAFE_UPDATE_REPLACE_POLICIES),
+        )
+        if problem
+    ]
+    if not problems:
+        return []
+    return [
+        "CloudFormation would delete the table and its data when the stack is deleted or "
+        f"the table replaced: {'; '.join(problems)}."
+    ]
+
+
+RULE = Rule(
+    id="TS004",
+    slug="removal-policy-not-retain",
+    title="The table's removal policy is not Retain",
+    rationale=(
+        "With DeletionPolicy or UpdateReplacePolicy Delete, deleting the stack, removing the "
+        "construct or a change that forces replacement deletes the table and all its items. "
+        "Retain leaves the table in the account, from where it can be imported again."
+    ),
+    severity=Severity.ERROR,
+    remediation=Remediation(
+        summary="Use RemovalPolicy.RETAIN (the CDK default) for DeletionPolicy and UpdateReplacePolicy.",
+        cdk_python="removal_policy=RemovalPolicy.RETAIN",
+        cdk_typescript="removalPolicy: RemovalPolicy.RETAIN",
+        cli=(
+            "# CloudFormation template: set on the resource\n"
+            "DeletionPolicy: Retain\nUpdateReplacePolicy: Retain"
+        ),
+    ),
+    controls=("cfn-lint I3011",),
+    check=check,
+    help_url="https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",
+    per_resource=True,
+)

@@ -1,0 +1,54 @@
+"""TS007: the PITR recovery window must reach the configured minimum (default 7 days)."""
+
+from __future__ import annotations
+
+from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+
+DEFAULT_RECOVERY_PERIOD_DAYS = 35
+
+
+def check(table: TableDescription, settings: RuleSettings) -> list[str]:
+    if table.pitr_enabled is not True:
+        return []  # TS001 reports the missing PITR; a window of nothing says nothing more
+    days = table.recovery_period_days
+    minimum = settings.min_recovery_period_days
+    if isinstance(days, Unknown):
+        return [f"The PITR recovery period cannot be proven: RecoveryPeriodInDays {days.reason}."]
+    if days is not None and days < minimum:
+        return [
+            f"The PITR recovery period is {days} day{'s' if days != 1 else ''}, below the "
+            f"minimum of {minimum}: a problem noticed later than that cannot be rolled back."
+        ]
+    return []
+
+
+RULE = Rule(
+    id="TS007",
+    slug="pitr-recovery-period-short",
+    title="The PITR recovery period is shorter than the minimum",
+    rationale=(
+        "Data corruption is often noticed days after it happened. A short recovery period "
+        "(RecoveryPeriodInDays, 1 to 35, default 35) limits how far back the table can be "
+        "restored."
+    ),
+    severity=Severity.WARNING,
+    remediation=Remediation(
+        summary="Raise recoveryPeriodInDays to at least the minimum (35 is the maximum and the default).",
+        cdk_python=(
+            "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
+            "    point_in_time_recovery_enabled=True, recovery_period_in_days=35)"
+        ),
+        cdk_typescript=(
+            "pointInTimeRecoverySpecification: {\n"
+            "  pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 35 }"
+        ),
+        cli=(
+            "aws dynamodb update-continuous-backups --table-name TABLE "
+            "--point-in-time-recovery-specification "
+            "PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=35"
+        ),
+    ),
+    controls=("AWS Security Hub DynamoDB.2 (recovery period)",),
+    check=check,
+    help_url="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery_Howitworks.html",
+)

@@ -1,0 +1,7 @@
+"""`python -m tablesafe`."""
+
+import sys
+
+from tablesafe.cli import main
+
+sys.exit(main())

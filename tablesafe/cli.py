@@ -1,0 +1,166 @@
+"""The `tablesafe` command line.
+
+Kept lean on purpose: `check` imports no boto3, aws-cdk-lib, jsii or checkov, so it
+answers in a fraction of a second in CI and in pre-commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tablesafe import __version__
+from tablesafe.model import Report, Rule, Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+FORMATS = ("text", "json", "sarif", "junit", "markdown")
+FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints one line, not the whole usage, for a bad argument."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_INPUT, f"tablesafe: error: {message} (see tablesafe {self.prog.split()[-1]} --help)\n")
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument(
+        "--fail-on",
+        choices=tuple(FAIL_ON),
+        default="error",
+        help="lowest unsuppressed severity that makes the exit code 1 (default: error)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tablesafe",
+        description="Keep AWS CDK DynamoDB tables from losing data.",
+    )
+    parser.add_argument("--version", action="version", version=f"tablesafe {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = commands.add_parser(
+        "check",
+        help="check a cloud assembly (cdk.out) or CloudFormation templates",
+        description="Check cloud assemblies (cdk.out) and CloudFormation templates (JSON or YAML).",
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help="cdk.out directory or template file")
+    check.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
+    )
+    _add_report_options(check)
+    check.set_defaults(handler=_check)
+
+    rules = commands.add_parser("rules", help="print the rule catalogue with control mappings")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.set_defaults(handler=_rules)
+    return parser
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    if report.errors:
+        return EXIT_INPUT
+    threshold = FAIL_ON[fail_on]
+    if threshold is not None and any(
+        not f.suppressed and f.severity.rank >= threshold.rank for f in report.findings
+    ):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def emit_report(report: Report, args: argparse.Namespace) -> int:
+    """Write the report where asked; input errors always reach stderr as one line each."""
+    from tablesafe.reports import render, use_color
+
+    to_terminal_text = args.format == "text" and not args.output
+    rendered = render(
+        report, args.format, color=to_terminal_text and use_color(sys.stdout), tool_version=__version__
+    )
+    if not to_terminal_text:
+        for error in report.errors:
+            print(f"tablesafe: error: {error}", file=sys.stderr)
+    if args.output:
+        try:
+            Path(args.output).write_text(rendered, encoding="utf-8")
+        except OSError as error:
+            print(f"tablesafe: error: {args.output}: cannot write: {error.strerror}", file=sys.stderr)
+            return EXIT_INPUT
+    else:
+        _write(sys.stdout, rendered)
+    return exit_code(report, args.fail_on)
+
+
+def _write(stream: TextIO, text: str) -> None:
+    stream.write(text if text.endswith("\n") else text + "\n")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tablesafe.config import load_config
+    from tablesafe.engine import build_report
+    from tablesafe.loader import load_paths
+
+    config, config_errors = load_config(args.config, Path.cwd())
+    loaded = load_paths(args.paths)
+    loaded.errors[:0] = config_errors
+    return emit_report(build_report(loaded, config), args)
+
+
+def _catalogue_entry(rule: Rule) -> dict[str, object]:
+    return {
+        "id": rule.id,
+        "slug": rule.slug,
+        "title": rule.title,
+        "severity": rule.severity.value,
+        "rationale": rule.rationale,
+        "remediation": {
+            "summary": rule.remediation.summary,
+            "cdk_python": rule.remediation.cdk_python,
+            "cdk_typescript": rule.remediation.cdk_typescript,
+            "cli": rule.remediation.cli,
+        },
+        "controls": list(rule.controls),
+        "help_url": rule.help_url,
+    }
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from tablesafe.rules import ALL_RULES
+
+    if args.format == "json":
+        _write(sys.stdout, json.dumps([_catalogue_entry(rule) for rule in ALL_RULES], indent=2))
+        return EXIT_OK
+    blocks = []
+    for rule in ALL_RULES:
+        controls = "\n".join(f"    - {control}" for control in rule.controls)
+        blocks.append(
+            f"{rule.id}  {rule.slug}  [{rule.severity.value}]\n"
+            f"  {rule.title}\n"
+            f"  fix: {rule.remediation.summary}\n"
+            f"  controls:\n{controls}\n"
+            f"  docs: {rule.help_url}"
+        )
+    _write(sys.stdout, "\n\n".join(blocks))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

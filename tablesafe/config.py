@@ -1,0 +1,199 @@
+"""The `.tablesafe.yaml` configuration: rule switches, severities, the minimum recovery
+period and exemptions.
+
+A bad entry is reported with the file and the key and then ignored, which is the
+fail-closed choice: an exemption or a disabled rule that cannot be read does not apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tablesafe.model import InputError, RuleSettings, Severity, TableDescription
+from tablesafe.rules import find_rule
+from tablesafe.suppressions import parse_expiry, reason_problem
+
+CONFIG_NAME = ".tablesafe.yaml"
+_TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions")
+_RULE_KEYS = ("enabled", "severity")
+_MATCH_KEYS = ("stack", "logical_id", "construct_path", "table_arn")
+_EXEMPTION_KEYS = ("rules", *_MATCH_KEYS, "reason", "expires")
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    """Waives rules for the tables whose identifiers match every given glob."""
+
+    rules: frozenset[str]
+    patterns: Mapping[str, str]
+    reason: str
+    expires: dt.date | None
+
+    def matches(self, table: TableDescription, rule_id: str) -> bool:
+        if self.rules and rule_id not in self.rules:
+            return False
+        return all(
+            (value := getattr(table, key)) is not None and fnmatch.fnmatchcase(value, pattern)
+            for key, pattern in self.patterns.items()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str | None = None
+    disabled: frozenset[str] = frozenset()
+    severities: Mapping[str, Severity] = field(default_factory=dict)
+    settings: RuleSettings = field(default_factory=RuleSettings)
+    exemptions: tuple[Exemption, ...] = ()
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest `.tablesafe.yaml` from start upwards."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | None, start: Path) -> tuple[Config, list[InputError]]:
+    """The configuration to use, and the problems found in it (each naming file and key)."""
+    path = Path(explicit) if explicit else find_config(start)
+    if path is None:
+        return Config(), []
+    from tablesafe.loader import InputProblem, parse_document, read_text
+
+    shown = str(path)
+    try:
+        document = parse_document(read_text(path), path) if path.is_file() or explicit else None
+    except InputProblem as problem:
+        if str(problem) == "file is empty":
+            return Config(path=shown), []
+        return Config(), [InputError(shown, str(problem))]
+    if document is None:
+        return Config(path=shown), []
+    if not isinstance(document, Mapping):
+        return Config(), [InputError(shown, "the configuration must be a mapping of settings")]
+    return _ConfigReader(shown).read(document)
+
+
+class _ConfigReader:
+    """Reads a parsed config document, collecting one error per bad key."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.errors: list[InputError] = []
+
+    def problem(self, key: str, text: str) -> None:
+        self.errors.append(InputError(self.shown, f"{key}: {text}"))
+
+    def unknown_keys(self, mapping: Mapping[Any, Any], allowed: tuple[str, ...], where: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.problem(f"{where}{key}", f"unknown key (expected one of {', '.join(allowed)})")
+
+    def read(self, document: Mapping[str, Any]) -> tuple[Config, list[InputError]]:
+        self.unknown_keys(document, _TOP_KEYS, "")
+        disabled, severities = self.rules(document.get("rules", {}))
+        config = Config(
+            path=self.shown,
+            disabled=frozenset(disabled),
+            severities=severities,
+            settings=RuleSettings(min_recovery_period_days=self.min_days(document)),
+            exemptions=tuple(self.exemptions(document.get("exemptions", []))),
+        )
+        return config, self.errors
+
+    def min_days(self, document: Mapping[str, Any]) -> int:
+        default = RuleSettings().min_recovery_period_days
+        value = document.get("min_recovery_period_days", default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 35:
+            self.problem("min_recovery_period_days", f"must be a whole number from 1 to 35, not {value!r}")
+            return default
+        return value
+
+    def rules(self, section: Any) -> tuple[set[str], dict[str, Severity]]:
+        disabled: set[str] = set()
+        severities: dict[str, Severity] = {}
+        if not isinstance(section, Mapping):
+            self.problem("rules", "must be a mapping of rule id to {enabled, severity}")
+            return disabled, severities
+        for name, options in section.items():
+            key = f"rules.{name}"
+            rule = find_rule(str(name))
+            if rule is None:
+                self.problem(key, "is not a tablesafe rule id or slug")
+                continue
+            if not isinstance(options, Mapping):
+                self.problem(key, "must be a mapping with enabled and/or severity")
+                continue
+            self.unknown_keys(options, _RULE_KEYS, f"{key}.")
+            enabled = options.get("enabled", True)
+            if not isinstance(enabled, bool):
+                self.problem(f"{key}.enabled", f"must be true or false, not {enabled!r}")
+            elif not enabled:
+                disabled.add(rule.id)
+            if "severity" in options:
+                try:
+                    severities[rule.id] = Severity(options["severity"])
+                except ValueError:
+                    self.problem(
+                        f"{key}.severity", f"must be error, warning or info, not {options['severity']!r}"
+                    )
+        return disabled, severities
+
+    def exemptions(self, section: Any) -> list[Exemption]:
+        if not isinstance(section, list):
+            self.problem("exemptions", "must be a list")
+            return []
+        exemptions = []
+        for index, entry in enumerate(section):
+            key = f"exemptions[{index}]"
+            if not isinstance(entry, Mapping):
+                self.problem(key, "must be a mapping")
+                continue
+            self.unknown_keys(entry, _EXEMPTION_KEYS, f"{key}.")
+            exemption = self.exemption(entry, key)
+            if exemption is not None:
+                exemptions.append(exemption)
+        return exemptions
+
+    def exemption(self, entry: Mapping[str, Any], key: str) -> Exemption | None:
+        valid = True
+        rule_names = entry.get("rules", [])
+        rule_names = [rule_names] if isinstance(rule_names, str) else rule_names
+        rule_ids = set()
+        if not isinstance(rule_names, list):
+            self.problem(f"{key}.rules", "must be a list of rule ids")
+            valid = False
+        else:
+            for name in rule_names:
+                rule = find_rule(str(name))
+                if rule is None:
+                    self.problem(f"{key}.rules", f"{name!r} is not a tablesafe rule id or slug")
+                    valid = False
+                else:
+                    rule_ids.add(rule.id)
+        patterns = {k: entry[k] for k in _MATCH_KEYS if k in entry}
+        if not patterns:
+            self.problem(key, f"needs at least one of {', '.join(_MATCH_KEYS)}")
+            valid = False
+        for name, pattern in patterns.items():
+            if not isinstance(pattern, str):
+                self.problem(f"{key}.{name}", "must be a string (a glob)")
+                valid = False
+        if problem := reason_problem(entry.get("reason")):
+            self.problem(f"{key}.reason", problem)
+            valid = False
+        expires, date_problem = parse_expiry(entry.get("expires"))
+        if date_problem:
+            self.problem(f"{key}.expires", date_problem)
+            valid = False
+        if not valid:
+            return None
+        return Exemption(frozenset(rule_ids), patterns, entry["reason"].strip(), expires)

@@ -1,0 +1,87 @@
+"""Run the rules over table descriptions and apply suppressions and the configuration.
+
+This is the one place where verdicts become findings, for every adapter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from tablesafe.config import Config
+from tablesafe.model import Finding, LoadResult, Report, Rule, Suppression, TableDescription
+from tablesafe.rules import ALL_RULES
+
+
+def enabled_rules(config: Config) -> list[Rule]:
+    return [rule for rule in ALL_RULES if rule.id not in config.disabled]
+
+
+def _suppression_note(suppression: Suppression, today: dt.date) -> str | None:
+    """Why a suppression that names this rule does not apply, for the finding's message."""
+    if suppression.problem:
+        return f"suppression ignored: {suppression.problem}"
+    if suppression.expires and today > suppression.expires:
+        return f"suppression expired on {suppression.expires.isoformat()}"
+    return None
+
+
+def judge(table: TableDescription, rule: Rule, config: Config, today: dt.date) -> list[Finding]:
+    """The findings of one rule on one table, with suppressions applied."""
+    messages = rule.check(table, config.settings)
+    if not messages:
+        return []
+    severity = config.severities.get(rule.id, rule.severity)
+    reason: str | None = None
+    notes: list[str] = []
+    for suppression in table.suppressions:
+        if suppression.rule_id != rule.id:
+            continue
+        if suppression.applies(today):
+            reason = suppression.reason
+        elif note := _suppression_note(suppression, today):
+            notes.append(note)
+    if reason is None:
+        for exemption in config.exemptions:
+            if exemption.matches(table, rule.id):
+                if exemption.expires and today > exemption.expires:
+                    notes.append(f"exemption in {config.path} expired on {exemption.expires.isoformat()}")
+                else:
+                    reason = exemption.reason
+                    break
+    suffix = f" ({'; '.join(notes)})" if notes and reason is None else ""
+    return [
+        Finding(rule, table, severity, message + suffix, reason is not None, reason) for message in messages
+    ]
+
+
+def evaluate(
+    tables: Iterable[TableDescription], config: Config, today: dt.date | None = None
+) -> list[Finding]:
+    today = today or dt.date.today()
+    rules = enabled_rules(config)
+    findings: list[Finding] = []
+    judged_resources: set[tuple[str, tuple[str | None, ...]]] = set()
+    for table in tables:
+        for rule in rules:
+            if rule.per_resource:
+                key = (rule.id, table.resource_key)
+                if key in judged_resources:
+                    continue
+                judged_resources.add(key)
+            findings.extend(judge(table, rule, config, today))
+    return findings
+
+
+def build_report(loaded: LoadResult, config: Config, today: dt.date | None = None) -> Report:
+    rules = enabled_rules(config)
+    enabled_ids = {rule.id for rule in rules}
+    notices = [n for n in loaded.notices if n.rule_id is None or n.rule_id in enabled_ids]
+    return Report(
+        findings=evaluate(loaded.tables, config, today),
+        tables=loaded.tables,
+        rules=rules,
+        errors=loaded.errors,
+        notices=notices,
+        stacks=loaded.stacks,
+    )

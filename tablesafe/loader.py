@@ -1,0 +1,462 @@
+"""Turn cloud assemblies and CloudFormation templates into table descriptions.
+
+Every problem with an input becomes an InputError that names the file; the other inputs
+of the run are still loaded. Construct paths come from the assembly metadata
+(`aws:cdk:logicalId`), not from `aws:cdk:path` in the template, which only the CDK CLI
+writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tablesafe.model import (
+    GLOBAL_TABLE,
+    TABLE_TYPES,
+    InputError,
+    LoadResult,
+    Notice,
+    Severity,
+    TableDescription,
+    Unknown,
+)
+from tablesafe.rules import RULE_IDS
+from tablesafe.suppressions import from_metadata
+from tablesafe.values import (
+    TemplateContext,
+    display,
+    judge_bool,
+    judge_int,
+    judge_mapping,
+    judge_str,
+)
+
+MAX_TEMPLATE_BYTES = 10 * 1024 * 1024
+"""CloudFormation accepts at most 1 MB; ten times that is no template anyone deploys."""
+
+METADATA_FLAG = "@aws-cdk/core:enableAdditionalMetadataCollection"
+_TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
+_TEMPLATE_HINTS = ("Resources", "AWSTemplateFormatVersion")
+
+
+class InputProblem(Exception):
+    """An input that cannot be used, with a one-line reason."""
+
+
+# --- reading files ---------------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEMPLATE_BYTES:
+            raise InputProblem(
+                f"file is {size / 1_048_576:.1f} MB, above the {MAX_TEMPLATE_BYTES // 1_048_576} MB "
+                "limit (CloudFormation accepts templates of at most 1 MB)"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputProblem("no such file or directory") from None
+    except IsADirectoryError:
+        raise InputProblem("is a directory, expected a file") from None
+    except OSError as error:
+        raise InputProblem(f"cannot be read: {error.strerror or error}") from None
+    if b"\x00" in data[:8192]:
+        raise InputProblem("is a binary file, not a template")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputProblem(f"is not UTF-8 text (byte {error.start})") from None
+    if not text.strip():
+        raise InputProblem("file is empty")
+    return text
+
+
+def parse_document(text: str, path: Path) -> Any:
+    """JSON when the text looks like JSON (faster, clearer errors), YAML otherwise."""
+    try:
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as error:
+                if path.suffix.lower() == ".json":
+                    raise InputProblem(
+                        f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+                    ) from None
+        return _parse_yaml(text)
+    except RecursionError:
+        raise InputProblem("is nested too deeply to be a template") from None
+
+
+def _parse_yaml(text: str) -> Any:
+    import yaml
+
+    from tablesafe import cfn_yaml
+
+    try:
+        return cfn_yaml.load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise InputProblem(f"invalid YAML: {error.problem or error.context}{where}") from None
+    except yaml.YAMLError as error:
+        raise InputProblem(f"invalid YAML: {error}") from None
+
+
+def _key_lines(text: str, keys: Iterable[str]) -> dict[str, int]:
+    """Line numbers of the first definition of each key, for findings and SARIF."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    lines: dict[str, int] = {}
+    pattern = re.compile(r"""^[ \t]*["']?([A-Za-z0-9]+)["']?[ \t]*:""", re.MULTILINE)
+    line, position = 1, 0
+    for match in pattern.finditer(text):
+        key = match.group(1)
+        if key in wanted and key not in lines:
+            line += text.count("\n", position, match.start())
+            position = match.start()
+            lines[key] = line
+            if len(lines) == len(wanted):
+                break
+    return lines
+
+
+# --- templates -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TemplateSource:
+    """A template and what the assembly knows about it."""
+
+    path: Path
+    display: str
+    stack: str | None = None
+    construct_paths: Mapping[str, str] = field(default_factory=dict)
+    """Logical ID -> construct path (with leading slash), from the assembly metadata."""
+    analytics: Mapping[str, Any] | None = None
+    """Construct path -> analytics props; None when the app did not collect them."""
+
+
+def describe_template(source: TemplateSource, result: LoadResult) -> None:
+    """Load one template and append its tables (or the reason it cannot be read)."""
+    try:
+        text = read_text(source.path)
+        template = _checked_template(parse_document(text, source.path))
+        tables, problems = _describe_resources(template, source, text)
+    except InputProblem as problem:
+        result.errors.append(InputError(source.display, str(problem)))
+        return
+    except RecursionError:
+        result.errors.append(InputError(source.display, "is nested too deeply to be a template"))
+        return
+    result.stacks += 1
+    result.tables.extend(tables)
+    result.errors.extend(InputError(source.display, problem) for problem in problems)
+
+
+def _checked_template(document: Any) -> Mapping[str, Any]:
+    if not isinstance(document, Mapping):
+        kind = "a list" if isinstance(document, list) else type(document).__name__
+        raise InputProblem(f"not a CloudFormation template: the top level is {kind}, not a mapping")
+    if "Resources" not in document:
+        raise InputProblem("not a CloudFormation template: it has no Resources section")
+    if not isinstance(document["Resources"], Mapping):
+        raise InputProblem("Resources must be a mapping of logical IDs to resources")
+    return document
+
+
+def _describe_resources(
+    template: Mapping[str, Any], source: TemplateSource, text: str
+) -> tuple[list[TableDescription], list[str]]:
+    ctx = TemplateContext.of(template)
+    tables: list[TableDescription] = []
+    problems: list[str] = []
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for logical_id, resource in template["Resources"].items():
+        logical_id = str(logical_id)
+        if not isinstance(resource, Mapping):
+            problems.append(f"resource {logical_id} is not a mapping")
+        elif "Type" not in resource:
+            problems.append(f"resource {logical_id} has no Type")
+        elif resource["Type"] in TABLE_TYPES:
+            found.append((logical_id, resource))
+    lines = _key_lines(text, (logical_id for logical_id, _ in found))
+    for logical_id, resource in found:
+        metadata = resource.get("Metadata")
+        suppressions, suppression_problems = from_metadata(metadata, RULE_IDS)
+        problems.extend(f"resource {logical_id}: {p}" for p in suppression_problems)
+        path = source.construct_paths.get(logical_id)
+        if path is None and isinstance(metadata, Mapping) and isinstance(metadata.get("aws:cdk:path"), str):
+            path = "/" + metadata["aws:cdk:path"].lstrip("/")
+        base = TableDescription(
+            resource_type=resource["Type"],
+            stack=source.stack,
+            logical_id=logical_id,
+            construct_path=path.lstrip("/") if path else None,
+            file=source.display,
+            line=lines.get(logical_id),
+            deletion_policy=judge_str(resource.get("DeletionPolicy"), ctx),
+            update_replace_policy=judge_str(resource.get("UpdateReplacePolicy"), ctx),
+            cdk_props=_cdk_props(path, source.analytics),
+            suppressions=suppressions,
+        )
+        properties = judge_mapping(resource.get("Properties"), ctx)
+        tables.extend(_table_descriptions(base, properties or {}, ctx))
+    return tables, problems
+
+
+def _cdk_props(path: str | None, analytics: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The L2 props for a table's L1 path; {} when the app collected analytics but not here."""
+    if analytics is None or path is None:
+        return None
+    owner = path.removesuffix("/Resource")
+    props = analytics.get(owner)
+    return props if isinstance(props, Mapping) else {}
+
+
+def _pitr(spec: Any, ctx: TemplateContext) -> tuple[Any, Any]:
+    """(enabled, recovery period) from a PointInTimeRecoverySpecification value."""
+    resolved = judge_mapping(spec, ctx)
+    if resolved is None or isinstance(resolved, Unknown):
+        return resolved, None
+    return (
+        judge_bool(resolved.get("PointInTimeRecoveryEnabled"), ctx),
+        judge_int(resolved.get("RecoveryPeriodInDays"), ctx),
+    )
+
+
+def _table_descriptions(
+    base: TableDescription, properties: Mapping[str, Any] | Unknown, ctx: TemplateContext
+) -> list[TableDescription]:
+    if isinstance(properties, Unknown):
+        return [replace(base, pitr_enabled=properties, deletion_protection=properties)]
+    name = properties.get("TableName")
+    base = replace(base, table_name=name if isinstance(name, str) else None)
+    if base.resource_type != GLOBAL_TABLE:
+        enabled, period = _pitr(properties.get("PointInTimeRecoverySpecification"), ctx)
+        return [
+            replace(
+                base,
+                pitr_enabled=enabled,
+                recovery_period_days=period,
+                deletion_protection=judge_bool(properties.get("DeletionProtectionEnabled"), ctx),
+            )
+        ]
+    replicas = properties.get("Replicas")
+    if not isinstance(replicas, list) or not replicas:
+        unknown = Unknown(f"cannot be read because Replicas is {display(replicas)}, not a list")
+        return [replace(base, pitr_enabled=unknown, deletion_protection=unknown)]
+    descriptions = []
+    for replica in replicas:
+        spec = judge_mapping(replica, ctx)
+        if spec is None or isinstance(spec, Unknown):
+            unknown = spec or Unknown("is an empty replica entry")
+            descriptions.append(
+                replace(base, replica_region="?", pitr_enabled=unknown, deletion_protection=unknown)
+            )
+            continue
+        enabled, period = _pitr(spec.get("PointInTimeRecoverySpecification"), ctx)
+        descriptions.append(
+            replace(
+                base,
+                replica_region=display(spec.get("Region", "?")),
+                pitr_enabled=enabled,
+                recovery_period_days=period,
+                deletion_protection=judge_bool(spec.get("DeletionProtectionEnabled"), ctx),
+            )
+        )
+    return descriptions
+
+
+# --- cloud assemblies ------------------------------------------------------------------
+
+
+def _stack_metadata(
+    directory: Path, artifact: Mapping[str, Any], result: LoadResult, shown: str
+) -> dict[str, Any]:
+    """Construct path -> metadata entries: inline (older CDK) and the additional file."""
+    metadata: dict[str, Any] = {}
+    inline = artifact.get("metadata")
+    if isinstance(inline, Mapping):
+        metadata.update(inline)
+    extra = artifact.get("additionalMetadataFile")
+    if isinstance(extra, str):
+        try:
+            loaded = json.loads(read_text(directory / extra))
+        except (InputProblem, json.JSONDecodeError, RecursionError) as problem:
+            result.notices.append(
+                Notice(Severity.WARNING, f"{_join(shown, extra)}: {problem}; construct paths are unknown")
+            )
+        else:
+            if isinstance(loaded, Mapping):
+                metadata.update(loaded)
+    return metadata
+
+
+@dataclass(slots=True)
+class _StackLayout:
+    """What one stack artifact's metadata says about its templates and constructs."""
+
+    roots: dict[str, str] = field(default_factory=dict)
+    """Construct path of the stack or nested stack -> its template file."""
+    logical_ids: list[tuple[str, str]] = field(default_factory=list)
+    analytics: dict[str, Any] = field(default_factory=dict)
+
+
+def _layout(metadata: Mapping[str, Any]) -> _StackLayout:
+    layout = _StackLayout()
+    for path, entries in metadata.items():
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                continue
+            kind, data = entry.get("type"), entry.get("data")
+            if kind == "aws:cdk:logicalId" and isinstance(data, str):
+                layout.logical_ids.append((path, data))
+            elif kind == "aws:cdk:templateFile" and isinstance(data, str):
+                layout.roots[path] = data
+            elif kind == "aws:cdk:analytics:construct":
+                layout.analytics[path] = data
+    return layout
+
+
+def _sources_of_stack(
+    directory: Path, shown: str, artifact_id: str, artifact: Mapping[str, Any], result: LoadResult
+) -> list[TemplateSource]:
+    properties = artifact.get("properties")
+    properties = properties if isinstance(properties, Mapping) else {}
+    template_file = properties.get("templateFile")
+    if not isinstance(template_file, str):
+        result.errors.append(
+            InputError(_join(shown, "manifest.json"), f"stack {artifact_id} has no templateFile")
+        )
+        return []
+    stack_name = properties.get("stackName") if isinstance(properties.get("stackName"), str) else artifact_id
+    layout = _layout(_stack_metadata(directory, artifact, result, shown))
+    stack_root = next((p for p, f in layout.roots.items() if f == template_file), None)
+    layout.roots.setdefault(stack_root or "", template_file)
+    # The deepest stack root that contains a construct owns its logical ID.
+    ordered_roots = sorted(layout.roots, key=len, reverse=True)
+    paths_by_file: dict[str, dict[str, str]] = {file: {} for file in layout.roots.values()}
+    for path, logical_id in layout.logical_ids:
+        root = next((r for r in ordered_roots if path.startswith(r + "/")), stack_root or "")
+        paths_by_file[layout.roots[root]][logical_id] = path
+    analytics = layout.analytics or None
+    sources = []
+    for root, file in layout.roots.items():
+        nested = root != (stack_root or "") and stack_root is not None
+        name = f"{stack_name}{root[len(stack_root) :]}" if nested else stack_name
+        sources.append(
+            TemplateSource(directory / file, _join(shown, file), name, paths_by_file[file], analytics)
+        )
+    return sources
+
+
+def _join(shown: str, name: str) -> str:
+    return os.path.join(shown, name) if shown else name
+
+
+def load_assembly(directory: Path, shown: str, result: LoadResult, unjudged: list[str]) -> None:
+    """Load every stack of a cloud assembly, stages (nested assemblies) included.
+
+    Stacks whose tables TS002 cannot judge (no analytics metadata) are added to unjudged.
+    """
+    manifest_shown = _join(shown, "manifest.json")
+    try:
+        manifest = json.loads(read_text(directory / "manifest.json"))
+    except InputProblem as problem:
+        result.errors.append(InputError(manifest_shown, str(problem)))
+        return
+    except (json.JSONDecodeError, RecursionError) as error:
+        result.errors.append(InputError(manifest_shown, f"invalid JSON: {error}"))
+        return
+    artifacts = manifest.get("artifacts") if isinstance(manifest, Mapping) else None
+    if not isinstance(artifacts, Mapping):
+        result.errors.append(InputError(manifest_shown, "not a cloud assembly manifest (no artifacts)"))
+        return
+    sources: list[TemplateSource] = []
+    for artifact_id, artifact in artifacts.items():
+        if not isinstance(artifact, Mapping):
+            continue
+        kind = artifact.get("type")
+        if kind == "aws:cloudformation:stack":
+            sources.extend(_sources_of_stack(directory, shown, str(artifact_id), artifact, result))
+        elif kind == "cdk:cloud-assembly":
+            properties = artifact.get("properties")
+            name = properties.get("directoryName") if isinstance(properties, Mapping) else None
+            if isinstance(name, str):
+                load_assembly(directory / name, _join(shown, name), result, unjudged)
+    claimed = {source.path.name for source in sources}
+    # Nested templates the metadata does not name (older CDK versions) are still checked.
+    sources.extend(
+        TemplateSource(path, _join(shown, path.name), path.name.removesuffix(".nested.template.json"))
+        for path in sorted(directory.glob("*.nested.template.json"))
+        if path.name not in claimed
+    )
+    for source in sources:
+        before = len(result.tables)
+        describe_template(source, result)
+        if source.analytics is None and len(result.tables) > before:
+            unjudged.append(source.stack or source.display)
+
+
+def _metadata_flag_notice(stacks: list[str]) -> Notice:
+    return Notice(
+        Severity.INFO,
+        f"TS002 could not be judged for {', '.join(stacks)}: the app was synthesized without "
+        f"the context flag {METADATA_FLAG} (set it to true in cdk.json; new CDK projects do), "
+        "so the deprecated pointInTimeRecovery prop is invisible in the output.",
+        rule_id="TS002",
+    )
+
+
+# --- entry point -----------------------------------------------------------------------
+
+
+def _looks_like_template(path: Path) -> bool:
+    name = path.name.lower()
+    if ".template." in name or name.startswith("template."):
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return any(hint.encode() in head for hint in _TEMPLATE_HINTS)
+
+
+def load_paths(paths: Iterable[str]) -> LoadResult:
+    """Load every PATH of the command line: assemblies, template files, template folders."""
+    result = LoadResult()
+    unjudged: list[str] = []
+    for shown in paths:
+        path = Path(shown)
+        if path.is_dir() and (path / "manifest.json").is_file():
+            load_assembly(path, shown, result, unjudged)
+        elif path.name == "manifest.json" and path.is_file():
+            load_assembly(path.parent, str(path.parent), result, unjudged)
+        elif path.is_dir():
+            candidates = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in _TEMPLATE_SUFFIXES and _looks_like_template(p)
+            )
+            if not candidates:
+                result.errors.append(
+                    InputError(shown, "no cloud assembly (manifest.json) or CloudFormation templates here")
+                )
+            for candidate in candidates:
+                describe_template(TemplateSource(candidate, _join(shown, candidate.name)), result)
+        else:
+            describe_template(TemplateSource(path, shown), result)
+    if unjudged:
+        result.notices.append(_metadata_flag_notice(unjudged))
+    return result

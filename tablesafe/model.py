@@ -1,0 +1,227 @@
+"""The normalized description of one DynamoDB table that every rule judges.
+
+Adapters (templates, CDK constructs, checkov, live APIs) build these; rules never look
+at their inputs. A global table yields one description per replica.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+TABLE = "AWS::DynamoDB::Table"
+GLOBAL_TABLE = "AWS::DynamoDB::GlobalTable"
+TABLE_TYPES = frozenset({TABLE, GLOBAL_TABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A value that cannot be proven before deploy; the reason names what it depends on."""
+
+    reason: str
+
+
+Judged = bool | Unknown | None
+"""True/False when provable, Unknown when it depends on something, None when not set."""
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+class Source(StrEnum):
+    TEMPLATE = "template"
+    CDK = "cdk"
+    SOURCE = "source"
+    LIVE = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A reasoned, possibly expiring waiver of one rule, from Metadata or the config file."""
+
+    rule_id: str
+    reason: str
+    expires: dt.date | None = None
+    origin: str = "metadata"
+    problem: str | None = None
+    """Why this suppression cannot apply (reason too short, bad date); None when valid."""
+
+    def applies(self, today: dt.date) -> bool:
+        return self.problem is None and (self.expires is None or today <= self.expires)
+
+
+@dataclass(frozen=True, slots=True)
+class TableDescription:
+    """One table, or one replica of a global table, as the rules see it."""
+
+    resource_type: str
+    source: Source = Source.TEMPLATE
+    stack: str | None = None
+    logical_id: str | None = None
+    construct_path: str | None = None
+    replica_region: str | None = None
+    file: str | None = None
+    line: int | None = None
+    table_name: str | None = None
+    table_arn: str | None = None
+    pitr_enabled: Judged = None
+    recovery_period_days: int | Unknown | None = None
+    """None means not set: DynamoDB then keeps the default of 35 days."""
+    deletion_protection: Judged = None
+    deletion_policy: str | Unknown | None = None
+    """None means the attribute is absent, which CloudFormation treats as Delete."""
+    update_replace_policy: str | Unknown | None = None
+    cdk_props: Mapping[str, Any] | None = None
+    """Props the CDK L2 construct was created with (analytics metadata); None if unknown."""
+    suppressions: tuple[Suppression, ...] = ()
+
+    @property
+    def resource_key(self) -> tuple[str | None, ...]:
+        """Identifies the resource across its replica descriptions."""
+        return (self.file, self.stack, self.logical_id, self.table_arn or self.table_name)
+
+    @property
+    def display_name(self) -> str:
+        name = self.construct_path or self.logical_id or self.table_name or "table"
+        if self.replica_region:
+            return f"{name} (replica {self.replica_region})"
+        return name
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSettings:
+    """The tunable inputs of the rules, from the config file."""
+
+    min_recovery_period_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    summary: str
+    cdk_python: str
+    cdk_typescript: str
+    cli: str
+
+
+Check = Callable[[TableDescription, RuleSettings], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule's metadata beside the pure function that judges one table description."""
+
+    id: str
+    slug: str
+    title: str
+    rationale: str
+    severity: Severity
+    remediation: Remediation
+    controls: tuple[str, ...]
+    check: Check
+    help_url: str
+    per_resource: bool = False
+    """Judged once per resource, not per replica (the policy belongs to the resource)."""
+
+
+@dataclass(slots=True)
+class Finding:
+    """One verdict in the JSON contract's shape."""
+
+    rule: Rule
+    table: TableDescription
+    severity: Severity
+    message: str
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        table = self.table
+        return {
+            "rule_id": self.rule.id,
+            "rule": self.rule.slug,
+            "severity": self.severity.value,
+            "message": self.message,
+            "source": table.source.value,
+            "stack": table.stack,
+            "logical_id": table.logical_id,
+            "construct_path": table.construct_path,
+            "resource_type": table.resource_type,
+            "replica_region": None if self.rule.per_resource else table.replica_region,
+            "file": table.file,
+            "line": table.line,
+            "table_name": table.table_name,
+            "table_arn": table.table_arn,
+            "remediation": self.rule.remediation.summary,
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InputError:
+    """An input that could not be read or understood: exit code 2, the run goes on."""
+
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+@dataclass(slots=True)
+class LoadResult:
+    tables: list[TableDescription] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    stacks: int = 0
+
+    def extend(self, other: LoadResult) -> None:
+        self.tables.extend(other.tables)
+        self.errors.extend(other.errors)
+        self.notices.extend(other.notices)
+        self.stacks += other.stacks
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the reader should know that is not a finding (e.g. a rule that could not run)."""
+
+    level: Severity
+    message: str
+    rule_id: str | None = None
+    """The rule this notice is about; dropped when that rule is disabled."""
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything one run produced; every output format renders this."""
+
+    findings: list[Finding]
+    tables: list[TableDescription]
+    rules: list[Rule]
+    errors: list[InputError] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    stacks: int = 0
+
+    def summary(self) -> dict[str, int]:
+        active = [f for f in self.findings if not f.suppressed]
+        return {
+            "tables": len({t.resource_key for t in self.tables}),
+            "findings": len(active),
+            "errors": sum(f.severity is Severity.ERROR for f in active),
+            "warnings": sum(f.severity is Severity.WARNING for f in active),
+            "suppressed": len(self.findings) - len(active),
+        }

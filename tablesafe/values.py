@@ -1,0 +1,202 @@
+"""Fail-closed evaluation of CloudFormation property values.
+
+A value counts as safe only when it is provably safe before deploy. Intrinsics are
+followed as far as the template alone allows: a condition built from literals is
+evaluated, an `Fn::If` whose branches agree is that value; anything that depends on a
+parameter, a resource or the deploy environment becomes `Unknown` with a reason that
+names what it depends on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tablesafe.model import Judged, Unknown
+
+NO_VALUE = "AWS::NoValue"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateContext:
+    """What a value may refer to: the template's parameters and conditions."""
+
+    parameters: frozenset[str] = frozenset()
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, template: Mapping[str, Any]) -> TemplateContext:
+        parameters = template.get("Parameters")
+        conditions = template.get("Conditions")
+        return cls(
+            parameters=frozenset(k for k in parameters if isinstance(k, str))
+            if isinstance(parameters, Mapping)
+            else frozenset(),
+            conditions=conditions if isinstance(conditions, Mapping) else {},
+        )
+
+
+def _intrinsic(value: Any) -> tuple[str, Any] | None:
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref" or key == "Condition" or (isinstance(key, str) and key.startswith("Fn::")):
+            return key, arg
+    return None
+
+
+def _ref_reason(name: Any, ctx: TemplateContext) -> str:
+    if isinstance(name, str) and name in ctx.parameters:
+        return f"depends on parameter {name}"
+    if isinstance(name, str) and name.startswith("AWS::"):
+        return f"depends on the pseudo parameter {name}"
+    return f"refers to {display(name)}"
+
+
+def _condition_parameters(expr: Any, ctx: TemplateContext, seen: frozenset[str]) -> list[str]:
+    """The parameters a condition reads, so a message can say what to look at."""
+    found: list[str] = []
+    stack = [expr]
+    visited: set[int] = set()  # YAML aliases can make self-referential structures
+    while stack:
+        item = stack.pop()
+        if id(item) in visited:
+            continue
+        visited.add(id(item))
+        intrinsic = _intrinsic(item)
+        if intrinsic and intrinsic[0] == "Ref" and isinstance(intrinsic[1], str):
+            if intrinsic[1] in ctx.parameters:
+                found.append(intrinsic[1])
+        elif intrinsic and intrinsic[0] == "Condition" and isinstance(intrinsic[1], str):
+            if intrinsic[1] not in seen:
+                seen = seen | {intrinsic[1]}
+                stack.append(ctx.conditions.get(intrinsic[1]))
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return sorted(set(found))
+
+
+def evaluate_condition(name: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()) -> bool | Unknown:
+    """Evaluate a named condition when it is built from literals only."""
+    if not isinstance(name, str) or name not in ctx.conditions:
+        return Unknown(f"depends on the undefined condition {display(name)}")
+    if name in seen:
+        return Unknown(f"depends on condition {name}, which refers to itself")
+    result = _evaluate_condition_expr(ctx.conditions[name], ctx, seen | {name})
+    if isinstance(result, Unknown):
+        params = _condition_parameters(ctx.conditions[name], ctx, frozenset({name}))
+        via = f" (which depends on parameter {', '.join(params)})" if params else ""
+        return Unknown(f"depends on condition {name}{via}")
+    return result
+
+
+def _evaluate_condition_expr(expr: Any, ctx: TemplateContext, seen: frozenset[str]) -> bool | Unknown:
+    intrinsic = _intrinsic(expr)
+    if intrinsic is None:
+        return expr if isinstance(expr, bool) else Unknown("not a condition")
+    key, arg = intrinsic
+    if key == "Condition":
+        return evaluate_condition(arg, ctx, seen)
+    if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+        left, right = (resolve(item, ctx, seen) for item in arg)
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return Unknown("compares a value known only at deploy")
+        return _scalar_text(left) == _scalar_text(right)
+    if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
+        inner = _evaluate_condition_expr(arg[0], ctx, seen)
+        return inner if isinstance(inner, Unknown) else not inner
+    if key in ("Fn::And", "Fn::Or") and isinstance(arg, list) and arg:
+        results = [_evaluate_condition_expr(item, ctx, seen) for item in arg]
+        decisive = key == "Fn::Or"  # True decides an Or, False decides an And
+        if decisive in results:
+            return decisive
+        unknown = next((r for r in results if isinstance(r, Unknown)), None)
+        return unknown if unknown is not None else not decisive
+    return Unknown(f"uses {key}")
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()) -> Any:
+    """The literal a value provably has, None when it is absent, or Unknown."""
+    intrinsic = _intrinsic(value)
+    if intrinsic is None:
+        return value
+    key, arg = intrinsic
+    if key == "Ref":
+        return None if arg == NO_VALUE else Unknown(_ref_reason(arg, ctx))
+    if key == "Fn::If":
+        if not (isinstance(arg, list) and len(arg) == 3):
+            return Unknown("uses a malformed Fn::If")
+        condition = evaluate_condition(arg[0], ctx, seen)
+        if not isinstance(condition, Unknown):
+            return resolve(arg[1] if condition else arg[2], ctx, seen)
+        when_true, when_false = resolve(arg[1], ctx, seen), resolve(arg[2], ctx, seen)
+        if not isinstance(when_true, Unknown) and _same(when_true, when_false):
+            return when_true
+        return condition
+    return Unknown(f"is computed with {key}")
+
+
+def _same(left: Any, right: Any) -> bool:
+    try:
+        return bool(left == right) and type(left) is type(right)
+    except Exception:
+        return False
+
+
+def judge_bool(value: Any, ctx: TemplateContext) -> Judged:
+    """A boolean property; "true"/"false" strings count as CloudFormation reads them."""
+    resolved = resolve(value, ctx)
+    if resolved is None or isinstance(resolved, (bool, Unknown)):
+        return resolved
+    if isinstance(resolved, str) and resolved.strip().lower() in ("true", "false"):
+        return resolved.strip().lower() == "true"
+    return Unknown(f"is {display(resolved)}, not a boolean")
+
+
+def judge_int(value: Any, ctx: TemplateContext) -> int | Unknown | None:
+    resolved = resolve(value, ctx)
+    if resolved is None or isinstance(resolved, Unknown):
+        return resolved
+    if isinstance(resolved, int) and not isinstance(resolved, bool):
+        return resolved
+    if isinstance(resolved, str) and resolved.strip().isdigit():
+        return int(resolved.strip())
+    return Unknown(f"is {display(resolved)}, not a whole number")
+
+
+def judge_str(value: Any, ctx: TemplateContext) -> str | Unknown | None:
+    resolved = resolve(value, ctx)
+    if resolved is None or isinstance(resolved, (str, Unknown)):
+        return resolved
+    return Unknown(f"is {display(resolved)}, not a string")
+
+
+def judge_mapping(value: Any, ctx: TemplateContext) -> Mapping[str, Any] | Unknown | None:
+    resolved = resolve(value, ctx)
+    if resolved is None or isinstance(resolved, (Mapping, Unknown)):
+        return resolved
+    return Unknown(f"is {display(resolved)}, not a mapping")
+
+
+def display(value: Any, limit: int = 60) -> str:
+    """A short, readable rendering of a template value for messages."""
+    intrinsic = _intrinsic(value)
+    if intrinsic and intrinsic[0] == "Ref" and isinstance(intrinsic[1], str):
+        return "${" + intrinsic[1] + "}"
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, default=str, separators=(",", ":"))
+        except (ValueError, RecursionError):
+            text = type(value).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,133 @@
+"""Each rule against its PASS and FAIL fixture templates (checkov's style).
+
+Logical IDs say the verdict: every `Fail*` table must be reported by the rule and every
+`Pass*` table must not, in JSON, YAML with short-form tags, and a hand-made assembly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tablesafe.config import Config
+from tablesafe.engine import evaluate
+from tablesafe.loader import load_paths
+from tablesafe.model import Rule, RuleSettings, TableDescription, Unknown
+from tablesafe.rules import ALL_RULES, RULES_BY_ID
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
+ONLY = {rule.id: Config(disabled=frozenset(RULES_BY_ID) - {rule.id}) for rule in ALL_RULES}
+
+
+def _findings(rule_id: str, settings: RuleSettings | None = None):
+    loaded = load_paths([str(FIXTURES / rule_id)])
+    assert loaded.errors == []
+    config = ONLY[rule_id] if settings is None else replace(ONLY[rule_id], settings=settings)
+    return loaded, evaluate(loaded.tables, config, dt.date(2026, 11, 22))
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.id)
+def test_fail_tables_fail_and_pass_tables_pass(rule: Rule) -> None:
+    loaded, findings = _findings(rule.id)
+    tables = {t.logical_id for t in loaded.tables}
+    expected = {name for name in tables if name and name.startswith("Fail")}
+    assert expected, "each rule needs FAIL fixtures"
+    assert {name for name in tables if name and name.startswith("Pass")}, "each rule needs PASS fixtures"
+    assert {f.table.logical_id for f in findings} == expected
+    assert all(f.rule.id == rule.id for f in findings)
+
+
+def test_global_tables_are_judged_per_replica() -> None:
+    _, findings = _findings("TS003")
+    replica = [f for f in findings if f.table.logical_id == "FailGlobalSecondReplica"]
+    assert [f.table.replica_region for f in replica] == ["eu-west-1"]
+    assert replica[0].to_dict()["replica_region"] == "eu-west-1"
+
+
+def test_resource_level_rules_report_once_per_global_table() -> None:
+    _, findings = _findings("TS004")
+    deletes = [f for f in findings if f.table.logical_id == "FailGlobalDelete"]
+    assert len(deletes) == 1
+    assert deletes[0].to_dict()["replica_region"] is None
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "words"),
+    [
+        ("FailFromParameter", ["parameter EnablePitr"]),
+        ("FailFromCondition", ["condition IsProd", "parameter Stage"]),
+        ("FailSpecFromCondition", ["condition IsProd"]),
+        ("FailImported", ["Fn::ImportValue"]),
+        ("FailNotABoolean", ["enabled", "not a boolean"]),
+        ("FailDisabled", ["disabled"]),
+        ("FailMissing", ["no PointInTimeRecoverySpecification"]),
+    ],
+)
+def test_fail_closed_messages_name_what_the_value_depends_on(logical_id: str, words: list[str]) -> None:
+    _, findings = _findings("TS001")
+    (finding,) = [f for f in findings if f.table.logical_id == logical_id]
+    for word in words:
+        assert word in finding.message
+
+
+def test_deletion_protection_messages_follow_nested_conditions() -> None:
+    _, findings = _findings("TS003")
+    by_id = {f.table.logical_id: f.message for f in findings}
+    assert "condition NotProd" in by_id["FailFromNestedCondition"]
+    assert "parameter Protect" in by_id["FailFromNestedCondition"]
+    assert "undefined condition Missing" in by_id["FailUndefinedCondition"]
+    assert "Replicas" in by_id["FailGlobalReplicasFromParameter"]
+
+
+def test_removal_policy_message_explains_the_missing_attribute() -> None:
+    _, findings = _findings("TS004")
+    by_id = {f.table.logical_id: f.message for f in findings}
+    assert "DeletionPolicy is not set, which CloudFormation treats as Delete" in by_id["FailNoPolicies"]
+    assert "UpdateReplacePolicy is not set" in by_id["FailOnlyDeletionPolicy"]
+    assert "parameter Policy" in by_id["FailPolicyFromParameter"]
+
+
+def test_recovery_period_minimum_is_configurable() -> None:
+    _, strict = _findings("TS007", RuleSettings(min_recovery_period_days=35))
+    assert {f.table.logical_id for f in strict} == {
+        "FailOneDay",
+        "FailDaysFromParameter",
+        "FailGlobalShortReplica",
+        "PassSevenDays",
+    }
+    _, lenient = _findings("TS007", RuleSettings(min_recovery_period_days=1))
+    assert {f.table.logical_id for f in lenient} == {"FailDaysFromParameter"}
+
+
+def test_deprecated_prop_on_replicas_is_named() -> None:
+    _, findings = _findings("TS002")
+    by_id = {f.table.logical_id: f.message for f in findings}
+    assert "pointInTimeRecovery prop" in by_id["FailOld"]
+    assert "replicas" in by_id["FailReplicaProp"]
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.id)
+def test_rule_metadata_is_complete(rule: Rule) -> None:
+    assert rule.id.startswith("TS") and rule.slug and rule.title and len(rule.rationale) > 40
+    remediation = rule.remediation
+    assert remediation.summary and remediation.cdk_python and remediation.cdk_typescript and remediation.cli
+    assert rule.controls and rule.help_url.startswith("https://")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, False, None, Unknown("depends on parameter P")],
+)
+def test_rules_are_pure_functions_of_the_description(value: object) -> None:
+    table = TableDescription(
+        resource_type="AWS::DynamoDB::Table",
+        pitr_enabled=value,
+        deletion_protection=value,  # type: ignore[arg-type]
+    )
+    for rule in ALL_RULES:
+        first = rule.check(table, RuleSettings())
+        assert first == rule.check(table, RuleSettings())
+        assert all(isinstance(message, str) and message for message in first)
