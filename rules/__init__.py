@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tablesafe.model import Rule
 from tablesafe.rules import (
     ts001_pitr_missing,
     ts002_pitr_deprecated_prop,
@@ -9,8 +10,6 @@ from tablesafe.rules import (
     ts004_removal_policy_not_retain,
     ts007_pitr_recovery_period_short,
 )
-
-from tablesafe.model import Rule
 
 ALL_RULES: tuple[Rule, ...] = (
     ts001_pitr_missing.RULE,
