@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,7 +55,12 @@ class InputProblem(Exception):
 
 def read_text(path: Path) -> str:
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InputProblem(
+                "is a directory, expected a file" if path.is_dir() else "is not a regular file"
+            )
+        size = info.st_size
         if size > MAX_TEMPLATE_BYTES:
             raise InputProblem(
                 f"file is {size / 1_048_576:.1f} MB, above the {MAX_TEMPLATE_BYTES // 1_048_576} MB "
@@ -63,8 +69,6 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputProblem("no such file or directory") from None
-    except IsADirectoryError:
-        raise InputProblem("is a directory, expected a file") from None
     except OSError as error:
         raise InputProblem(f"cannot be read: {error.strerror or error}") from None
     if b"\x00" in data[:8192]:

@@ -1,0 +1,61 @@
+"""Every output format renders the same Report, so all commands report alike.
+
+This package is on the fast path: each format's module is imported only when that format
+is rendered, and only the JUnit renderer needs a third-party package (junitparser).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TextIO
+
+from tablesafe.model import Report
+
+FORMATS = ("text", "json", "sarif", "junit", "markdown")
+
+__all__ = ["FORMATS", "render", "render_json", "use_color"]
+
+
+def render_json(report: Report, *, tool_version: str) -> str:
+    """The JSON contract of SPEC.md that every machine consumer reads."""
+    document = {
+        "tool": "tablesafe",
+        "version": tool_version,
+        "findings": [finding.to_dict() for finding in report.findings],
+        "summary": report.summary(),
+        "errors": [{"path": error.path, "problem": error.problem} for error in report.errors],
+        "notices": [{"level": notice.level.value, "message": notice.message} for notice in report.notices],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render(report: Report, fmt: str, *, color: bool = False, tool_version: str) -> str:
+    """The report in format fmt (one of FORMATS), ending with a newline; colour is text-only."""
+    if fmt == "text":
+        from .text import render_text
+
+        return render_text(report, color=color, tool_version=tool_version)
+    if fmt == "json":
+        return render_json(report, tool_version=tool_version)
+    if fmt == "sarif":
+        from .sarif import render_sarif
+
+        return render_sarif(report, tool_version=tool_version)
+    if fmt == "junit":
+        from .junit import render_junit
+
+        return render_junit(report)
+    if fmt == "markdown":
+        from .markdown import render_markdown
+
+        return render_markdown(report, tool_version=tool_version)
+    raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour for a terminal unless NO_COLOR is set; FORCE_COLOR wins (e.g. CI log viewers)."""
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")

@@ -1,0 +1,80 @@
+"""JUnit XML for CI test tabs: every (table, rule) pair is a test case, so passes show too.
+
+render() imports this module only for --format junit, which keeps junitparser off the fast path.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+from tablesafe.model import Finding, Report, Rule, TableDescription
+
+from ._common import all_rules, fix_text, group_by_stack, subject
+
+INPUTS_SUITE = "tablesafe inputs"
+
+
+@dataclass
+class _Case:
+    """One (table, rule) pair and the findings that judged it."""
+
+    table: TableDescription
+    rule: Rule
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _pair_key(table: TableDescription, rule: Rule) -> tuple[object, ...]:
+    """Per-resource rules are judged once for all replicas; others per description object."""
+    if rule.per_resource:
+        return ("resource", table.resource_key, rule.id)
+    return ("table", id(table), rule.id)
+
+
+def _cases(report: Report) -> list[_Case]:
+    """Every table x rule pair, plus pairs only findings know (e.g. a table that was removed)."""
+    cases: dict[tuple[object, ...], _Case] = {}
+    rules = all_rules(report)
+    for table in report.tables:
+        for rule in rules:
+            cases.setdefault(_pair_key(table, rule), _Case(table, rule))
+    for finding in report.findings:
+        key = _pair_key(finding.table, finding.rule)
+        cases.setdefault(key, _Case(finding.table, finding.rule)).findings.append(finding)
+    return list(cases.values())
+
+
+def _testcase(case: _Case, classname: str) -> TestCase:
+    rule = case.rule
+    testcase = TestCase(f"{rule.id} {rule.slug}: {subject(case.table, rule)}", classname)
+    failing = [f for f in case.findings if not f.suppressed]
+    if failing:
+        failure = Failure("; ".join(f.message for f in failing), failing[0].severity.value)
+        messages = "\n".join(f.message for f in failing)
+        failure.text = f"{messages}\n\n{fix_text(rule.remediation)}"
+        testcase.result = [failure]
+    elif case.findings:
+        reasons = [f.suppression_reason or "suppressed" for f in case.findings]
+        testcase.result = [Skipped("; ".join(dict.fromkeys(reasons)))]
+    return testcase
+
+
+def render_junit(report: Report) -> str:
+    xml = JUnitXml("tablesafe")
+    for stack, cases in group_by_stack(_cases(report), lambda c: c.table).items():
+        suite = TestSuite(stack)
+        suite.add_testcases([_testcase(case, stack) for case in cases])
+        xml.add_testsuite(suite)
+    if report.errors:
+        suite = TestSuite(INPUTS_SUITE)
+        for error in report.errors:
+            testcase = TestCase(error.path, INPUTS_SUITE)
+            testcase.result = [Error(error.problem, "InputError")]
+            suite.add_testcase(testcase)
+        xml.add_testsuite(suite)
+    xml.update_statistics()
+    out = io.BytesIO()
+    xml.write(out, pretty=True)
+    return out.getvalue().decode("utf-8")
