@@ -332,8 +332,23 @@ def _layout(metadata: Mapping[str, Any]) -> _StackLayout:
     return layout
 
 
+def _metadata_flag(artifacts: Mapping[str, Any]) -> bool | None:
+    """The app's value of the analytics metadata flag, from the manifest's feature-flag report."""
+    report = artifacts.get("aws-cdk-lib/feature-flag-report")
+    properties = report.get("properties") if isinstance(report, Mapping) else None
+    flags = properties.get("flags") if isinstance(properties, Mapping) else None
+    flag = flags.get(METADATA_FLAG) if isinstance(flags, Mapping) else None
+    value = flag.get("userValue") if isinstance(flag, Mapping) else None
+    return value if isinstance(value, bool) else None
+
+
 def _sources_of_stack(
-    directory: Path, shown: str, artifact_id: str, artifact: Mapping[str, Any], result: LoadResult
+    directory: Path,
+    shown: str,
+    artifact_id: str,
+    artifact: Mapping[str, Any],
+    result: LoadResult,
+    metadata_flag: bool | None,
 ) -> list[TemplateSource]:
     properties = artifact.get("properties")
     properties = properties if isinstance(properties, Mapping) else {}
@@ -353,7 +368,8 @@ def _sources_of_stack(
     for path, logical_id in layout.logical_ids:
         root = next((r for r in ordered_roots if path.startswith(r + "/")), stack_root or "")
         paths_by_file[layout.roots[root]][logical_id] = path
-    analytics = layout.analytics or None
+    # With the flag on, a table without analytics is an L1 that has no props to misuse.
+    analytics = layout.analytics if layout.analytics or metadata_flag else None
     sources = []
     for root, file in layout.roots.items():
         nested = root != (stack_root or "") and stack_root is not None
@@ -387,12 +403,15 @@ def load_assembly(directory: Path, shown: str, result: LoadResult, unjudged: lis
         result.errors.append(InputError(manifest_shown, "not a cloud assembly manifest (no artifacts)"))
         return
     sources: list[TemplateSource] = []
+    metadata_flag = _metadata_flag(artifacts)
     for artifact_id, artifact in artifacts.items():
         if not isinstance(artifact, Mapping):
             continue
         kind = artifact.get("type")
         if kind == "aws:cloudformation:stack":
-            sources.extend(_sources_of_stack(directory, shown, str(artifact_id), artifact, result))
+            sources.extend(
+                _sources_of_stack(directory, shown, str(artifact_id), artifact, result, metadata_flag)
+            )
         elif kind == "cdk:cloud-assembly":
             properties = artifact.get("properties")
             name = properties.get("directoryName") if isinstance(properties, Mapping) else None

@@ -1,0 +1,94 @@
+"""Shared fixtures.
+
+``cdk_assemblies`` synthesizes the real CDK apps of ``tests/cdk_apps.py`` once per test
+session, in this process (loading aws-cdk-lib through jsii costs many seconds per
+process), and tests that use it carry the ``cdk`` marker (``pytest -m cdk``).
+``run_cli`` runs ``python -m tablesafe`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+JSII_QUIET = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1"}
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "cdk: synthesizes real CDK apps in-process (aws-cdk-lib, Node); select with -m cdk",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "cdk_assemblies" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cdk)
+
+
+def _load_cdk_apps() -> ModuleType:
+    """Import tests/cdk_apps.py by path, whatever pytest's import mode."""
+    name = "tablesafe_test_cdk_apps"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, TESTS_DIR / "cdk_apps.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def cdk_assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """App name -> its synthesized ``cdk.out`` directory; every app is synthesized once."""
+    os.environ.update(JSII_QUIET)
+    cdk_apps = _load_cdk_apps()
+    return cdk_apps.synth_all(tmp_path_factory.mktemp("cdk-apps"))
+
+
+def _cli_env() -> dict[str, str]:
+    """The environment for the subprocess: a non-installed tablesafe is found where this
+    process finds it (or in the work tree), whatever the subprocess's cwd."""
+    env = {**os.environ, **JSII_QUIET}
+    try:
+        importlib.metadata.distribution("tablesafe")
+    except importlib.metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec("tablesafe")
+        root = Path(spec.origin).parent.parent if spec and spec.origin else REPO_ROOT
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return env
+
+
+@pytest.fixture(scope="session")
+def run_cli(tmp_path_factory: pytest.TempPathFactory) -> RunCli:
+    """``run_cli(*args, cwd=None)`` runs ``python -m tablesafe *args`` and returns the
+    CompletedProcess (text stdout/stderr). ``cwd`` defaults to an empty temporary
+    directory, so no ``.tablesafe.yaml`` of the work tree applies."""
+    default_cwd = tmp_path_factory.mktemp("cli-cwd")
+    env = _cli_env()
+
+    def run(*args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None):
+        return subprocess.run(
+            [sys.executable, "-m", "tablesafe", *map(str, args)],
+            cwd=cwd if cwd is not None else default_cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    return run
