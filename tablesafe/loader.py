@@ -189,6 +189,8 @@ def _describe_resources(
             problems.append(f"resource {logical_id} is not a mapping")
         elif "Type" not in resource:
             problems.append(f"resource {logical_id} has no Type")
+        elif not isinstance(resource["Type"], str):
+            problems.append(f"resource {logical_id} has a Type that is not a string")
         elif resource["Type"] in TABLE_TYPES:
             found.append((logical_id, resource))
     lines = _key_lines(text, (logical_id for logical_id, _ in found))

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tablesafe.config import load_config
 
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tablesafe", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def table(metadata: dict | None = None, **properties: object) -> dict:
@@ -32,9 +28,9 @@ def suppress(*entries: dict) -> dict:
 SAFE = {"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}
 
 
-def check(tmp_path: Path, resources: dict, *extra: str) -> tuple[int, dict]:
+def check(run_cli: RunCli, tmp_path: Path, resources: dict, *extra: str) -> tuple[int, dict]:
     (tmp_path / "t.json").write_text(json.dumps({"Resources": resources}))
-    result = run(["check", "t.json", "--format", "json", *extra], tmp_path)
+    result = run_cli("check", "t.json", "--format", "json", *extra, cwd=tmp_path)
     assert "Traceback" not in result.stderr
     return result.returncode, json.loads(result.stdout)
 
@@ -43,7 +39,7 @@ def by_rule(report: dict, logical_id: str) -> dict[str, dict]:
     return {f["rule_id"]: f for f in report["findings"] if f["logical_id"] == logical_id}
 
 
-def test_metadata_suppression_with_reason_and_future_expiry_applies(tmp_path: Path) -> None:
+def test_metadata_suppression_with_reason_and_future_expiry_applies(run_cli: RunCli, tmp_path: Path) -> None:
     reason = "scratch table for load tests, rebuilt nightly"
     resources = {
         "Scratch": {
@@ -52,7 +48,7 @@ def test_metadata_suppression_with_reason_and_future_expiry_applies(tmp_path: Pa
             "UpdateReplacePolicy": "Retain",
         }
     }
-    code, report = check(tmp_path, resources)
+    code, report = check(run_cli, tmp_path, resources)
     assert code == 0
     finding = by_rule(report, "Scratch")["TS003"]
     assert finding["suppressed"] is True and finding["suppression_reason"] == reason
@@ -74,20 +70,22 @@ def test_metadata_suppression_with_reason_and_future_expiry_applies(tmp_path: Pa
         ),
     ],
 )
-def test_unusable_suppressions_leave_the_finding_and_say_why(tmp_path: Path, entry: dict, note: str) -> None:
-    code, report = check(tmp_path, {"T": table(suppress(entry), **SAFE)})
+def test_unusable_suppressions_leave_the_finding_and_say_why(
+    run_cli: RunCli, tmp_path: Path, entry: dict, note: str
+) -> None:
+    code, report = check(run_cli, tmp_path, {"T": table(suppress(entry), **SAFE)})
     assert code == 1
     finding = by_rule(report, "T")["TS003"]
     assert finding["suppressed"] is False
     assert note in finding["message"]
 
 
-def test_malformed_suppression_blocks_are_input_errors(tmp_path: Path) -> None:
+def test_malformed_suppression_blocks_are_input_errors(run_cli: RunCli, tmp_path: Path) -> None:
     resources = {
         "A": table({"tablesafe": {"suppress": "TS003"}}),
         "B": table(suppress({"id": "TS999", "reason": "no such rule here"})),
     }
-    code, report = check(tmp_path, resources)
+    code, report = check(run_cli, tmp_path, resources)
     assert code == 2
     problems = sorted(e["problem"] for e in report["errors"])
     assert problems == [
@@ -97,7 +95,7 @@ def test_malformed_suppression_blocks_are_input_errors(tmp_path: Path) -> None:
     assert {f["logical_id"] for f in report["findings"]} == {"A", "B"}
 
 
-def test_yaml_dates_in_metadata_are_read(tmp_path: Path) -> None:
+def test_yaml_dates_in_metadata_are_read(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(
         "Resources:\n"
         "  T:\n"
@@ -107,7 +105,7 @@ def test_yaml_dates_in_metadata_are_read(tmp_path: Path) -> None:
         "        suppress:\n"
         "          - {id: TS001, reason: cache rebuilt from the source of truth, expires: 2099-12-31}\n"
     )
-    result = run(["check", "t.yaml", "--format", "json"], tmp_path)
+    result = run_cli("check", "t.yaml", "--format", "json", cwd=tmp_path)
     assert by_rule(json.loads(result.stdout), "T")["TS001"]["suppressed"] is True
 
 
@@ -126,7 +124,7 @@ exemptions:
 """
 
 
-def test_config_file_is_found_upwards_and_applied(tmp_path: Path) -> None:
+def test_config_file_is_found_upwards_and_applied(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / ".tablesafe.yaml").write_text(CONFIG)
     work = tmp_path / "sub"
     work.mkdir()
@@ -142,7 +140,7 @@ def test_config_file_is_found_upwards_and_applied(tmp_path: Path) -> None:
         }
     }
     (work / "t.json").write_text(json.dumps(template))
-    result = run(["check", "t.json", "--format", "json", "--fail-on", "error"], work)
+    result = run_cli("check", "t.json", "--format", "json", "--fail-on", "error", cwd=work)
     report = json.loads(result.stdout)
     short, dev = by_rule(report, "Short"), by_rule(report, "DevTable")
     assert "TS004" not in short and "TS004" not in dev
@@ -151,16 +149,21 @@ def test_config_file_is_found_upwards_and_applied(tmp_path: Path) -> None:
     assert dev["TS001"]["suppressed"] is True
     assert dev["TS001"]["suppression_reason"] == "development tables hold no customer data"
     assert result.returncode == 0  # what is left is warnings and a suppression
-    assert run(["check", "t.json", "--fail-on", "warning"], work).returncode == 1
+    assert run_cli("check", "t.json", "--fail-on", "warning", cwd=work).returncode == 1
 
 
-def test_expired_exemption_no_longer_applies(tmp_path: Path) -> None:
+def test_expired_exemption_no_longer_applies_and_says_so(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "cfg.yaml").write_text(CONFIG)
-    (tmp_path / "t.json").write_text(json.dumps({"Resources": {"T": table()}}))
-    template = tmp_path / "t.json"
-    result = run(["check", str(template), "--config", "cfg.yaml", "--format", "json"], tmp_path)
-    # the template is not in a stack named Old*, so only the TS001 finding is unaffected
-    assert by_rule(json.loads(result.stdout), "T")["TS001"]["suppressed"] is False
+    assembly = tmp_path / "cdk.out"
+    assembly.mkdir()
+    stack = {"type": "aws:cloudformation:stack", "properties": {"templateFile": "OldBilling.template.json"}}
+    (assembly / "manifest.json").write_text(json.dumps({"artifacts": {"OldBilling": stack}}))
+    (assembly / "OldBilling.template.json").write_text(json.dumps({"Resources": {"T": table(**SAFE)}}))
+    result = run_cli("check", "cdk.out", "--config", "cfg.yaml", "--format", "json", cwd=tmp_path)
+    finding = by_rule(json.loads(result.stdout), "T")["TS003"]
+    assert finding["stack"] == "OldBilling"
+    assert finding["suppressed"] is False
+    assert "exemption in cfg.yaml expired on 2020-06-30" in finding["message"]
 
 
 @pytest.mark.parametrize(
@@ -188,11 +191,11 @@ def test_expired_exemption_no_longer_applies(tmp_path: Path) -> None:
     ],
 )
 def test_config_errors_name_file_and_key_and_the_run_goes_on(
-    tmp_path: Path, text: str, expected: str
+    run_cli: RunCli, tmp_path: Path, text: str, expected: str
 ) -> None:
     (tmp_path / "cfg.yaml").write_text(text)
     (tmp_path / "t.json").write_text(json.dumps({"Resources": {"T": table()}}))
-    result = run(["check", "t.json", "--config", "cfg.yaml", "--format", "json"], tmp_path)
+    result = run_cli("check", "t.json", "--config", "cfg.yaml", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert any(line.startswith(f"tablesafe: error: {expected}") for line in lines), result.stderr
@@ -205,7 +208,7 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     assert config.disabled == frozenset()
 
 
-def test_disabling_ts002_drops_its_notice(tmp_path: Path) -> None:
+def test_disabling_ts002_drops_its_notice(run_cli: RunCli, tmp_path: Path) -> None:
     fixtures = Path(__file__).parent.parent / "fixtures" / "rules" / "TS002"
     assembly = tmp_path / "cdk.out"
     assembly.mkdir()
@@ -214,8 +217,8 @@ def test_disabling_ts002_drops_its_notice(tmp_path: Path) -> None:
     manifest = json.loads((assembly / "manifest.json").read_text())
     del manifest["artifacts"]["Ts002"]["additionalMetadataFile"]
     (assembly / "manifest.json").write_text(json.dumps(manifest))
-    with_rule = json.loads(run(["check", "cdk.out", "--format", "json"], tmp_path).stdout)
+    with_rule = json.loads(run_cli("check", "cdk.out", "--format", "json", cwd=tmp_path).stdout)
     assert [n["level"] for n in with_rule["notices"]] == ["info"]
     (tmp_path / ".tablesafe.yaml").write_text("rules:\n  TS002: {enabled: false}\n")
-    without = json.loads(run(["check", "cdk.out", "--format", "json"], tmp_path).stdout)
+    without = json.loads(run_cli("check", "cdk.out", "--format", "json", cwd=tmp_path).stdout)
     assert without["notices"] == []

@@ -8,31 +8,21 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tablesafe.loader import load_paths
 
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
 GOOD_TEMPLATE = {
     "Resources": {
         "Orders": {"Type": "AWS::DynamoDB::Table", "Properties": {"KeySchema": []}},
     }
 }
-
-
-def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tablesafe", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        **kwargs,
-    )
 
 
 BAD_INPUTS: dict[str, tuple[bytes, str]] = {
@@ -53,12 +43,12 @@ BAD_INPUTS: dict[str, tuple[bytes, str]] = {
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
 def test_bad_input_gives_one_line_and_exit_2_while_good_input_is_still_checked(
-    tmp_path: Path, name: str
+    run_cli: RunCli, tmp_path: Path, name: str
 ) -> None:
     content, problem = BAD_INPUTS[name]
     (tmp_path / name).write_bytes(content)
     (tmp_path / "good.json").write_text(json.dumps(GOOD_TEMPLATE))
-    result = run(["check", name, "good.json", "--format", "json"], tmp_path)
+    result = run_cli("check", name, "good.json", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     error_lines = result.stderr.strip().splitlines()
@@ -70,32 +60,32 @@ def test_bad_input_gives_one_line_and_exit_2_while_good_input_is_still_checked(
     assert {f["logical_id"] for f in report["findings"]} == {"Orders"}
 
 
-def test_resource_without_type_does_not_hide_the_tables_beside_it(tmp_path: Path) -> None:
+def test_resource_without_type_does_not_hide_the_tables_beside_it(run_cli: RunCli, tmp_path: Path) -> None:
     template = {"Resources": {"Broken": {"Properties": {}}, **GOOD_TEMPLATE["Resources"]}}
     (tmp_path / "t.json").write_text(json.dumps(template))
-    result = run(["check", "t.json", "--format", "json"], tmp_path)
+    result = run_cli("check", "t.json", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2
     report = json.loads(result.stdout)
     assert report["errors"] == [{"path": "t.json", "problem": "resource Broken has no Type"}]
     assert {f["rule_id"] for f in report["findings"]} == {"TS001", "TS003", "TS004"}
 
 
-def test_huge_template_is_refused_without_reading_it(tmp_path: Path) -> None:
+def test_huge_template_is_refused_without_reading_it(run_cli: RunCli, tmp_path: Path) -> None:
     huge = tmp_path / "huge.json"
     with huge.open("wb") as handle:
         handle.truncate(11 * 1024 * 1024)
     (tmp_path / "good.json").write_text(json.dumps(GOOD_TEMPLATE))
-    result = run(["check", "huge.json", "good.json"], tmp_path)
+    result = run_cli("check", "huge.json", "good.json", cwd=tmp_path)
     assert result.returncode == 2
     assert "huge.json: file is 11.0 MB, above the 10 MB limit" in result.stdout
     assert "TS001" in result.stdout
 
 
-def test_directory_without_templates_and_missing_paths(tmp_path: Path) -> None:
+def test_directory_without_templates_and_missing_paths(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "empty-dir").mkdir()
     (tmp_path / "empty-dir" / "package.json").write_text('{"name": "x"}')
     (tmp_path / "good.json").write_text(json.dumps(GOOD_TEMPLATE))
-    result = run(["check", "empty-dir", "missing.yaml", "good.json", "--format", "json"], tmp_path)
+    result = run_cli("check", "empty-dir", "missing.yaml", "good.json", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2
     report = json.loads(result.stdout)
     assert report["errors"] == [
@@ -109,9 +99,9 @@ def test_directory_without_templates_and_missing_paths(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 2
 
 
-def test_fifo_is_refused_instead_of_blocking(tmp_path: Path) -> None:
+def test_fifo_is_refused_instead_of_blocking(run_cli: RunCli, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.json")
-    result = run(["check", "pipe.json"], tmp_path)
+    result = run_cli("check", "pipe.json", cwd=tmp_path)
     assert result.returncode == 2
     assert "pipe.json: is not a regular file" in result.stdout
 
@@ -151,7 +141,7 @@ def test_unreadable_file() -> None:
     assert tables == ["Orders"]
 
 
-def test_broken_assembly_pieces_name_their_files(tmp_path: Path) -> None:
+def test_broken_assembly_pieces_name_their_files(run_cli: RunCli, tmp_path: Path) -> None:
     assembly = tmp_path / "cdk.out"
     assembly.mkdir()
     (assembly / "manifest.json").write_text(
@@ -180,7 +170,7 @@ def test_broken_assembly_pieces_name_their_files(tmp_path: Path) -> None:
     (assembly / "Ok.metadata.json").write_text("{not json")
     (assembly / "assembly-Stage").mkdir()
     (assembly / "assembly-Stage" / "manifest.json").write_text("[]")
-    result = run(["check", "cdk.out", "--format", "json"], tmp_path)
+    result = run_cli("check", "cdk.out", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2
     report = json.loads(result.stdout)
     assert {(e["path"], e["problem"]) for e in report["errors"]} == {
@@ -191,18 +181,18 @@ def test_broken_assembly_pieces_name_their_files(tmp_path: Path) -> None:
     assert {f["stack"] for f in report["findings"]} == {"Ok"}
 
 
-def test_usage_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
-    result = run(["check", "x.json", "--format", "xml"], tmp_path)
+def test_usage_errors_are_one_line_with_exit_2(run_cli: RunCli, tmp_path: Path) -> None:
+    result = run_cli("check", "x.json", "--format", "xml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "invalid choice: 'xml'" in result.stderr
-    no_paths = run(["check"], tmp_path)
+    no_paths = run_cli("check", cwd=tmp_path)
     assert no_paths.returncode == 2
     assert "the following arguments are required: PATH" in no_paths.stderr
 
 
-def test_unwritable_output_is_an_input_error(tmp_path: Path) -> None:
+def test_unwritable_output_is_an_input_error(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "good.json").write_text(json.dumps(GOOD_TEMPLATE))
-    result = run(["check", "good.json", "--output", "no/such/dir/report.json"], tmp_path)
+    result = run_cli("check", "good.json", "--output", "no/such/dir/report.json", cwd=tmp_path)
     assert result.returncode == 2
     assert "no/such/dir/report.json: cannot write" in result.stderr
