@@ -13,30 +13,13 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tablesafe.model import (
-    GLOBAL_TABLE,
-    TABLE_TYPES,
-    InputError,
-    LoadResult,
-    Notice,
-    Severity,
-    TableDescription,
-    Unknown,
-)
-from tablesafe.rules import RULE_IDS
-from tablesafe.suppressions import from_metadata
-from tablesafe.values import (
-    TemplateContext,
-    display,
-    judge_bool,
-    judge_int,
-    judge_mapping,
-    judge_str,
-)
+from tablesafe.describe import describe_resource
+from tablesafe.model import TABLE_TYPES, InputError, LoadResult, Notice, Severity, TableDescription
+from tablesafe.values import TemplateContext
 
 MAX_TEMPLATE_BYTES = 10 * 1024 * 1024
 """CloudFormation accepts at most 1 MB; ten times that is no template anyone deploys."""
@@ -196,25 +179,21 @@ def _describe_resources(
     lines = _key_lines(text, (logical_id for logical_id, _ in found))
     for logical_id, resource in found:
         metadata = resource.get("Metadata")
-        suppressions, suppression_problems = from_metadata(metadata, RULE_IDS)
-        problems.extend(f"resource {logical_id}: {p}" for p in suppression_problems)
         path = source.construct_paths.get(logical_id)
         if path is None and isinstance(metadata, Mapping) and isinstance(metadata.get("aws:cdk:path"), str):
             path = "/" + metadata["aws:cdk:path"].lstrip("/")
-        base = TableDescription(
+        identity = TableDescription(
             resource_type=resource["Type"],
             stack=source.stack,
             logical_id=logical_id,
             construct_path=path.lstrip("/") if path else None,
             file=source.display,
             line=lines.get(logical_id),
-            deletion_policy=judge_str(resource.get("DeletionPolicy"), ctx),
-            update_replace_policy=judge_str(resource.get("UpdateReplacePolicy"), ctx),
             cdk_props=_cdk_props(path, source.analytics),
-            suppressions=suppressions,
         )
-        properties = judge_mapping(resource.get("Properties"), ctx)
-        tables.extend(_table_descriptions(base, properties or {}, ctx))
+        described, resource_problems = describe_resource(resource, ctx, identity)
+        tables.extend(described)
+        problems.extend(f"resource {logical_id}: {p}" for p in resource_problems)
     return tables, problems
 
 
@@ -225,60 +204,6 @@ def _cdk_props(path: str | None, analytics: Mapping[str, Any] | None) -> Mapping
     owner = path.removesuffix("/Resource")
     props = analytics.get(owner)
     return props if isinstance(props, Mapping) else {}
-
-
-def _pitr(spec: Any, ctx: TemplateContext) -> tuple[Any, Any]:
-    """(enabled, recovery period) from a PointInTimeRecoverySpecification value."""
-    resolved = judge_mapping(spec, ctx)
-    if resolved is None or isinstance(resolved, Unknown):
-        return resolved, None
-    return (
-        judge_bool(resolved.get("PointInTimeRecoveryEnabled"), ctx),
-        judge_int(resolved.get("RecoveryPeriodInDays"), ctx),
-    )
-
-
-def _table_descriptions(
-    base: TableDescription, properties: Mapping[str, Any] | Unknown, ctx: TemplateContext
-) -> list[TableDescription]:
-    if isinstance(properties, Unknown):
-        return [replace(base, pitr_enabled=properties, deletion_protection=properties)]
-    name = properties.get("TableName")
-    base = replace(base, table_name=name if isinstance(name, str) else None)
-    if base.resource_type != GLOBAL_TABLE:
-        enabled, period = _pitr(properties.get("PointInTimeRecoverySpecification"), ctx)
-        return [
-            replace(
-                base,
-                pitr_enabled=enabled,
-                recovery_period_days=period,
-                deletion_protection=judge_bool(properties.get("DeletionProtectionEnabled"), ctx),
-            )
-        ]
-    replicas = properties.get("Replicas")
-    if not isinstance(replicas, list) or not replicas:
-        unknown = Unknown(f"cannot be read because Replicas is {display(replicas)}, not a list")
-        return [replace(base, pitr_enabled=unknown, deletion_protection=unknown)]
-    descriptions = []
-    for replica in replicas:
-        spec = judge_mapping(replica, ctx)
-        if spec is None or isinstance(spec, Unknown):
-            unknown = spec or Unknown("is an empty replica entry")
-            descriptions.append(
-                replace(base, replica_region="?", pitr_enabled=unknown, deletion_protection=unknown)
-            )
-            continue
-        enabled, period = _pitr(spec.get("PointInTimeRecoverySpecification"), ctx)
-        descriptions.append(
-            replace(
-                base,
-                replica_region=display(spec.get("Region", "?")),
-                pitr_enabled=enabled,
-                recovery_period_days=period,
-                deletion_protection=judge_bool(spec.get("DeletionProtectionEnabled"), ctx),
-            )
-        )
-    return descriptions
 
 
 # --- cloud assemblies ------------------------------------------------------------------

@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` (the main job on the bundled sample, no AWS
+# account) and `make test` (everything the tests need, then the tests). CI runs `make test`.
+PYTHON ?= python3
+VENV := .venv
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+
+.PHONY: demo test lint bench
+
+$(VENV)/.core: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.core
+	$(VENV)/bin/pip install --quiet -e ".[dev,cdk]"
+	touch $@
+
+demo: $(VENV)/.core
+	@echo "\$$ tablesafe check fixtures/sample-cdk.out"
+	@$(VENV)/bin/tablesafe check fixtures/sample-cdk.out || \
+		echo "(exit code $$?: the sample app has unsafe tables on purpose; see fixtures/sample-app/app.py)"
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(VENV)/bin/python -m pytest
+
+bench: $(VENV)/.core
+	$(VENV)/bin/python benchmarks/bench_check.py
