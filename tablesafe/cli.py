@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="print the rule catalogue with control mappings")
     rules.add_argument("--format", choices=("text", "json"), default="text")
     rules.set_defaults(handler=_rules)
+
+    checkov_dir = commands.add_parser(
+        "checkov-dir",
+        help="print the directory of tablesafe's checkov checks (for --external-checks-dir)",
+        description="Print the directory of the checkov external checks (TS001, TS003, TS004, TS007): "
+        'checkov -d cdk.out --framework cloudformation --external-checks-dir "$(tablesafe checkov-dir)"',
+    )
+    checkov_dir.set_defaults(handler=_checkov_dir)
     return parser
 
 
@@ -148,6 +156,18 @@ def _rules(args: argparse.Namespace) -> int:
             f"  docs: {rule.help_url}"
         )
     _write(sys.stdout, "\n\n".join(blocks))
+    return EXIT_OK
+
+
+def _checkov_dir(args: argparse.Namespace) -> int:
+    """The installed checks folder; found without importing it (and so without checkov)."""
+    from importlib.resources import files
+
+    directory = Path(str(files("tablesafe.rules").joinpath("checkov"))).resolve()
+    if not (directory / "tablesafe_checks.py").is_file():
+        print(f"tablesafe: error: {directory}: the checkov checks are not installed here", file=sys.stderr)
+        return EXIT_INPUT
+    _write(sys.stdout, str(directory))
     return EXIT_OK
 
 

@@ -8,13 +8,25 @@ what counts as PITR, deletion protection or a removal policy is decided in one p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from tablesafe.model import GLOBAL_TABLE, TableDescription, Unknown
 from tablesafe.rules import RULE_IDS
 from tablesafe.suppressions import from_metadata
 from tablesafe.values import TemplateContext, display, judge_bool, judge_int, judge_mapping, judge_str
+
+_IDENTITY_FIELDS = (
+    "resource_type",
+    "source",
+    "stack",
+    "logical_id",
+    "construct_path",
+    "file",
+    "line",
+    "table_name",
+    "table_arn",
+    "cdk_props",
+)
 
 
 def describe_resource(
@@ -27,65 +39,67 @@ def describe_resource(
     file, line, CDK props); everything else is read from the resource.
     """
     suppressions, problems = from_metadata(resource.get("Metadata"), RULE_IDS)
-    base = replace(
-        identity,
-        deletion_policy=judge_str(resource.get("DeletionPolicy"), ctx),
-        update_replace_policy=judge_str(resource.get("UpdateReplacePolicy"), ctx),
-        suppressions=suppressions,
-    )
-    properties = judge_mapping(resource.get("Properties"), ctx)
-    return _table_descriptions(base, properties or {}, ctx), problems
+    common = {name: getattr(identity, name) for name in _IDENTITY_FIELDS}
+    common["deletion_policy"] = judge_str(resource.get("DeletionPolicy"), ctx)
+    common["update_replace_policy"] = judge_str(resource.get("UpdateReplacePolicy"), ctx)
+    common["suppressions"] = suppressions
+    properties = judge_mapping(resource.get("Properties"), ctx) or {}
+    if isinstance(properties, dict) and isinstance(properties.get("TableName"), str):
+        common["table_name"] = properties["TableName"]
+    # One constructor call per description: this runs for every table of every run.
+    described = [
+        TableDescription(**common, **settings)
+        for settings in _protection_settings(identity.resource_type, properties, ctx)
+    ]
+    return described, problems
 
 
-def _pitr(spec: Any, ctx: TemplateContext) -> tuple[Any, Any]:
-    """(enabled, recovery period) from a PointInTimeRecoverySpecification value."""
+def _pitr(spec: Any, ctx: TemplateContext) -> dict[str, Any]:
+    """PITR fields from a PointInTimeRecoverySpecification value."""
     resolved = judge_mapping(spec, ctx)
     if resolved is None or isinstance(resolved, Unknown):
-        return resolved, None
-    return (
-        judge_bool(resolved.get("PointInTimeRecoveryEnabled"), ctx),
-        judge_int(resolved.get("RecoveryPeriodInDays"), ctx),
-    )
+        return {"pitr_enabled": resolved}
+    return {
+        "pitr_enabled": judge_bool(resolved.get("PointInTimeRecoveryEnabled"), ctx),
+        "recovery_period_days": judge_int(resolved.get("RecoveryPeriodInDays"), ctx),
+    }
 
 
-def _table_descriptions(
-    base: TableDescription, properties: Mapping[str, Any] | Unknown, ctx: TemplateContext
-) -> list[TableDescription]:
+def _unknown_settings(reason: Unknown, **extra: Any) -> dict[str, Any]:
+    return {"pitr_enabled": reason, "deletion_protection": reason, **extra}
+
+
+def _protection_settings(
+    resource_type: str, properties: Mapping[str, Any] | Unknown, ctx: TemplateContext
+) -> list[dict[str, Any]]:
+    """PITR and deletion protection of the table, or of each replica of a global table."""
     if isinstance(properties, Unknown):
-        return [replace(base, pitr_enabled=properties, deletion_protection=properties)]
-    name = properties.get("TableName")
-    base = replace(base, table_name=name if isinstance(name, str) else None)
-    if base.resource_type != GLOBAL_TABLE:
-        enabled, period = _pitr(properties.get("PointInTimeRecoverySpecification"), ctx)
+        return [_unknown_settings(properties)]
+    if resource_type != GLOBAL_TABLE:
         return [
-            replace(
-                base,
-                pitr_enabled=enabled,
-                recovery_period_days=period,
-                deletion_protection=judge_bool(properties.get("DeletionProtectionEnabled"), ctx),
-            )
+            {
+                **_pitr(properties.get("PointInTimeRecoverySpecification"), ctx),
+                "deletion_protection": judge_bool(properties.get("DeletionProtectionEnabled"), ctx),
+            }
         ]
     replicas = properties.get("Replicas")
     if not isinstance(replicas, list) or not replicas:
-        unknown = Unknown(f"cannot be read because Replicas is {display(replicas)}, not a list")
-        return [replace(base, pitr_enabled=unknown, deletion_protection=unknown)]
-    descriptions = []
+        return [
+            _unknown_settings(Unknown(f"cannot be read because Replicas is {display(replicas)}, not a list"))
+        ]
+    settings = []
     for replica in replicas:
         spec = judge_mapping(replica, ctx)
         if spec is None or isinstance(spec, Unknown):
-            unknown = spec or Unknown("is an empty replica entry")
-            descriptions.append(
-                replace(base, replica_region="?", pitr_enabled=unknown, deletion_protection=unknown)
+            settings.append(
+                _unknown_settings(spec or Unknown("is an empty replica entry"), replica_region="?")
             )
             continue
-        enabled, period = _pitr(spec.get("PointInTimeRecoverySpecification"), ctx)
-        descriptions.append(
-            replace(
-                base,
-                replica_region=display(spec.get("Region", "?")),
-                pitr_enabled=enabled,
-                recovery_period_days=period,
-                deletion_protection=judge_bool(spec.get("DeletionProtectionEnabled"), ctx),
-            )
+        settings.append(
+            {
+                **_pitr(spec.get("PointInTimeRecoverySpecification"), ctx),
+                "deletion_protection": judge_bool(spec.get("DeletionProtectionEnabled"), ctx),
+                "replica_region": display(spec.get("Region", "?")),
+            }
         )
-    return descriptions
+    return settings

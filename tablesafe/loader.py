@@ -96,15 +96,26 @@ def _parse_yaml(text: str) -> Any:
         raise InputProblem(f"invalid YAML: {error}") from None
 
 
+_RESOURCES_KEY = re.compile(r"""^[ \t]*["']?Resources["']?[ \t]*:""", re.MULTILINE)
+_NEXT_KEY = re.compile(r"""^([ \t]*)["']?[A-Za-z0-9]+["']?[ \t]*:""", re.MULTILINE)
+
+
 def _key_lines(text: str, keys: Iterable[str]) -> dict[str, int]:
-    """Line numbers of the first definition of each key, for findings and SARIF."""
+    """Line numbers of the resources' logical IDs, for findings and SARIF.
+
+    Only lines indented like the first resource are scanned, which keeps this cheap on
+    templates with thousands of property lines.
+    """
     wanted = set(keys)
-    if not wanted:
+    resources = _RESOURCES_KEY.search(text)
+    first = _NEXT_KEY.search(text, resources.end()) if resources else None
+    if not wanted or first is None:
         return {}
+    indent = re.escape(first.group(1))
+    pattern = re.compile(rf"""^{indent}["']?([A-Za-z0-9]+)["']?[ \t]*:""", re.MULTILINE)
     lines: dict[str, int] = {}
-    pattern = re.compile(r"""^[ \t]*["']?([A-Za-z0-9]+)["']?[ \t]*:""", re.MULTILINE)
     line, position = 1, 0
-    for match in pattern.finditer(text):
+    for match in pattern.finditer(text, first.start()):
         key = match.group(1)
         if key in wanted and key not in lines:
             line += text.count("\n", position, match.start())

@@ -5,6 +5,9 @@ followed as far as the template alone allows: a condition built from literals is
 evaluated, an `Fn::If` whose branches agree is that value; anything that depends on a
 parameter, a resource or the deploy environment becomes `Unknown` with a reason that
 names what it depends on.
+
+Parsed documents are plain dicts (json, PyYAML, checkov's dict_node and jsii's resolved
+values all are), so the hot paths test for dict and skip the slower Mapping ABC check.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class TemplateContext:
 
 
 def _intrinsic(value: Any) -> tuple[str, Any] | None:
-    if isinstance(value, Mapping) and len(value) == 1:
+    if isinstance(value, dict) and len(value) == 1:
         ((key, arg),) = value.items()
         if key == "Ref" or key == "Condition" or (isinstance(key, str) and key.startswith("Fn::")):
             return key, arg
@@ -72,7 +75,7 @@ def _condition_parameters(expr: Any, ctx: TemplateContext, seen: frozenset[str])
             if intrinsic[1] not in seen:
                 seen = seen | {intrinsic[1]}
                 stack.append(ctx.conditions.get(intrinsic[1]))
-        elif isinstance(item, Mapping):
+        elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
@@ -182,7 +185,7 @@ def judge_str(value: Any, ctx: TemplateContext) -> str | Unknown | None:
 
 def judge_mapping(value: Any, ctx: TemplateContext) -> Mapping[str, Any] | Unknown | None:
     resolved = resolve(value, ctx)
-    if resolved is None or isinstance(resolved, (Mapping, Unknown)):
+    if resolved is None or isinstance(resolved, (dict, Unknown)):
         return resolved
     return Unknown(f"is {display(resolved)}, not a mapping")
 

@@ -17,17 +17,29 @@ FORMATS = ("text", "json", "sarif", "junit", "markdown")
 __all__ = ["FORMATS", "render", "render_json", "use_color"]
 
 
+def _json_list(items: list[object]) -> str:
+    encode = json.JSONEncoder().encode
+    return "[\n    " + ",\n    ".join(encode(item) for item in items) + "\n  ]" if items else "[]"
+
+
 def render_json(report: Report, *, tool_version: str) -> str:
-    """The JSON contract of SPEC.md that every machine consumer reads."""
-    document = {
-        "tool": "tablesafe",
-        "version": tool_version,
-        "findings": [finding.to_dict() for finding in report.findings],
-        "summary": report.summary(),
-        "errors": [{"path": error.path, "problem": error.problem} for error in report.errors],
-        "notices": [{"level": notice.level.value, "message": notice.message} for notice in report.notices],
+    """The JSON contract of SPEC.md that every machine consumer reads.
+
+    One finding per line: json's C encoder only runs without indent, and is several times
+    faster than the indented pure-Python one on thousands of findings; a line per finding
+    still reads and diffs well.
+    """
+    sections = {
+        "tool": json.dumps("tablesafe"),
+        "version": json.dumps(tool_version),
+        "findings": _json_list([finding.to_dict() for finding in report.findings]),
+        "summary": json.dumps(report.summary()),
+        "errors": _json_list([{"path": error.path, "problem": error.problem} for error in report.errors]),
+        "notices": _json_list(
+            [{"level": notice.level.value, "message": notice.message} for notice in report.notices]
+        ),
     }
-    return json.dumps(document, indent=2) + "\n"
+    return "{\n" + ",\n".join(f'  "{key}": {value}' for key, value in sections.items()) + "\n}\n"
 
 
 def render(report: Report, fmt: str, *, color: bool = False, tool_version: str) -> str:
