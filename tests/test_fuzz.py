@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 SEED_TEMPLATES = sorted(
     p
     for p in [*FIXTURES.glob("rules/*/*.*"), *FIXTURES.glob("sample-cdk.out/*.template.json")]
-    if p.suffix in (".json", ".yaml") and "manifest" not in p.name and "metadata" not in p.name
+    if p.suffix in (".json", ".yaml", ".template") and "manifest" not in p.name and "metadata" not in p.name
 )
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
