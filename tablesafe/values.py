@@ -41,7 +41,8 @@ class TemplateContext:
         )
 
 
-def _intrinsic(value: Any) -> tuple[str, Any] | None:
+def intrinsic_call(value: Any) -> tuple[str, Any] | None:
+    """(function name, argument) when value is one intrinsic function call, else None."""
     if isinstance(value, dict) and len(value) == 1:
         ((key, arg),) = value.items()
         if key == "Ref" or key == "Condition" or (isinstance(key, str) and key.startswith("Fn::")):
@@ -67,7 +68,7 @@ def _condition_parameters(expr: Any, ctx: TemplateContext, seen: frozenset[str])
         if id(item) in visited:
             continue
         visited.add(id(item))
-        intrinsic = _intrinsic(item)
+        intrinsic = intrinsic_call(item)
         if intrinsic and intrinsic[0] == "Ref" and isinstance(intrinsic[1], str):
             if intrinsic[1] in ctx.parameters:
                 found.append(intrinsic[1])
@@ -97,7 +98,7 @@ def evaluate_condition(name: Any, ctx: TemplateContext, seen: frozenset[str] = f
 
 
 def _evaluate_condition_expr(expr: Any, ctx: TemplateContext, seen: frozenset[str]) -> bool | Unknown:
-    intrinsic = _intrinsic(expr)
+    intrinsic = intrinsic_call(expr)
     if intrinsic is None:
         return expr if isinstance(expr, bool) else Unknown("not a condition")
     key, arg = intrinsic
@@ -129,7 +130,7 @@ def _scalar_text(value: Any) -> str:
 
 def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()) -> Any:
     """The literal a value provably has, None when it is absent, or Unknown."""
-    intrinsic = _intrinsic(value)
+    intrinsic = intrinsic_call(value)
     if intrinsic is None:
         return value
     key, arg = intrinsic
@@ -192,7 +193,7 @@ def judge_mapping(value: Any, ctx: TemplateContext) -> Mapping[str, Any] | Unkno
 
 def display(value: Any, limit: int = 60) -> str:
     """A short, readable rendering of a template value for messages."""
-    intrinsic = _intrinsic(value)
+    intrinsic = intrinsic_call(value)
     if intrinsic and intrinsic[0] == "Ref" and isinstance(intrinsic[1], str):
         return "${" + intrinsic[1] + "}"
     if isinstance(value, str):

@@ -1,0 +1,153 @@
+"""`TableSafetyEnforcer`: an opt-in Aspect that fills in the safe settings a table lacks.
+
+It only fills gaps, so it never weakens a choice someone made: a setting that is absent
+gets the safe value; an explicit `false`, an explicit shorter recovery period, an explicit
+`RemovalPolicy.DESTROY` or a value that depends on a parameter or condition stays as it is
+(and `TableSafetyChecks` still reports it). What it changed is recorded in the construct
+metadata under `tablesafe:enforced` (in the cloud assembly's `<stack>.metadata.json`).
+
+A `CfnTable` is changed through its typed properties. The replicas of a `CfnGlobalTable`
+(and so of a `TableV2`, whose L1 renders them lazily) are wrapped in a token that fills
+the gaps of each replica when the template is resolved, so replicas stay lazy and the
+checks, which resolve the same token, see the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import IConstruct
+
+from ._resource import TABLE_L1, owner_of, read_tables
+
+ENFORCED_METADATA = "tablesafe:enforced"
+_PITR = "pointInTimeRecoverySpecification"
+_PITR_ENABLED = "pointInTimeRecoveryEnabled"
+_PERIOD = "recoveryPeriodInDays"
+_PROTECTION = "deletionProtectionEnabled"
+
+
+def _is_plain(value: Any) -> bool:
+    """A literal mapping, not an intrinsic that only the deploy can decide."""
+    return isinstance(value, Mapping) and not any(
+        k == "Ref" or k == "Condition" or str(k).startswith("Fn::") for k in value
+    )
+
+
+def _missing_pitr(settings: Mapping[str, Any]) -> bool:
+    spec = settings.get(_PITR)
+    return spec is None or (_is_plain(spec) and spec.get(_PITR_ENABLED) is None)
+
+
+def _filled_replica(replica: Any, days: int) -> tuple[Any, list[str]]:
+    """A resolved camelCase replica with its gaps filled, and what was filled."""
+    if not _is_plain(replica):
+        return replica, []
+    filled = dict(replica)
+    changes: list[str] = []
+    region = replica.get("region", "?")
+    if _missing_pitr(replica):
+        spec = dict(replica.get(_PITR) or {})
+        spec[_PITR_ENABLED] = True
+        spec.setdefault(_PERIOD, days)
+        filled[_PITR] = spec
+        changes.append(f"Replicas[{region}].PointInTimeRecoverySpecification: enabled, {spec[_PERIOD]} days")
+    if replica.get(_PROTECTION) is None:
+        filled[_PROTECTION] = True
+        changes.append(f"Replicas[{region}].DeletionProtectionEnabled: true")
+    return filled, changes
+
+
+@jsii.implements(cdk.IResolvable)
+class _FilledReplicas:
+    """The original replicas (a list or a lazy token), with each replica's gaps filled."""
+
+    def __init__(self, original: Any, days: int) -> None:
+        self._original = original
+        self._days = days
+
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
+
+    def resolve(self, context: cdk.IResolveContext) -> Any:
+        replicas = context.resolve(self._original)
+        if not isinstance(replicas, list):
+            return replicas
+        return [_filled_replica(replica, self._days)[0] for replica in replicas]
+
+    def to_string(self) -> str:
+        return "tablesafe.FilledReplicas"
+
+
+@jsii.implements(cdk.IAspect)
+class TableSafetyEnforcer:
+    """Sets PITR (with `recovery_period_days`), deletion protection (per replica for global
+    tables) and Retain (DeletionPolicy and UpdateReplacePolicy) where a table lacks them.
+
+    Add it with `priority=cdk.AspectPriority.MUTATING` so that read-only Aspects run after it.
+    """
+
+    def __init__(self, recovery_period_days: int = 35) -> None:
+        if isinstance(recovery_period_days, bool) or not 1 <= recovery_period_days <= 35:
+            raise ValueError(f"recovery_period_days must be from 1 to 35, not {recovery_period_days!r}")
+        self.recovery_period_days = recovery_period_days
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, TABLE_L1):
+            return
+        (read,) = read_tables(cdk.Stack.of(node), [node])
+        if isinstance(read, Exception):
+            return  # nothing can be proven missing; TableSafetyChecks reports the table
+        if isinstance(node, dynamodb.CfnGlobalTable):
+            changes = self._fill_global_table(node, read.props)
+        else:
+            changes = self._fill_table(node, read.props)
+        changes.extend(self._fill_policies(node, read.options))
+        if changes:
+            (owner_of(node) or node).node.add_metadata(ENFORCED_METADATA, changes)
+
+    def _fill_table(self, cfn: dynamodb.CfnTable, props: Mapping[str, Any]) -> list[str]:
+        changes = []
+        spec = props.get(_PITR)
+        period = spec.get(_PERIOD) if isinstance(spec, Mapping) else None
+        if period is None:
+            period = self.recovery_period_days
+        elif not isinstance(period, int):  # a token: keep the original value, not its rendering
+            period = getattr(cfn.point_in_time_recovery_specification, "recovery_period_in_days", None)
+        if _missing_pitr(props) and period is not None:
+            cfn.point_in_time_recovery_specification = (
+                dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(
+                    point_in_time_recovery_enabled=True, recovery_period_in_days=period
+                )
+            )
+            days = period if isinstance(period, int) else "its own"
+            changes.append(f"PointInTimeRecoverySpecification: enabled, {days} days")
+        if props.get(_PROTECTION) is None:
+            cfn.deletion_protection_enabled = True
+            changes.append("DeletionProtectionEnabled: true")
+        return changes
+
+    def _fill_global_table(self, cfn: dynamodb.CfnGlobalTable, props: Mapping[str, Any]) -> list[str]:
+        replicas = props.get("replicas")
+        if not isinstance(replicas, list):
+            return []  # an intrinsic or nothing: not provably missing anything
+        changes = [c for replica in replicas for c in _filled_replica(replica, self.recovery_period_days)[1]]
+        if changes:
+            cfn.replicas = _FilledReplicas(cfn.replicas, self.recovery_period_days)
+        return changes
+
+    @staticmethod
+    def _fill_policies(cfn: Any, options: Mapping[str, Any]) -> list[str]:
+        changes = []
+        if options.get("deletionPolicy") is None:
+            cfn.cfn_options.deletion_policy = cdk.CfnDeletionPolicy.RETAIN
+            changes.append("DeletionPolicy: Retain")
+        if options.get("updateReplacePolicy") is None:
+            cfn.cfn_options.update_replace_policy = cdk.CfnDeletionPolicy.RETAIN
+            changes.append("UpdateReplacePolicy: Retain")
+        return changes
