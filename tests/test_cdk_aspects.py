@@ -31,87 +31,15 @@ TESTS_DIR = Path(__file__).resolve().parent
 JSII_QUIET = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1"}
 METADATA_FLAG = "@aws-cdk/core:enableAdditionalMetadataCollection"
 
-# --- README snippets (the README quotes these verbatim) -----------------------------------
+# --- README snippets: the tests run the README's own code blocks ---------------------------
 
-README_CHECKS = """\
-import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 
-from tablesafe.cdk_aspects import TableSafetyChecks
+def _readme_snippet(name: str) -> str:
+    readme = (TESTS_DIR.parent / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", readme, re.S)
+    assert match, f"README.md has no snippet {name!r}"
+    return match.group(1)
 
-app = cdk.App()
-stack = cdk.Stack(app, "Shop")
-dynamodb.Table(
-    stack, "Orders", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
-)
-cdk.Aspects.of(app).add(TableSafetyChecks())  # errors on a table make `cdk synth` fail
-app.synth()
-"""
-
-README_ENFORCER = """\
-import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
-
-from tablesafe.cdk_aspects import TableSafetyChecks, TableSafetyEnforcer
-
-app = cdk.App()
-stack = cdk.Stack(app, "Shop")
-dynamodb.Table(
-    stack, "Orders", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
-)
-# Fill in PITR (35 days), deletion protection and Retain wherever a table lacks them;
-# explicit choices (PITR off, RemovalPolicy.DESTROY, ...) stay and are still reported.
-cdk.Aspects.of(app).add(TableSafetyEnforcer(recovery_period_days=35), priority=cdk.AspectPriority.MUTATING)
-cdk.Aspects.of(app).add(TableSafetyChecks())
-app.synth()
-"""
-
-README_SUPPRESS = """\
-import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
-
-from tablesafe.cdk_aspects import TableSafetyChecks, suppress
-
-app = cdk.App()
-stack = cdk.Stack(app, "Shop")
-sessions = dynamodb.Table(
-    stack,
-    "Sessions",
-    partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-    point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-        point_in_time_recovery_enabled=True
-    ),
-)
-# Written into the table's CloudFormation Metadata: honoured by the Aspect,
-# by `tablesafe check cdk.out` and by the checkov checks alike.
-suppress(sessions, "TS003", reason="Sessions expire after 24 h anyway", expires="2030-12-31")
-cdk.Aspects.of(app).add(TableSafetyChecks())
-app.synth()
-"""
-
-README_NAG = """\
-import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
-from cdk_nag import AwsSolutionsChecks
-
-from tablesafe.cdk_aspects import TableSafetyPack
-
-app = cdk.App()
-stack = cdk.Stack(app, "Shop")
-orders = dynamodb.Table(
-    stack,
-    "Orders",
-    partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-    point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-        point_in_time_recovery_enabled=True
-    ),
-)
-cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), TableSafetyPack(app))
-cdk.Validations.of(orders).acknowledge(
-    cdk.Acknowledgment(id="TableSafety-TS003", reason="Deletion protection is enforced by an SCP")
-)
-app.synth()
-"""
 
 # --- reading the cloud assembly ----------------------------------------------------------
 
@@ -602,21 +530,21 @@ def _run_snippet(code: str) -> tuple[dict[str, Any], Exception | None]:
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
-        (README_CHECKS, {"Shop/Orders": {("error", "TS001", None), ("error", "TS003", None)}}),
-        (README_ENFORCER, {}),
-        (README_SUPPRESS, {"Shop/Sessions": {("info", "TS003", None)}}),
+        ("checks", {"Shop/Orders": {("error", "TS001", None), ("error", "TS003", None)}}),
+        ("enforcer", {}),
+        ("suppress", {"Shop/Sessions": {("info", "TS003", None)}}),
     ],
     ids=["checks", "enforcer", "suppress"],
 )
 def test_readme_aspect_snippets(snippet: str, expected: dict[str, Any], apps_module, isolated_cwd) -> None:
-    namespace, error = _run_snippet(snippet)
+    namespace, error = _run_snippet(_readme_snippet(snippet))
     assert error is None
     assert dict(findings_by_path(assembly_messages(Path(namespace["app"].outdir)))) == expected
 
 
 def test_readme_nag_snippet(apps_module: ModuleType, isolated_cwd: Path) -> None:
     with pytest.warns(UserWarning, match="TS002 could not be judged"):  # App() here has no cdk.json
-        namespace, error = _run_snippet(README_NAG)
+        namespace, error = _run_snippet(_readme_snippet("nag"))
     assert error is None, error  # TS003 acknowledged, PITR on: neither pack has anything to say
     report = json.loads((Path(namespace["app"].outdir) / "validation-report.json").read_text())
     assert all(p["conclusion"] == "success" for p in report["pluginReports"]), report
