@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
+from tablesafe.rules._switch import switch_messages
 
 
 def check(table: TableDescription, settings: RuleSettings) -> list[str]:
-    if table.pitr_enabled is True:
-        return []
-    if isinstance(table.pitr_enabled, Unknown):
-        return [
-            "Point-in-time recovery is not provably enabled: PointInTimeRecoveryEnabled "
-            f"{table.pitr_enabled.reason}."
-        ]
-    if table.pitr_enabled is False:
-        return ["Point-in-time recovery is disabled (PointInTimeRecoveryEnabled is false)."]
-    return ["Point-in-time recovery is not enabled (no PointInTimeRecoverySpecification)."]
+    return switch_messages(
+        table.pitr_enabled,
+        "Point-in-time recovery",
+        "PointInTimeRecoveryEnabled",
+        "no PointInTimeRecoverySpecification",
+    )
 
 
 RULE = Rule(

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
+from tablesafe.rules._switch import switch_messages
 
 
 def check(table: TableDescription, settings: RuleSettings) -> list[str]:
-    if table.deletion_protection is True:
-        return []
-    if isinstance(table.deletion_protection, Unknown):
-        return [
-            "Deletion protection is not provably enabled: DeletionProtectionEnabled "
-            f"{table.deletion_protection.reason}."
-        ]
-    if table.deletion_protection is False:
-        return ["Deletion protection is disabled (DeletionProtectionEnabled is false)."]
-    return ["Deletion protection is not enabled (DeletionProtectionEnabled is not set)."]
+    return switch_messages(
+        table.deletion_protection,
+        "Deletion protection",
+        "DeletionProtectionEnabled",
+        "DeletionProtectionEnabled is not set",
+    )
 
 
 RULE = Rule(

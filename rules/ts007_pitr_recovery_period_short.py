@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+from dataclasses import replace
 
-DEFAULT_RECOVERY_PERIOD_DAYS = 35
+from tablesafe.model import Rule, RuleSettings, Severity, TableDescription, Unknown
+from tablesafe.rules import ts001_pitr_missing
 
 
 def check(table: TableDescription, settings: RuleSettings) -> list[str]:
@@ -32,21 +33,10 @@ RULE = Rule(
         "restored."
     ),
     severity=Severity.WARNING,
-    remediation=Remediation(
+    # The fix is TS001's: the same specification, with the full recovery period.
+    remediation=replace(
+        ts001_pitr_missing.RULE.remediation,
         summary="Raise recoveryPeriodInDays to at least the minimum (35 is the maximum and the default).",
-        cdk_python=(
-            "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
-            "    point_in_time_recovery_enabled=True, recovery_period_in_days=35)"
-        ),
-        cdk_typescript=(
-            "pointInTimeRecoverySpecification: {\n"
-            "  pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 35 }"
-        ),
-        cli=(
-            "aws dynamodb update-continuous-backups --table-name TABLE "
-            "--point-in-time-recovery-specification "
-            "PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=35"
-        ),
     ),
     controls=("AWS Security Hub DynamoDB.2 (recovery period)",),
     check=check,

@@ -39,12 +39,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.cdk)
 
 
-def _load_cdk_apps() -> ModuleType:
-    """Import tests/cdk_apps.py by path, whatever pytest's import mode."""
-    name = "tablesafe_test_cdk_apps"
+def load_helper(filename: str) -> ModuleType:
+    """Import a helper file of tests/ by path, whatever pytest's import mode."""
+    name = "tablesafe_test_" + filename.removesuffix(".py")
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, TESTS_DIR / "cdk_apps.py")
+    spec = importlib.util.spec_from_file_location(name, TESTS_DIR / filename)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -53,10 +53,16 @@ def _load_cdk_apps() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def test_helper() -> Callable[[str], ModuleType]:
+    """``test_helper("cdk_aspect_apps.py")`` imports that helper file of tests/."""
+    return load_helper
+
+
+@pytest.fixture(scope="session")
 def cdk_assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """App name -> its synthesized ``cdk.out`` directory; every app is synthesized once."""
     os.environ.update(JSII_QUIET)
-    cdk_apps = _load_cdk_apps()
+    cdk_apps = load_helper("cdk_apps.py")
     return cdk_apps.synth_all(tmp_path_factory.mktemp("cdk-apps"))
 
 

@@ -10,7 +10,6 @@ executed verbatim.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -114,22 +113,10 @@ class Synth:
     messages: list[Message] = field(default_factory=list)
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    """Import a helper file by path, whatever pytest's import mode."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def apps_module() -> ModuleType:
+def apps_module(test_helper: Callable[[str], ModuleType]) -> ModuleType:
     os.environ.update(JSII_QUIET)
-    return _load("tablesafe_test_cdk_aspect_apps", TESTS_DIR / "cdk_aspect_apps.py")
+    return test_helper("cdk_aspect_apps.py")
 
 
 @pytest.fixture(scope="module")

@@ -429,15 +429,20 @@ def test_wheel_layout_loads_tablesafe_from_beside_the_checks(run_checkov: RunChe
     assert run.record("TS003", "InvoicesF0222E8D")["check_name"].startswith("[wheel] ")
 
 
-def _snapshot_repository(target: Path) -> Path:
-    """The working tree (tracked and new, not ignored files) committed into a fresh git repo."""
+def _repository_files() -> list[str]:
+    """The working tree's files: tracked and new, not ignored (what a commit would hold)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO_ROOT,
         capture_output=True,
         check=True,
     ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
+    return [name for name in listed.split("\0") if name]
+
+
+def _snapshot_repository(target: Path) -> Path:
+    """The working tree committed into a fresh git repo."""
+    for name in _repository_files():
         source = REPO_ROOT / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -482,14 +487,8 @@ def test_every_data_file_loads_as_checkov_graph_policy_input() -> None:
     """What checkov's graph-check loader does to each .json/.yaml/.yml of a cloned repository
     (json.load, or yaml.safe_load then a JSON round trip) must not raise: YAML with
     CloudFormation short-form tags therefore lives in *.template files."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
     checked = 0
-    for name in filter(None, listed.split("\0")):
+    for name in _repository_files():
         path = REPO_ROOT / name
         if path.suffix not in (".json", ".yaml", ".yml") or not path.is_file():
             continue
