@@ -28,8 +28,7 @@ FLAG_WARNING = (
 def finding_text(finding: Finding) -> str:
     """`[TS001 pitr-missing] <message> Fix: <remediation summary>`; a replica is named first."""
     rule = finding.rule
-    region = None if rule.per_resource else finding.table.replica_region
-    where = f"Replica {region}: " if region else ""
+    where = f"Replica {finding.replica_region}: " if finding.replica_region else ""
     return f"[{rule.id} {rule.slug}] {where}{finding.message} Fix: {rule.remediation.summary}"
 
 

@@ -37,7 +37,7 @@ from tablesafe.config import Config
 from tablesafe.describe import describe_resource
 from tablesafe.engine import evaluate
 from tablesafe.loader import load_paths
-from tablesafe.model import GLOBAL_TABLE, Finding, Rule, Severity
+from tablesafe.model import Finding, Rule, Severity
 from tablesafe.rules import ALL_RULES
 from tablesafe.values import TemplateContext
 
@@ -66,9 +66,8 @@ def nag_result(rule: Rule, findings: Iterable[Finding]) -> Any:
         return NagRuleCompliance.COMPLIANT
     regions: list[str] = []
     for finding in active:
-        region = finding.table.replica_region
-        per_replica = finding.table.resource_type == GLOBAL_TABLE and not rule.per_resource
-        if per_replica and region and region not in regions:
+        region = finding.replica_region  # set only for per-replica rules on global tables
+        if region and region not in regions:
             regions.append(region)
     return regions or NagRuleCompliance.NON_COMPLIANT
 

@@ -147,6 +147,11 @@ class Finding:
     suppressed: bool = False
     suppression_reason: str | None = None
 
+    @property
+    def replica_region(self) -> str | None:
+        """The replica this finding is about; None for a rule judged once per resource."""
+        return None if self.rule.per_resource else self.table.replica_region
+
     def to_dict(self) -> dict[str, Any]:
         table = self.table
         return {
@@ -159,7 +164,7 @@ class Finding:
             "logical_id": table.logical_id,
             "construct_path": table.construct_path,
             "resource_type": table.resource_type,
-            "replica_region": None if self.rule.per_resource else table.replica_region,
+            "replica_region": self.replica_region,
             "file": table.file,
             "line": table.line,
             "table_name": table.table_name,

@@ -30,10 +30,11 @@ def _artifact(path: str) -> dict[str, str]:
 
 def fingerprint(finding: Finding) -> str:
     """Stable across runs and checkouts: no line numbers, paths only when there is no stack."""
-    table, rule = finding.table, finding.rule
-    replica = None if rule.per_resource else table.replica_region
+    table = finding.table
     resource = table.logical_id or table.construct_path or table.table_arn or table.table_name
-    key = "\0".join(part or "" for part in (rule.id, stack_of(table), resource, replica))
+    key = "\0".join(
+        part or "" for part in (finding.rule.id, stack_of(table), resource, finding.replica_region)
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
