@@ -11,7 +11,7 @@ import aws_cdk as cdk
 
 from tablesafe.config import Config, load_config
 from tablesafe.model import Finding, InputError, Source, TableDescription
-from tablesafe.values import TemplateContext
+from tablesafe.values import TemplateContext, intrinsic_call
 
 from ._resource import METADATA_FLAG, ref, stack_display_name
 
@@ -47,7 +47,7 @@ def has_intrinsic(value: Any) -> bool:
     while todo:
         item = todo.pop()
         if isinstance(item, Mapping):
-            if "Ref" in item or "Condition" in item or any(str(k).startswith("Fn::") for k in item):
+            if intrinsic_call(item) is not None:
                 return True
             todo.extend(item.values())
         elif isinstance(item, list):
