@@ -1,1 +1,1 @@
-"""Live audit of deployed DynamoDB tables (see the audit issue); nothing here yet."""
+"""Live audit of deployed DynamoDB tables: discovery, read-only collection, blueprints and runbooks."""

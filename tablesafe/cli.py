@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         'checkov -d cdk.out --framework cloudformation --external-checks-dir "$(tablesafe checkov-dir)"',
     )
     checkov_dir.set_defaults(handler=_checkov_dir)
+
+    from tablesafe.scanner.cli import register_commands
+
+    register_commands(commands, _add_report_options)
     return parser
 
 

@@ -13,7 +13,7 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -81,20 +81,58 @@ def _cli_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def run_cli(tmp_path_factory: pytest.TempPathFactory) -> RunCli:
-    """``run_cli(*args, cwd=None)`` runs ``python -m tablesafe *args`` and returns the
-    CompletedProcess (text stdout/stderr). ``cwd`` defaults to an empty temporary
-    directory, so no ``.tablesafe.yaml`` of the work tree applies."""
+    """``run_cli(*args, cwd=None, env=None)`` runs ``python -m tablesafe *args`` and returns
+    the CompletedProcess (text stdout/stderr). ``cwd`` defaults to an empty temporary
+    directory, so no ``.tablesafe.yaml`` of the work tree applies; ``env`` adds variables."""
     default_cwd = tmp_path_factory.mktemp("cli-cwd")
-    env = _cli_env()
+    base_env = _cli_env()
 
-    def run(*args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None):
+    def run(
+        *args: str | os.PathLike[str],
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ):
         return subprocess.run(
             [sys.executable, "-m", "tablesafe", *map(str, args)],
             cwd=cwd if cwd is not None else default_cwd,
-            env=env,
+            env={**base_env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=120,
         )
 
     return run
+
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A real moto server on 127.0.0.1 (HTTP, a free port) for the session; yields its URL.
+
+    The fake credentials are set in this process too, so boto3 never finds real ones.
+    Tests that need a clean account call ``reset_moto(url)``.
+    """
+    from moto.server import ThreadedMotoServer
+
+    os.environ.update(FAKE_CREDENTIALS)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def reset_moto(url: str) -> None:
+    """Forget every resource of the moto server (its documented reset endpoint)."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
