@@ -8,6 +8,8 @@ from tablesafe.rules import (
     ts002_pitr_deprecated_prop,
     ts003_deletion_protection_missing,
     ts004_removal_policy_not_retain,
+    ts005_table_v2_swap,
+    ts006_table_replacement,
     ts007_pitr_recovery_period_short,
 )
 
@@ -16,6 +18,8 @@ ALL_RULES: tuple[Rule, ...] = (
     ts002_pitr_deprecated_prop.RULE,
     ts003_deletion_protection_missing.RULE,
     ts004_removal_policy_not_retain.RULE,
+    ts005_table_v2_swap.RULE,
+    ts006_table_replacement.RULE,
     ts007_pitr_recovery_period_short.RULE,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}

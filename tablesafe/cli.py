@@ -56,8 +56,31 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
     )
+    check.add_argument(
+        "--baseline",
+        metavar="PATH|deployed",
+        help="compare with a previous cloud assembly or template, or with the deployed stacks "
+        "(CloudFormation GetTemplate) to catch table replacements (TS005, TS006)",
+    )
+    check.add_argument(
+        "--lock",
+        metavar="FILE",
+        help="lockfile to compare with when there is no --baseline (default: nearest tablesafe.lock.json)",
+    )
     _add_report_options(check)
     check.set_defaults(handler=_check)
+
+    lock = commands.add_parser(
+        "lock",
+        help="write tablesafe.lock.json: the identity of every table, for replacement checks",
+        description="Record every table's identity (stack, construct path, logical ID, type, name, "
+        "keys, local secondary indexes, import source) so `tablesafe check` and the CDK Aspect "
+        "catch a change that would replace it. Changing a locked table needs --reason.",
+    )
+    lock.add_argument("paths", nargs="+", metavar="PATH", help="cdk.out directory or template file")
+    lock.add_argument("--output", metavar="FILE", help="lockfile to write (default: ./tablesafe.lock.json)")
+    lock.add_argument("--reason", help="why locked tables change (a deliberate migration); kept in the lock")
+    lock.set_defaults(handler=_lock)
 
     rules = commands.add_parser("rules", help="print the rule catalogue with control mappings")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -71,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     checkov_dir.set_defaults(handler=_checkov_dir)
 
+    from tablesafe.lint import register_lint_command
     from tablesafe.scanner.cli import register_commands
 
+    register_lint_command(commands, _add_report_options)
     register_commands(commands, _add_report_options)
     return parser
 
@@ -122,7 +147,56 @@ def _check(args: argparse.Namespace) -> int:
     config, config_errors = load_config(args.config, Path.cwd())
     loaded = load_paths(args.paths)
     loaded.errors[:0] = config_errors
+    if args.baseline or args.lock or loaded.tables:
+        from tablesafe.baseline import compare
+
+        compare(loaded, args.paths, args.baseline, args.lock, Path.cwd())
     return emit_report(build_report(loaded, config), args)
+
+
+def _lock(args: argparse.Namespace) -> int:
+    """Write the lockfile; refuse to rewrite a locked table's identity without a reason."""
+    from tablesafe.loader import load_paths
+    from tablesafe.lockfile import (
+        LOCK_NAME,
+        LockProblem,
+        history_entry,
+        lock_document,
+        locked_changes,
+        read_lock,
+        write_lock,
+    )
+    from tablesafe.reports._common import plural
+
+    loaded = load_paths(args.paths)
+    if loaded.errors:
+        for error in loaded.errors:
+            print(f"tablesafe: error: {error}", file=sys.stderr)
+        print("tablesafe: error: the lockfile was not written", file=sys.stderr)
+        return EXIT_INPUT
+    path = Path(args.output or LOCK_NAME)
+    history: list[dict[str, object]] = []
+    if path.exists():
+        try:
+            old_tables, history = read_lock(path)
+        except LockProblem as problem:
+            print(f"tablesafe: error: {path}: lockfile {problem}", file=sys.stderr)
+            return EXIT_INPUT
+        changes = locked_changes(old_tables, loaded, str(path))
+        if changes and not args.reason:
+            for message in changes:
+                print(f"tablesafe: {message}", file=sys.stderr)
+            print(
+                f"tablesafe: error: {path}: {plural(len(changes), 'change')} of locked tables (above); for a "
+                'deliberate migration, run again with --reason "..." to record it',
+                file=sys.stderr,
+            )
+            return EXIT_INPUT
+        if changes:
+            history.append(history_entry(args.reason, changes))
+    write_lock(path, lock_document(loaded.tables, history, __version__))
+    print(f"tablesafe: locked {len({t.resource_key for t in loaded.tables})} tables in {path}")
+    return EXIT_OK
 
 
 def _catalogue_entry(rule: Rule) -> dict[str, object]:

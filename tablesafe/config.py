@@ -52,10 +52,10 @@ class Config:
     exemptions: tuple[Exemption, ...] = ()
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest `.tablesafe.yaml` from start upwards."""
+def find_upwards(start: Path, name: str) -> Path | None:
+    """The nearest file called name from start upwards (the config file, the lockfile)."""
     for directory in (start, *start.parents):
-        candidate = directory / CONFIG_NAME
+        candidate = directory / name
         if candidate.is_file():
             return candidate
     return None
@@ -63,7 +63,7 @@ def find_config(start: Path) -> Path | None:
 
 def load_config(explicit: str | None, start: Path) -> tuple[Config, list[InputError]]:
     """The configuration to use, and the problems found in it (each naming file and key)."""
-    path = Path(explicit) if explicit else find_config(start)
+    path = Path(explicit) if explicit else find_upwards(start, CONFIG_NAME)
     if path is None:
         return Config(), []
     from tablesafe.loader import InputProblem, parse_document, read_text

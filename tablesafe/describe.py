@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tablesafe.model import GLOBAL_TABLE, TableDescription, Unknown
+from tablesafe.replacement_data import REPLACING_PROPERTIES
 from tablesafe.rules import RULE_IDS
 from tablesafe.suppressions import from_metadata
 from tablesafe.values import TemplateContext, display, judge_bool, judge_int, judge_mapping, judge_str
@@ -44,14 +45,23 @@ def describe_resource(
     common["update_replace_policy"] = judge_str(resource.get("UpdateReplacePolicy"), ctx)
     common["suppressions"] = suppressions
     properties = judge_mapping(resource.get("Properties"), ctx) or {}
-    if isinstance(properties, dict) and isinstance(properties.get("TableName"), str):
-        common["table_name"] = properties["TableName"]
+    if isinstance(properties, dict):
+        if isinstance(properties.get("TableName"), str):
+            common["table_name"] = properties["TableName"]
+        common["replacing_props"] = replacing_props(identity.resource_type, properties)
     # One constructor call per description: this runs for every table of every run.
     described = [
         TableDescription(**common, **settings)
         for settings in _protection_settings(identity.resource_type, properties, ctx)
     ]
     return described, problems
+
+
+def replacing_props(resource_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties whose change replaces the table, as written (intrinsics included, so
+    an unchanged expression compares equal), plus the attribute types the keys use."""
+    names = (*REPLACING_PROPERTIES.get(resource_type, ()), "AttributeDefinitions")
+    return {name: properties[name] for name in names if name in properties}
 
 
 def _pitr(spec: Any, ctx: TemplateContext) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from tablesafe.config import Config
-from tablesafe.model import Finding, LoadResult, Report, Rule, Suppression, TableDescription
+from tablesafe.model import Finding, LoadResult, Report, Rule, Suppression, TableChange, TableDescription
 from tablesafe.rules import ALL_RULES
 
 
@@ -26,11 +26,15 @@ def _suppression_note(suppression: Suppression, today: dt.date) -> str | None:
     return None
 
 
-def judge(table: TableDescription, rule: Rule, config: Config, today: dt.date) -> list[Finding]:
-    """The findings of one rule on one table, with suppressions applied."""
-    messages = rule.check(table, config.settings)
+def judge(
+    subject: TableDescription | TableChange, rule: Rule, config: Config, today: dt.date
+) -> list[Finding]:
+    """The findings of one rule on one table (or, for a change rule, one table change),
+    with the suppressions of the table the finding points at applied."""
+    messages = rule.check(subject, config.settings)  # type: ignore[arg-type]
     if not messages:
         return []
+    table = subject.table if isinstance(subject, TableChange) else subject
     severity = config.severities.get(rule.id, rule.severity)
     reason: str | None = None
     notes: list[str] = []
@@ -56,11 +60,18 @@ def judge(table: TableDescription, rule: Rule, config: Config, today: dt.date) -
 
 
 def evaluate(
-    tables: Iterable[TableDescription], config: Config, today: dt.date | None = None
+    tables: Iterable[TableDescription],
+    config: Config,
+    today: dt.date | None = None,
+    changes: Iterable[TableChange] = (),
 ) -> list[Finding]:
     today = today or dt.date.today()
-    rules = enabled_rules(config)
+    rules = [rule for rule in enabled_rules(config) if not rule.judges_changes]
+    change_rules = [rule for rule in enabled_rules(config) if rule.judges_changes]
     findings: list[Finding] = []
+    for change in changes:
+        for rule in change_rules:
+            findings.extend(judge(change, rule, config, today))
     judged_resources: set[tuple[str, tuple[str | None, ...]]] = set()
     for table in tables:
         for rule in rules:
@@ -78,7 +89,7 @@ def build_report(loaded: LoadResult, config: Config, today: dt.date | None = Non
     enabled_ids = {rule.id for rule in rules}
     notices = [n for n in loaded.notices if n.rule_id is None or n.rule_id in enabled_ids]
     return Report(
-        findings=evaluate(loaded.tables, config, today),
+        findings=evaluate(loaded.tables, config, today, loaded.changes),
         tables=loaded.tables,
         rules=rules,
         errors=loaded.errors,

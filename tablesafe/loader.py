@@ -155,6 +155,7 @@ def describe_template(source: TemplateSource, result: LoadResult) -> None:
         result.errors.append(InputError(source.display, "is nested too deeply to be a template"))
         return
     result.stacks += 1
+    result.stack_names.add(source.stack)
     result.tables.extend(tables)
     result.errors.extend(InputError(source.display, problem) for problem in problems)
 

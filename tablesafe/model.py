@@ -87,6 +87,9 @@ class TableDescription:
     cdk_props: Mapping[str, Any] | None = None
     """Props the CDK L2 construct was created with (analytics metadata); None if unknown."""
     suppressions: tuple[Suppression, ...] = ()
+    replacing_props: Mapping[str, Any] | None = None
+    """The properties whose change replaces the table (tablesafe.replacement_data), as
+    written, plus AttributeDefinitions; None when the adapter cannot know them."""
 
     @property
     def resource_key(self) -> tuple[str | None, ...]:
@@ -116,7 +119,26 @@ class Remediation:
     cli: str
 
 
+@dataclass(frozen=True, slots=True)
+class TableChange:
+    """One table of a baseline (previous assembly, deployed stack, lockfile) paired with
+    what it becomes in the new input; new is None when the table left the stack."""
+
+    old: TableDescription
+    new: TableDescription | None
+    matched_by: str | None = None
+    """How the pair was found: "logical ID", "construct path", "table name", "key schema"."""
+    baseline: str = "the baseline"
+    """Where old came from, for messages (a path, "the deployed stack", the lockfile)."""
+
+    @property
+    def table(self) -> TableDescription:
+        """The description a finding points at: the new table, or the removed one."""
+        return self.new or self.old
+
+
 Check = Callable[[TableDescription, RuleSettings], list[str]]
+ChangeCheck = Callable[[TableChange, RuleSettings], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +152,12 @@ class Rule:
     severity: Severity
     remediation: Remediation
     controls: tuple[str, ...]
-    check: Check
+    check: Check | ChangeCheck
     help_url: str
     per_resource: bool = False
     """Judged once per resource, not per replica (the policy belongs to the resource)."""
+    judges_changes: bool = False
+    """check takes a TableChange (baseline vs new) instead of one TableDescription."""
 
 
 @dataclass(slots=True)
@@ -192,12 +216,19 @@ class LoadResult:
     errors: list[InputError] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     stacks: int = 0
+    changes: list[TableChange] = field(default_factory=list)
+    """Tables paired with a baseline, for the rules that judge changes."""
+    stack_names: set[str | None] = field(default_factory=set)
+    """The stacks read (None for a bare template), tables or not: a stack whose last table
+    was removed is still a stack the baseline is compared with."""
 
     def extend(self, other: LoadResult) -> None:
         self.tables.extend(other.tables)
         self.errors.extend(other.errors)
         self.notices.extend(other.notices)
         self.stacks += other.stacks
+        self.changes.extend(other.changes)
+        self.stack_names |= other.stack_names
 
 
 @dataclass(frozen=True, slots=True)

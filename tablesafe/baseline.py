@@ -1,0 +1,52 @@
+"""What `tablesafe check` compares the new input with: `--baseline` (a previous assembly or
+template, or `deployed`), else the lockfile when there is one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tablesafe.changes import pair_tables
+from tablesafe.config import find_upwards
+from tablesafe.lockfile import LOCK_NAME, LockProblem, lock_error, read_lock
+from tablesafe.model import InputError, LoadResult, TableDescription
+
+DEPLOYED = "deployed"
+
+
+def _load_baseline_path(spec: str) -> tuple[list[TableDescription], list[InputError]]:
+    from tablesafe.loader import load_paths
+
+    if not Path(spec).exists():
+        return [], [
+            InputError(spec, "baseline does not exist (expected a cloud assembly, a template or 'deployed')")
+        ]
+    old = load_paths([spec])
+    return old.tables, [InputError(e.path, f"baseline: {e.problem}") for e in old.errors]
+
+
+def compare(
+    loaded: LoadResult, paths: list[str], baseline: str | None, lock: str | None, start: Path
+) -> None:
+    """Pair loaded's tables with the baseline's, adding the changes, notices and errors."""
+    if baseline == DEPLOYED:
+        from tablesafe.deployed import load_deployed
+
+        old_tables, errors = load_deployed(paths)
+        shown = "the deployed stack"
+    elif baseline is not None:
+        old_tables, errors = _load_baseline_path(baseline)
+        shown = f"baseline {baseline}"
+    else:
+        lock_path = Path(lock) if lock else find_upwards(start, LOCK_NAME)
+        if lock_path is None:
+            return
+        try:
+            old_tables, _ = read_lock(lock_path)
+        except LockProblem as problem:
+            loaded.errors.append(lock_error(lock_path, problem))
+            return
+        errors, shown = [], f"locked in {lock_path}"
+    loaded.errors.extend(errors)
+    changes, notices = pair_tables(old_tables, loaded.tables, baseline=shown, new_stacks=loaded.stack_names)
+    loaded.changes.extend(changes)
+    loaded.notices.extend(notices)
