@@ -18,9 +18,10 @@ import aws_cdk as cdk
 import jsii
 from constructs import IConstruct, IValidation
 
+from tablesafe.changes import pair_tables
 from tablesafe.describe import describe_resource
 from tablesafe.engine import evaluate
-from tablesafe.model import Severity
+from tablesafe.model import Finding, Severity, TableDescription
 from tablesafe.values import TemplateContext
 
 from ._common import (
@@ -32,6 +33,7 @@ from ._common import (
     has_intrinsic,
     identity,
     load,
+    load_locked_tables,
     today_or,
 )
 from ._resource import TABLE_L1, TABLE_L2, analytics_props, read_tables, ref, resource_type
@@ -62,19 +64,28 @@ class _DeferredCheck:
 
 @jsii.implements(cdk.IAspect)
 class TableSafetyChecks:
-    """Reports the tablesafe rules (TS001-TS004, TS007) on every DynamoDB table of the scope.
+    """Reports the tablesafe rules (TS001-TS007) on every DynamoDB table of the scope.
 
     Covers `dynamodb.Table`, `dynamodb.TableV2` (each replica), `CfnTable` and
     `CfnGlobalTable`. Errors become `Annotations.add_error` (so `cdk synth` fails), warnings
     `add_warning_v2` with the id `tablesafe:<rule id>`, suppressed findings `add_info`. The
     annotation goes on the L2 construct when there is one, else on the L1.
 
+    With a lockfile (`tablesafe lock`), every table is also compared with its locked
+    identity: a Table swapped for a TableV2 (TS005) or a change that replaces or deletes a
+    table (TS006) is an error too.
+
     config_path: a `.tablesafe.yaml`; by default the one found from the working directory up.
+    lock_path: a `tablesafe.lock.json`; by default the one found from the working directory up.
     today: the date that suppression and exemption expiries are compared with (tests).
     """
 
-    def __init__(self, config_path: str | None = None, *, today: dt.date | None = None) -> None:
+    def __init__(
+        self, config_path: str | None = None, *, lock_path: str | None = None, today: dt.date | None = None
+    ) -> None:
         self._config, self._config_errors = load(config_path)
+        self._locked, self._lock_name, lock_errors = load_locked_tables(lock_path)
+        self._config_errors += lock_errors
         self._today = today
         self._states: dict[str, _StackState] = {}
         self._context_nodes: list[Any] = []
@@ -148,6 +159,8 @@ class TableSafetyChecks:
         today = today_or(self._today)
         flag = facts.metadata_flag
         self._pair_owners()
+        described_tables: list[TableDescription] = []
+        targets: dict[str | None, Any] = {}
         for cfn, read in zip(cfns, read_tables(facts.stack, cfns), strict=True):
             owner, owner_node = self._owners.get(ref(cfn), (None, None))
             target = owner or cfn
@@ -166,19 +179,43 @@ class TableSafetyChecks:
             )
             ctx = facts.context(self._context_nodes) if has_intrinsic(read.resource) else _EMPTY_CONTEXT
             tables, problems = describe_resource(read.resource, ctx, described)
-            findings = evaluate(tables, self._config, today)
-            if not problems and not findings:
-                continue
-            annotations = cdk.Annotations.of(target)
-            for problem in problems:
-                annotations.add_error(f"[tablesafe] {problem}")
-            for finding in findings:
-                text = finding_text(finding)
-                if finding.suppressed:
-                    annotations.add_info(f"{text} (suppressed: {finding.suppression_reason})")
-                elif finding.severity is Severity.ERROR:
-                    annotations.add_error(text)
-                elif finding.severity is Severity.WARNING:
-                    annotations.add_warning_v2(f"tablesafe:{finding.rule.id}", text)
-                else:
-                    annotations.add_info(text)
+            described_tables.extend(tables)
+            targets[read.logical_id] = target
+            self._annotate(target, problems, evaluate(tables, self._config, today))
+        if self._locked:
+            self._judge_changes(facts, described_tables, targets, today)
+
+    def _judge_changes(
+        self,
+        facts: StackFacts,
+        tables: list[TableDescription],
+        targets: dict[str | None, Any],
+        today: dt.date,
+    ) -> None:
+        """TS005/TS006 against the lockfile, for this stack; a removed table is reported on
+        the stack (its construct is gone)."""
+        locked = [table for table in self._locked if table.stack == facts.name]
+        changes, notices = pair_tables(locked, tables, baseline=str(self._lock_name), new_stacks={facts.name})
+        for change in changes:
+            target = targets.get(change.new.logical_id) if change.new else None
+            self._annotate(target or facts.stack, [], evaluate([], self._config, today, [change]))
+        for notice in notices:
+            cdk.Annotations.of(facts.stack).add_info(f"[tablesafe] {notice.message}")
+
+    @staticmethod
+    def _annotate(target: Any, problems: list[str], findings: list[Finding]) -> None:
+        if not problems and not findings:
+            return
+        annotations = cdk.Annotations.of(target)
+        for problem in problems:
+            annotations.add_error(f"[tablesafe] {problem}")
+        for finding in findings:
+            text = finding_text(finding)
+            if finding.suppressed:
+                annotations.add_info(f"{text} (suppressed: {finding.suppression_reason})")
+            elif finding.severity is Severity.ERROR:
+                annotations.add_error(text)
+            elif finding.severity is Severity.WARNING:
+                annotations.add_warning_v2(f"tablesafe:{finding.rule.id}", text)
+            else:
+                annotations.add_info(text)

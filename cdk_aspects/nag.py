@@ -27,12 +27,14 @@ import datetime as dt
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import aws_cdk as cdk
 import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 
+from tablesafe.baseline import compare
 from tablesafe.config import Config
 from tablesafe.describe import describe_resource
 from tablesafe.engine import evaluate
@@ -41,7 +43,7 @@ from tablesafe.model import Finding, Rule, Severity
 from tablesafe.rules import ALL_RULES
 from tablesafe.values import TemplateContext
 
-from ._common import StackFacts, identity, load, today_or
+from ._common import StackFacts, finding_text, identity, load, today_or
 from ._resource import TABLE_L1, analytics_props, owner_of, read_tables, resource_type
 
 PACK_NAME = "TableSafety"
@@ -144,7 +146,10 @@ RULE_CLASSES: dict[str, type[TableSafetyRule]] = {
 
 
 class TableSafetyPack(NagPack):
-    """cdk-nag pack `TableSafety`: TS001-TS004 and TS007 on every DynamoDB table of the app.
+    """cdk-nag pack `TableSafety`: TS001-TS007 on every DynamoDB table of the app (TS005 and
+    TS006 against the lockfile, when there is one: `lock_path` or the nearest
+    tablesafe.lock.json; a table that left the app has no construct to report on and is
+    told as a warning).
 
     Levels follow the rules' severities (and the `.tablesafe.yaml` overrides); a finding
     suppressed with `suppress()` or exempted in the config is not reported. A broken
@@ -157,6 +162,7 @@ class TableSafetyPack(NagPack):
         *,
         verbose: bool | None = None,
         config_path: str | None = None,
+        lock_path: str | None = None,
         today: dt.date | None = None,
     ) -> None:
         config, errors = load(config_path)
@@ -166,6 +172,7 @@ class TableSafetyPack(NagPack):
         self._pack_name = PACK_NAME
         self._config = config
         self._today = today
+        self._lock_path = lock_path
         self._by_path: dict[str, list[Finding]] | None = None
         self._told: set[str] = set()
 
@@ -183,15 +190,20 @@ class TableSafetyPack(NagPack):
 
     def _judge_assembly(self, outdir: str) -> dict[str, list[Finding]]:
         loaded = load_paths([outdir])
+        if loaded.tables:
+            compare(loaded, [outdir], None, self._lock_path, Path.cwd())
+        findings = evaluate(loaded.tables, self._config, today_or(self._today), loaded.changes)
+        removed = {id(change.old) for change in loaded.changes if change.new is None}
         notes = [str(error) for error in loaded.errors]
         notes += [n.message for n in loaded.notices if n.rule_id not in self._config.disabled]
+        notes += [finding_text(f) for f in findings if id(f.table) in removed and not f.suppressed]
         for note in notes:
             if note not in self._told:  # once per pack: cdk-nag has no channel for notes
                 self._told.add(note)
                 warnings.warn(f"[tablesafe] {note}", stacklevel=2)
         by_path: dict[str, list[Finding]] = defaultdict(list)
-        for finding in evaluate(loaded.tables, self._config, today_or(self._today)):
-            if finding.table.construct_path:
+        for finding in findings:
+            if finding.table.construct_path and id(finding.table) not in removed:
                 by_path[finding.table.construct_path].append(finding)
         return by_path
 

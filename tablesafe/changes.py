@@ -166,11 +166,18 @@ def replacement_outcome(old: TableDescription, new: TableDescription) -> str:
 
 
 def describe_where(change: TableChange) -> str:
-    """The pair in words: which table, where the baseline came from, how it was matched."""
+    """The pair in words: which table, where the baseline came from, how it was matched
+    (a logical ID match goes without saying)."""
     old = change.old
-    name = old.construct_path or old.logical_id or old.table_name or "a table"
-    stack = f" in stack {old.stack}" if old.stack else ""
-    matched = f", matched by {change.matched_by}" if change.matched_by and change.new else ""
+    name = (
+        (old.construct_path or "").removesuffix("/Resource") or old.logical_id or old.table_name or "a table"
+    )
+    stack = f" in stack {old.stack}" if old.stack and not name.startswith(f"{old.stack}/") else ""
+    matched = (
+        f", matched by {change.matched_by}"
+        if change.new and change.matched_by and change.matched_by != "logical ID"
+        else ""
+    )
     return f"{name}{stack} ({change.baseline}{matched})"
 
 

@@ -140,12 +140,16 @@ class TemplateSource:
     """Logical ID -> construct path (with leading slash), from the assembly metadata."""
     analytics: Mapping[str, Any] | None = None
     """Construct path -> analytics props; None when the app did not collect them."""
+    environment: str | None = None
+    """The stack's `aws://account/region` from the manifest (deployed baselines use it)."""
+    nested: bool = False
 
 
-def describe_template(source: TemplateSource, result: LoadResult) -> None:
-    """Load one template and append its tables (or the reason it cannot be read)."""
+def describe_template(source: TemplateSource, result: LoadResult, text: str | None = None) -> None:
+    """Load one template (read from source.path unless its text is given) and append its
+    tables, or the reason it cannot be read."""
     try:
-        text = read_text(source.path)
+        text = read_text(source.path) if text is None else text
         template = _checked_template(parse_document(text, source.path))
         tables, problems = _describe_resources(template, source, text)
     except InputProblem as problem:
@@ -313,8 +317,17 @@ def _sources_of_stack(
     for root, file in layout.roots.items():
         nested = root != (stack_root or "") and stack_root is not None
         name = f"{stack_name}{root[len(stack_root) :]}" if nested else stack_name
+        environment = artifact.get("environment")
         sources.append(
-            TemplateSource(directory / file, _join(shown, file), name, paths_by_file[file], analytics)
+            TemplateSource(
+                directory / file,
+                _join(shown, file),
+                name,
+                paths_by_file[file],
+                analytics,
+                environment if isinstance(environment, str) else None,
+                nested,
+            )
         )
     return sources
 
@@ -328,19 +341,29 @@ def load_assembly(directory: Path, shown: str, result: LoadResult, unjudged: lis
 
     Stacks whose tables TS002 cannot judge (no analytics metadata) are added to unjudged.
     """
+    for source in assembly_sources(directory, shown, result):
+        before = len(result.tables)
+        describe_template(source, result)
+        if source.analytics is None and len(result.tables) > before:
+            unjudged.append(source.stack or source.display)
+
+
+def assembly_sources(directory: Path, shown: str, result: LoadResult) -> list[TemplateSource]:
+    """The templates of an assembly (stages included) and what the manifest says of each;
+    problems with the manifest go to result.errors."""
     manifest_shown = _join(shown, "manifest.json")
     try:
         manifest = json.loads(read_text(directory / "manifest.json"))
     except InputProblem as problem:
         result.errors.append(InputError(manifest_shown, str(problem)))
-        return
+        return []
     except (json.JSONDecodeError, RecursionError) as error:
         result.errors.append(InputError(manifest_shown, f"invalid JSON: {error}"))
-        return
+        return []
     artifacts = manifest.get("artifacts") if isinstance(manifest, Mapping) else None
     if not isinstance(artifacts, Mapping):
         result.errors.append(InputError(manifest_shown, "not a cloud assembly manifest (no artifacts)"))
-        return
+        return []
     sources: list[TemplateSource] = []
     metadata_flag = _metadata_flag(artifacts)
     for artifact_id, artifact in artifacts.items():
@@ -355,19 +378,17 @@ def load_assembly(directory: Path, shown: str, result: LoadResult, unjudged: lis
             properties = artifact.get("properties")
             name = properties.get("directoryName") if isinstance(properties, Mapping) else None
             if isinstance(name, str):
-                load_assembly(directory / name, _join(shown, name), result, unjudged)
+                sources.extend(assembly_sources(directory / name, _join(shown, name), result))
     claimed = {source.path.name for source in sources}
     # Nested templates the metadata does not name (older CDK versions) are still checked.
     sources.extend(
-        TemplateSource(path, _join(shown, path.name), path.name.removesuffix(".nested.template.json"))
+        TemplateSource(
+            path, _join(shown, path.name), path.name.removesuffix(".nested.template.json"), nested=True
+        )
         for path in sorted(directory.glob("*.nested.template.json"))
         if path.name not in claimed
     )
-    for source in sources:
-        before = len(result.tables)
-        describe_template(source, result)
-        if source.analytics is None and len(result.tables) > before:
-            unjudged.append(source.stack or source.display)
+    return sources
 
 
 def _metadata_flag_notice(stacks: list[str]) -> Notice:

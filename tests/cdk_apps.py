@@ -218,6 +218,63 @@ def build_sample(app: cdk.App) -> None:
     load_sample_app().build(app)
 
 
+def build_replacement(app: cdk.App, *, after: bool) -> None:
+    """(j) One construct per replacement cause and per safe change, before and after.
+
+    After the change: Swap is a TableV2 (TS005); Keys, Lsi, Named and Import change a
+    replacement-forcing property, Moved changes its construct path, Dropped (DESTROY) is
+    removed (TS006); Retired (RETAIN) is removed and only orphaned; Billing, Gsi, Pitr,
+    Tagged and Stream change safely. The stage and the nested stack each change a key.
+    """
+    stack = cdk.Stack(app, "Repl", env=ENV)
+    other_key = dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+    if after:
+        dynamodb.TableV2(stack, "Swap", partition_key=KEY)
+    else:
+        dynamodb.Table(stack, "Swap", partition_key=KEY)
+    dynamodb.Table(stack, "Keys", partition_key=other_key if after else KEY)
+    lsi_table = dynamodb.Table(stack, "Lsi", partition_key=KEY, sort_key=other_key)
+    if after:
+        lsi_table.add_local_secondary_index(
+            index_name="byDate", sort_key=dynamodb.Attribute(name="date", type=dynamodb.AttributeType.STRING)
+        )
+    dynamodb.Table(stack, "Named", partition_key=KEY, table_name="orders-v2" if after else "orders")
+    bucket = cdk.aws_s3.Bucket(stack, "Exports")
+    import_source = dynamodb.ImportSourceSpecification(
+        bucket=bucket, input_format=dynamodb.InputFormat.dynamo_db_json(), key_prefix="orders/"
+    )
+    dynamodb.Table(stack, "Import", partition_key=KEY, import_source=import_source if after else None)
+    moved_key = dynamodb.Attribute(name="movedKey", type=dynamodb.AttributeType.STRING)
+    dynamodb.Table(Construct(stack, "Group") if after else stack, "Moved", partition_key=moved_key)
+    if not after:
+        destroy_table(stack, "Dropped")
+        dynamodb.Table(
+            stack, "Retired", partition_key=dynamodb.Attribute(name="r", type=dynamodb.AttributeType.STRING)
+        )
+    dynamodb.Table(
+        stack,
+        "Billing",
+        partition_key=KEY,
+        billing_mode=dynamodb.BillingMode.PROVISIONED if after else dynamodb.BillingMode.PAY_PER_REQUEST,
+    )
+    gsi_table = dynamodb.Table(stack, "Gsi", partition_key=KEY)
+    if after:
+        gsi_table.add_global_secondary_index(index_name="byOther", partition_key=other_key)
+    dynamodb.Table(
+        stack, "Pitr", partition_key=KEY, point_in_time_recovery_specification=SAFE_PITR if after else None
+    )
+    tagged = dynamodb.Table(stack, "Tagged", partition_key=KEY)
+    if after:
+        cdk.Tags.of(tagged).add("team", "orders")
+    dynamodb.Table(
+        stack, "Stream", partition_key=KEY, stream=dynamodb.StreamViewType.NEW_IMAGE if after else None
+    )
+    stage = cdk.Stage(app, "Prod", env=ENV)
+    dynamodb.Table(cdk.Stack(stage, "Svc"), "Keys", partition_key=other_key if after else KEY)
+    nested = cdk.NestedStack(cdk.Stack(app, "WithNested", env=ENV), "Inner")
+    dynamodb.Table(nested, "Orders", partition_key=other_key if after else KEY)
+
+
 @dataclass(frozen=True)
 class AppSpec:
     build: Callable[[cdk.App], None]
@@ -234,6 +291,8 @@ APPS: dict[str, AppSpec] = {
     "deprecated_flag_off": AppSpec(build_deprecated, {METADATA_FLAG: False}),
     "conditional": AppSpec(build_conditional),
     "sample": AppSpec(build_sample, dict(load_sample_app().CONTEXT)),
+    "replacement_before": AppSpec(functools.partial(build_replacement, after=False)),
+    "replacement_after": AppSpec(functools.partial(build_replacement, after=True)),
 }
 
 

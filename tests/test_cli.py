@@ -36,11 +36,11 @@ def test_check_imports_no_heavy_library(fmt: str) -> None:
 
 def test_rules_catalogue(run_cli: RunCli) -> None:
     text = run_cli("rules").stdout
-    for rule_id in ("TS001", "TS002", "TS003", "TS004", "TS007"):
+    for rule_id in ("TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007"):
         assert rule_id in text
     assert "AWS Security Hub DynamoDB.6" in text
     catalogue = json.loads(run_cli("rules", "--format", "json").stdout)
-    assert [entry["id"] for entry in catalogue] == ["TS001", "TS002", "TS003", "TS004", "TS007"]
+    assert [entry["id"] for entry in catalogue] == [f"TS00{n}" for n in range(1, 8)]
     assert all(entry["remediation"]["cdk_typescript"] for entry in catalogue)
 
 

@@ -1,0 +1,236 @@
+"""TS005/TS006 on real assembly pairs: `check --baseline` with a previous assembly, with the
+deployed stacks (a moto server over HTTP), and with the lockfile; `tablesafe lock`; the
+CDK Aspect against a lockfile.
+
+The pair is ``replacement_before`` / ``replacement_after`` of ``tests/cdk_apps.py``: one
+construct per replacement cause and per safe change, in a stack, a stage and a nested stack.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FAKE_CREDENTIALS, RunCli
+
+pytestmark = pytest.mark.cdk
+
+REPLACED = {
+    ("TS005", "Repl", "Swap"),
+    ("TS006", "Repl", "Keys"),
+    ("TS006", "Repl", "Lsi"),
+    ("TS006", "Repl", "Named"),
+    ("TS006", "Repl", "Import"),
+    ("TS006", "Repl", "GroupMoved"),
+    ("TS006", "Repl", "Dropped"),
+    ("TS006", "Prod-Svc", "Keys"),
+    ("TS006", "WithNested/Inner", "Orders"),
+}
+"""(rule, stack, logical ID without its hash) of every finding the change must produce;
+Retired (RETAIN, removed) and the safe changes (Billing, Gsi, Pitr, Tagged, Stream) have none."""
+
+
+def _replacement_findings(stdout: str) -> set[tuple[str, str, str]]:
+    findings = json.loads(stdout)["findings"]
+    return {
+        (f["rule_id"], f["stack"], f["logical_id"][:-8])
+        for f in findings
+        if f["rule_id"] in ("TS005", "TS006")
+    }
+
+
+@pytest.fixture(scope="module")
+def pair(cdk_assemblies: dict[str, Path]) -> tuple[Path, Path]:
+    return cdk_assemblies["replacement_before"], cdk_assemblies["replacement_after"]
+
+
+def test_baseline_assembly_reports_each_replacement_and_no_safe_change(
+    run_cli: RunCli, pair: tuple[Path, Path]
+) -> None:
+    before, after = pair
+    result = run_cli("check", after, "--baseline", before, "--format", "json")
+    assert result.returncode == 1, result.stderr
+    assert _replacement_findings(result.stdout) == REPLACED
+    report = json.loads(result.stdout)
+    messages = {f["logical_id"][:-8]: f["message"] for f in report["findings"] if f["rule_id"] == "TS006"}
+    assert "creates a new, empty one" in messages["Keys"] and "pk:S (HASH) to id:S (HASH)" in messages["Keys"]
+    assert "deletes the old table and its data" in messages["Dropped"]
+    assert "a likely rename" in messages["GroupMoved"] and "orphans the old table" in messages["GroupMoved"]
+    swap = next(f for f in report["findings"] if f["rule_id"] == "TS005")
+    assert "Update of resource type is not permitted" in swap["message"]
+    assert "cdk import" in swap["remediation"]
+    orphaned = [n["message"] for n in report["notices"] if "Retired" in n["message"]]
+    assert orphaned and "orphans the old table" in orphaned[0] and "cdk import" in orphaned[0]
+
+
+def test_unchanged_assembly_has_no_replacement_findings(run_cli: RunCli, pair: tuple[Path, Path]) -> None:
+    before, _ = pair
+    result = run_cli("check", before, "--baseline", before, "--format", "json")
+    assert _replacement_findings(result.stdout) == set()
+
+
+def test_lockfile_catches_replacements_and_records_a_deliberate_migration(
+    run_cli: RunCli, pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    before, after = pair
+    locked = run_cli("lock", before, cwd=tmp_path)
+    assert locked.returncode == 0, locked.stderr
+    lock_path = tmp_path / "tablesafe.lock.json"
+    document = json.loads(lock_path.read_text())
+    entries = {(e["stack"], e["logical_id"][:-8]): e for e in document["tables"]}
+    assert entries[("Repl", "Keys")]["properties"]["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"}
+    ]
+    assert entries[("Repl", "Swap")]["type"] == "AWS::DynamoDB::Table"
+    assert entries[("Repl", "Named")]["table_name"] == "orders"
+    assert entries[("Repl", "Dropped")]["deletion_policy"] == "Delete"
+    assert ("WithNested/Inner", "Orders") in entries and ("Prod-Svc", "Keys") in entries
+
+    # check finds the lock from its working directory, with no --baseline
+    checked = run_cli("check", after, "--format", "json", cwd=tmp_path)
+    assert _replacement_findings(checked.stdout) == REPLACED
+
+    refused = run_cli("lock", after, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "--reason" in refused.stderr and "KeySchema changes" in refused.stderr
+    assert json.loads(lock_path.read_text()) == document, "a refused re-lock must not write"
+
+    relocked = run_cli("lock", after, "--reason", "orders v2: keys by id, data moved by export", cwd=tmp_path)
+    assert relocked.returncode == 0, relocked.stderr
+    history = json.loads(lock_path.read_text())["history"]
+    assert history[-1]["reason"] == "orders v2: keys by id, data moved by export"
+    assert len(history[-1]["changes"]) == len(REPLACED) + 1  # + Retired leaving the stack
+    assert _replacement_findings(run_cli("check", after, "--format", "json", cwd=tmp_path).stdout) == set()
+
+
+# --- the deployed stacks, in a moto server --------------------------------------------------
+
+
+def _without_bootstrap_check(template: dict[str, Any]) -> dict[str, Any]:
+    """moto cannot resolve CDK's SSM bootstrap-version parameter: drop it and its rule."""
+    template = dict(template)
+    template.pop("Rules", None)
+    parameters = {k: v for k, v in template.get("Parameters", {}).items() if k != "BootstrapVersion"}
+    template.pop("Parameters", None)
+    return {**template, "Parameters": parameters} if parameters else template
+
+
+def _deploy(url: str, assembly: Path, stacks: list[str]) -> None:
+    """Create the assembly's stacks in moto; nested templates go to a moto bucket (moto
+    cannot reach CDK's asset bucket, which `cdk deploy` would have published to)."""
+    import boto3
+
+    cloudformation = boto3.client("cloudformation", endpoint_url=url)
+    s3 = boto3.client("s3", endpoint_url=url)
+    s3.create_bucket(Bucket="nested-templates")
+    for stack in stacks:
+        template = _without_bootstrap_check(json.loads((assembly / f"{stack}.template.json").read_text()))
+        assets = json.loads((assembly / f"{stack}.assets.json").read_text())["files"]
+        for resource in template["Resources"].values():
+            if resource["Type"] != "AWS::CloudFormation::Stack":
+                continue
+            url_parts = json.dumps(resource["Properties"]["TemplateURL"])
+            asset = next(a for a in assets.values() if a["destinations"] and _object_key(a) in url_parts)
+            nested = _without_bootstrap_check(json.loads((assembly / asset["source"]["path"]).read_text()))
+            s3.put_object(Bucket="nested-templates", Key=_object_key(asset), Body=json.dumps(nested))
+            resource["Properties"]["TemplateURL"] = (
+                f"https://nested-templates.s3.amazonaws.com/{_object_key(asset)}"
+            )
+        cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+
+
+def _object_key(asset: dict[str, Any]) -> str:
+    return next(iter(asset["destinations"].values()))["objectKey"]
+
+
+def test_deployed_baseline_reads_each_stack_and_nested_stack_through_get_template(
+    run_cli: RunCli, pair: tuple[Path, Path], moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import reset_moto
+
+    before, after = pair
+    reset_moto(moto_server)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111111111111")  # the account the apps deploy to
+    _deploy(moto_server, before, ["Repl", "WithNested"])  # Prod-Svc is not deployed yet
+    endpoint = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": moto_server}
+    result = run_cli("check", after, "--baseline", "deployed", "--format", "json", env=endpoint)
+    assert result.returncode == 1, result.stderr
+    assert _replacement_findings(result.stdout) == REPLACED - {("TS006", "Prod-Svc", "Keys")}
+
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "222222222222")
+    wrong_account = run_cli("check", after, "--baseline", "deployed", "--format", "json", env=endpoint)
+    assert wrong_account.returncode == 2
+    assert "deployed:Repl: baseline: the assembly deploys it to account 111111111111" in wrong_account.stderr
+    assert "Traceback" not in wrong_account.stderr
+
+
+# --- bad baselines and lockfiles ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda tmp: ["--baseline", str(tmp / "missing.out")], "missing.out: baseline does not exist"),
+        (
+            lambda tmp: ["--baseline", str(_write(tmp / "notes.txt", "hello"))],
+            "baseline: not a CloudFormation",
+        ),
+        (lambda tmp: ["--lock", str(_write(tmp / "corrupt.lock.json", "{"))], "lockfile is corrupt"),
+        (
+            lambda tmp: ["--lock", str(_write(tmp / "new.lock.json", '{"lock_version": 9, "tables": []}'))],
+            "newer tablesafe (lock version 9",
+        ),
+        (lambda tmp: ["--lock", str(_write(tmp / "list.lock.json", "[]"))], "not a tablesafe lockfile"),
+    ],
+    ids=["missing-baseline", "not-an-assembly", "corrupt-lock", "newer-lock", "not-a-lock"],
+)
+def test_bad_baseline_or_lock_is_one_line_exit_2_and_the_rest_is_reported(
+    run_cli: RunCli, pair: tuple[Path, Path], tmp_path: Path, make: Any, expected: str
+) -> None:
+    _, after = pair
+    result = run_cli("check", after, *make(tmp_path), "--format", "json")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert {f["rule_id"] for f in json.loads(result.stdout)["findings"]} >= {"TS001", "TS003"}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_deployed_baseline_needs_an_assembly(run_cli: RunCli, tmp_path: Path) -> None:
+    template = _write(tmp_path / "t.template.json", json.dumps({"Resources": {}}))
+    result = run_cli("check", template, "--baseline", "deployed")
+    assert result.returncode == 2
+    assert "--baseline deployed needs a cloud assembly" in result.stdout
+
+
+# --- inside the CDK app --------------------------------------------------------------------
+
+
+def test_aspect_compares_with_the_lockfile(run_cli: RunCli, pair: tuple[Path, Path], tmp_path: Path) -> None:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Annotations, Match
+    from cdk_apps import APPS
+
+    from tablesafe.cdk_aspects import TableSafetyChecks
+
+    before, _ = pair
+    assert run_cli("lock", before, cwd=tmp_path).returncode == 0
+    spec = APPS["replacement_after"]
+    app = cdk.App(outdir=str(tmp_path / "out"), context=dict(spec.context))
+    spec.build(app)
+    cdk.Aspects.of(app).add(TableSafetyChecks(lock_path=str(tmp_path / "tablesafe.lock.json")))
+    app.synth()
+    stack = next(s for s in app.node.children if isinstance(s, cdk.Stack) and s.stack_name == "Repl")
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp(r"^\[TS00[56] "))
+    where = {(e.id.split("/")[2], e.entry.data.split("]")[0][1:6]) for e in errors}
+    assert where >= {("Swap", "TS005"), ("Keys", "TS006"), ("Lsi", "TS006"), ("Group", "TS006")}
+    assert ("Repl", "TS006") in {(e.id.strip("/"), e.entry.data[1:6]) for e in errors}, (
+        "Dropped: on the stack"
+    )
+    assert not any(e.id.split("/")[2] in {"Billing", "Gsi", "Pitr", "Tagged", "Stream"} for e in errors)
