@@ -3,8 +3,9 @@
 Every jsii call from Python is a round trip to the Node.js process (about 0.3 ms or more),
 so a table is read with three calls (a `TreeInspector`, `inspect`, `cfn_options`) and a
 whole stack's tables are resolved in one `stack.resolve(...)`. Only the properties the
-rules read are converted from the L1's camelCase to CloudFormation's PascalCase, following
-a fixed shape, so no key is guessed.
+rules read (the protection settings, and the identity that TS005/TS006 compare) are
+converted from the L1's camelCase to CloudFormation's PascalCase, following a fixed
+shape, so no key is guessed.
 
 Raw overrides (`add_override`, `add_property_override`, `add_deletion_override`) live in a
 private field of the L1 that jsii does not expose: they are not seen here. The cdk-nag pack
@@ -47,10 +48,55 @@ _PITR: Shape = {
     "pointInTimeRecoveryEnabled": ("PointInTimeRecoveryEnabled", None),
     "recoveryPeriodInDays": ("RecoveryPeriodInDays", None),
 }
-_TABLE_SHAPE: Shape = {
+_KEYS: Shape = _ListOf({"attributeName": ("AttributeName", None), "keyType": ("KeyType", None)})
+_IDENTITY: Mapping[str, tuple[str, Any]] = {
+    # what replaces the table when it changes (tablesafe/replacement_data.py), for TS005/TS006
     "tableName": ("TableName", None),
+    "keySchema": ("KeySchema", _KEYS),
+    "attributeDefinitions": (
+        "AttributeDefinitions",
+        _ListOf({"attributeName": ("AttributeName", None), "attributeType": ("AttributeType", None)}),
+    ),
+    "localSecondaryIndexes": (
+        "LocalSecondaryIndexes",
+        _ListOf(
+            {
+                "indexName": ("IndexName", None),
+                "keySchema": ("KeySchema", _KEYS),
+                "projection": (
+                    "Projection",
+                    {
+                        "projectionType": ("ProjectionType", None),
+                        "nonKeyAttributes": ("NonKeyAttributes", None),
+                    },
+                ),
+            }
+        ),
+    ),
+}
+_TABLE_SHAPE: Shape = {
+    **_IDENTITY,
     "pointInTimeRecoverySpecification": ("PointInTimeRecoverySpecification", _PITR),
     "deletionProtectionEnabled": ("DeletionProtectionEnabled", None),
+    "importSourceSpecification": (
+        "ImportSourceSpecification",
+        {
+            "s3BucketSource": (
+                "S3BucketSource",
+                {
+                    "s3Bucket": ("S3Bucket", None),
+                    "s3BucketOwner": ("S3BucketOwner", None),
+                    "s3KeyPrefix": ("S3KeyPrefix", None),
+                },
+            ),
+            "inputFormat": ("InputFormat", None),
+            "inputCompressionType": ("InputCompressionType", None),
+            "inputFormatOptions": (
+                "InputFormatOptions",
+                {"csv": ("Csv", {"delimiter": ("Delimiter", None), "headerList": ("HeaderList", None)})},
+            ),
+        },
+    ),
 }
 _REPLICA: Shape = {
     "region": ("Region", None),
@@ -58,7 +104,8 @@ _REPLICA: Shape = {
     "deletionProtectionEnabled": ("DeletionProtectionEnabled", None),
 }
 _GLOBAL_TABLE_SHAPE: Shape = {
-    "tableName": ("TableName", None),
+    **_IDENTITY,
+    "globalTableSourceArn": ("GlobalTableSourceArn", None),
     "replicas": ("Replicas", _ListOf(_REPLICA)),
 }
 

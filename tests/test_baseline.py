@@ -228,9 +228,45 @@ def test_aspect_compares_with_the_lockfile(run_cli: RunCli, pair: tuple[Path, Pa
     app.synth()
     stack = next(s for s in app.node.children if isinstance(s, cdk.Stack) and s.stack_name == "Repl")
     errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp(r"^\[TS00[56] "))
-    where = {(e.id.split("/")[2], e.entry.data.split("]")[0][1:6]) for e in errors}
-    assert where >= {("Swap", "TS005"), ("Keys", "TS006"), ("Lsi", "TS006"), ("Group", "TS006")}
-    assert ("Repl", "TS006") in {(e.id.strip("/"), e.entry.data[1:6]) for e in errors}, (
-        "Dropped: on the stack"
-    )
-    assert not any(e.id.split("/")[2] in {"Billing", "Gsi", "Pitr", "Tagged", "Stream"} for e in errors)
+    where = {(e.id.strip("/").split("/")[-1], e.entry.data[1:6]) for e in errors}
+    assert where == {
+        ("Swap", "TS005"),
+        ("Keys", "TS006"),
+        ("Lsi", "TS006"),
+        ("Named", "TS006"),
+        ("Import", "TS006"),
+        ("Moved", "TS006"),
+        ("Repl", "TS006"),  # Dropped left the app: reported on its stack
+    }
+
+
+def test_nag_pack_compares_with_the_lockfile(
+    run_cli: RunCli, pair: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import aws_cdk as cdk
+    from cdk_apps import APPS
+
+    from tablesafe.cdk_aspects import TableSafetyPack
+
+    before, _ = pair
+    assert run_cli("lock", before, cwd=tmp_path).returncode == 0
+    spec = APPS["replacement_after"]
+    app = cdk.App(outdir=str(tmp_path / "out"), context=dict(spec.context))
+    spec.build(app)
+    cdk.Validations.of(app).add_plugins(TableSafetyPack(app, lock_path=str(tmp_path / "tablesafe.lock.json")))
+    with (
+        pytest.warns(UserWarning, match=r"\[TS006 table-replacement\] Repl/Dropped"),
+        pytest.raises(Exception, match="ValidationFailed"),
+    ):
+        app.synth()
+    report = json.loads((tmp_path / "out" / "validation-report.json").read_text())
+    violations = {
+        v["ruleName"]: {c["constructPath"] for c in v["violatingConstructs"]}
+        for v in report["pluginReports"][0]["violations"]
+    }
+    assert violations["TableSafety-TS005"] == {"Repl/Swap/Resource"}
+    assert {
+        "Repl/Keys/Resource",
+        "Repl/Group/Moved/Resource",
+        "WithNested/Inner/Orders/Resource",
+    } <= violations["TableSafety-TS006"]
