@@ -7,9 +7,178 @@ the handlers.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from tablesafe.model import Report
+
+EXIT_PARTIAL = 3
+"""Some reads failed: the report is complete about what it knows, and says what it does not."""
+DEMO_REGIONS = "us-east-1,eu-west-1"
+_EXTRA_MODULES = frozenset({"boto3", "botocore", "tqdm", "moto"})
+_DEMO_EXCLUSIVE = ("profile", "endpoint_url", "role_name", "accounts", "organization")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
 
 
 def register_commands(commands: Any, add_report_options: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add the scanner's subcommands to the `tablesafe` parser."""
+    audit = commands.add_parser(
+        "audit",
+        help="audit deployed DynamoDB tables (read-only) and record how to recreate each",
+        description="Audit the deployed DynamoDB tables of one or more accounts, read-only, and write "
+        "each table's blueprint and recreation runbook under --output-dir. Exit codes: 0 clean, "
+        "1 findings at or above --fail-on, 2 usage error or cannot start, 3 partial (some reads failed).",
+    )
+    audit.add_argument("--profile", metavar="P", help="AWS profile (default: the usual credential chain)")
+    audit.add_argument(
+        "--regions",
+        metavar="R,...|all",
+        help="regions to audit, or all enabled ones (default: the profile's)",
+    )
+    audit.add_argument("--role-name", metavar="N", help="role to assume in every account of --accounts")
+    scope = audit.add_mutually_exclusive_group()
+    scope.add_argument("--accounts", metavar="A,...", help="account IDs to audit through --role-name")
+    scope.add_argument(
+        "--organization", action="store_true", help="audit every ACTIVE account of the AWS Organization"
+    )
+    audit.add_argument(
+        "--output-dir", metavar="DIR", help="where to write the run (default: ./tablesafe-audit/<UTC time>/)"
+    )
+    audit.add_argument("--endpoint-url", metavar="URL", help="AWS-compatible endpoint for every service")
+    audit.add_argument(
+        "--demo", action="store_true", help="audit sample tables in an embedded local AWS (moto) instead"
+    )
+    audit.add_argument(
+        "--concurrency", type=_positive, default=16, metavar="N", help="tables read at once (default: 16)"
+    )
+    audit.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
+    )
+    add_report_options(audit)
+    audit.set_defaults(handler=_audit)
+
+    runbook = commands.add_parser(
+        "runbook",
+        help="print the recreation runbook of one deployed table",
+        description="Read one deployed table as the audit does and print its recreation runbook.",
+    )
+    runbook.add_argument("table", metavar="TABLE", help="table name")
+    runbook.add_argument("--region", metavar="R", help="the table's region (default: the profile's)")
+    runbook.add_argument("--profile", metavar="P", help="AWS profile")
+    runbook.add_argument("--endpoint-url", metavar="URL", help="AWS-compatible endpoint")
+    runbook.set_defaults(handler=_runbook)
+
+
+def _fail(message: object) -> int:
+    print(f"tablesafe: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _missing_extra(error: ModuleNotFoundError, extra: str) -> int:
+    """One line for an optional dependency that is not installed; any other import error is a bug."""
+    if (error.name or "").split(".")[0] not in _EXTRA_MODULES:
+        raise error
+    return _fail(f"{error.name} is not installed: pip install 'tablesafe[{extra}]'")
+
+
+def audit_exit_code(report: Report, fail_on: str) -> int:
+    """Partial (3) wins over findings (1): a clean-looking partial run must not pass a gate."""
+    from tablesafe.cli import exit_code
+
+    return EXIT_PARTIAL if report.errors else exit_code(report, fail_on)
+
+
+def default_output_dir(now: dt.datetime | None = None) -> Path:
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H-%M-%SZ")
+    return Path("tablesafe-audit") / stamp
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from tablesafe import __version__
+    from tablesafe.cli import EXIT_INPUT, emit_report
+    from tablesafe.config import load_config
+
+    if args.demo and (used := [f"--{o.replace('_', '-')}" for o in _DEMO_EXCLUSIVE if getattr(args, o)]):
+        return _fail(f"--demo runs against its own local endpoint: drop {', '.join(used)}")
+    config, config_errors = load_config(args.config, Path.cwd())
+    if config_errors:
+        for error in config_errors:
+            _fail(error)
+        return EXIT_INPUT
+    try:
+        from tablesafe.scanner.audit import AuditOptions, run_audit
+        from tablesafe.scanner.aws import StartError
+        from tablesafe.scanner.discover import UsageError, parse_accounts
+    except ModuleNotFoundError as error:
+        return _missing_extra(error, "aws")
+    try:
+        options = AuditOptions(
+            profile=args.profile,
+            regions=args.regions,
+            role_name=args.role_name,
+            accounts=parse_accounts(args.accounts) if args.accounts else (),
+            organization=args.organization,
+            endpoint_url=args.endpoint_url,
+            concurrency=args.concurrency,
+        )
+        if args.demo:
+            try:
+                from tablesafe.scanner.demo import demo_endpoint
+            except ModuleNotFoundError as error:
+                return _missing_extra(error, "demo")
+
+            with demo_endpoint() as url:
+                options = AuditOptions(
+                    regions=args.regions or DEMO_REGIONS, endpoint_url=url, concurrency=args.concurrency
+                )
+                result = run_audit(options, config)
+        else:
+            result = run_audit(options, config)
+    except (UsageError, StartError) as error:
+        return _fail(error)
+    from tablesafe.scanner.history import find_previous_run, write_run
+
+    output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
+    try:
+        previous = find_previous_run(output_dir.parent, output_dir)
+        write_run(output_dir, result.report, result.records, tool_version=__version__, previous=previous)
+    except OSError as error:
+        return _fail(f"{output_dir}: cannot write the audit: {error.strerror or error}")
+    print(f"tablesafe: audited {len(result.records)} tables; wrote {output_dir}", file=sys.stderr)
+    return emit_report(result.report, args, audit_exit_code)
+
+
+def _runbook(args: argparse.Namespace) -> int:
+    try:
+        from tablesafe.scanner.audit import read_table
+        from tablesafe.scanner.aws import StartError
+        from tablesafe.scanner.blueprint import blueprint
+        from tablesafe.scanner.discover import UsageError
+        from tablesafe.scanner.live import where
+        from tablesafe.scanner.runbook import render_runbook
+    except ModuleNotFoundError as error:
+        return _missing_extra(error, "aws")
+    try:
+        record = read_table(
+            args.table, region=args.region, profile=args.profile, endpoint_url=args.endpoint_url
+        )
+    except (UsageError, StartError) as error:
+        return _fail(error)
+    text = render_runbook(blueprint(record))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    for problem in record.problems:
+        table = where(record.account, problem.region or record.region, record.name)
+        _fail(f"{table}: {problem.api}: {problem.message}")
+    return EXIT_PARTIAL if record.problems else 0

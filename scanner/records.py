@@ -35,6 +35,10 @@ class OwningStack:
     """From the template's aws:cdk:path Metadata (CDK CLI synth), when present."""
     found_by: str
     """"tags" (aws:cloudformation:* tags) or "DescribeStackResources"."""
+    resource_type: str | None = None
+    """The template's Type for the table (AWS::DynamoDB::Table or AWS::DynamoDB::GlobalTable)."""
+    template_read: bool = True
+    """False when GetTemplate failed or lacks the resource: the policies are then unknown."""
 
 
 @dataclass(slots=True)

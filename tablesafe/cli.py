@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -113,8 +113,13 @@ def exit_code(report: Report, fail_on: str) -> int:
     return EXIT_OK
 
 
-def emit_report(report: Report, args: argparse.Namespace) -> int:
-    """Write the report where asked; input errors always reach stderr as one line each."""
+def emit_report(
+    report: Report, args: argparse.Namespace, decide: Callable[[Report, str], int] | None = None
+) -> int:
+    """Write the report where asked; input errors always reach stderr as one line each.
+
+    decide turns the report and --fail-on into the exit code (default: exit_code); a report
+    that cannot be written is exit 2 whatever it holds."""
     from tablesafe.reports import render, use_color
 
     to_terminal_text = args.format == "text" and not args.output
@@ -132,7 +137,7 @@ def emit_report(report: Report, args: argparse.Namespace) -> int:
             return EXIT_INPUT
     else:
         _write(sys.stdout, rendered)
-    return exit_code(report, args.fail_on)
+    return (decide or exit_code)(report, args.fail_on)
 
 
 def _write(stream: TextIO, text: str) -> None:

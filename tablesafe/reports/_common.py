@@ -33,7 +33,11 @@ def relative_path(path: str) -> str:
 
 
 def stack_of(table: TableDescription) -> str:
-    """The group a table is reported under: its stack, else its file (plain templates)."""
+    """The group a table is reported under: a deployed table's account and region (with its
+    stack), else its stack, else its file (plain templates)."""
+    arn = (table.table_arn or "").split(":")
+    if len(arn) > 4 and arn[0] == "arn":
+        return f"account {arn[4]} {arn[3]}" + (f" (stack {table.stack})" if table.stack else "")
     if table.stack:
         return table.stack
     return relative_path(table.file) if table.file else "(no stack)"

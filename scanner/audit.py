@@ -1,0 +1,161 @@
+"""Run the audit: discover the tables, read them concurrently, judge them with the engine.
+
+Discovery failures (an account whose role cannot be assumed, a disabled region) and read
+failures become InputErrors in the report; every table that discovery found is in it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from tablesafe.config import Config
+from tablesafe.engine import build_report
+from tablesafe.model import InputError, Report
+from tablesafe.scanner import discover
+from tablesafe.scanner.aws import AWS_ERRORS, Account, Clients, StartError, base_account, error_text
+from tablesafe.scanner.collect import NOT_FOUND, TableReader
+from tablesafe.scanner.live import describe_records
+from tablesafe.scanner.records import TableRecord
+
+DEFAULT_CONCURRENCY = 16
+FALLBACK_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOptions:
+    profile: str | None = None
+    regions: str | None = None
+    """Comma-separated regions, "all", or None for the session's region."""
+    role_name: str | None = None
+    accounts: Sequence[str] = ()
+    organization: bool = False
+    endpoint_url: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+
+
+@dataclass(slots=True)
+class AuditResult:
+    records: list[TableRecord]
+    report: Report
+
+
+def _session_region(profile: str | None) -> str | None:
+    try:
+        return boto3.Session(profile_name=profile).region_name
+    except AWS_ERRORS as error:
+        raise StartError(error_text(error)) from None
+
+
+def run_audit(options: AuditOptions, config: Config, *, progress: bool | None = None) -> AuditResult:
+    """Audit every table in scope; raises UsageError or StartError when it cannot begin."""
+    if options.role_name and not (options.accounts or options.organization):
+        raise discover.UsageError("--role-name needs --accounts A,... or --organization")
+    if (options.accounts or options.organization) and not options.role_name:
+        raise discover.UsageError("--accounts and --organization need --role-name")
+    requested = discover.parse_regions(options.regions, _session_region(options.profile))
+    home = requested[0] if requested else _session_region(options.profile) or FALLBACK_REGION
+    clients = Clients(endpoint_url=options.endpoint_url, max_pool=options.concurrency + 4)
+    base = base_account(options.profile, clients, home)
+    account_ids = list(options.accounts)
+    if options.organization:
+        try:
+            account_ids = discover.organization_accounts(base, clients, home)
+        except AWS_ERRORS as error:
+            raise StartError(f"cannot list the Organization's accounts: {error_text(error)}") from None
+    accounts, errors = discover.resolve_accounts(
+        base, clients, home, role_name=options.role_name, account_ids=account_ids
+    )
+    reader = TableReader(clients)
+    with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="tablesafe") as pool:
+        targets = _targets(pool, accounts, clients, home, requested, errors)
+        bar = _progress_bar(len(targets), progress)
+        records = []
+        for record in pool.map(lambda target: reader.read(*target), targets):
+            records.append(record)
+            bar.update()
+        bar.close()
+    records = merge_global_tables(records)
+    loaded = describe_records(records)
+    loaded.errors[:0] = errors
+    return AuditResult(records, build_report(loaded, config))
+
+
+def merge_global_tables(records: list[TableRecord]) -> list[TableRecord]:
+    """One record per global table: ListTables lists a replica in every region, and the
+    first record read (in account, region order) already holds the others as replicas."""
+    covered: set[tuple[str, str, str]] = set()
+    kept = []
+    for record in records:
+        if (record.account, record.region, record.name) in covered:
+            continue
+        kept.append(record)
+        covered.update((record.account, replica.region, record.name) for replica in record.replicas)
+    return kept
+
+
+def _targets(
+    pool: ThreadPoolExecutor,
+    accounts: list[Account],
+    clients: Clients,
+    home: str,
+    requested: list[str] | None,
+    errors: list[InputError],
+) -> list[tuple[Account, str, str]]:
+    """(account, region, table) for every table found, sorted; failures go into errors."""
+    regions: list[tuple[Account, str]] = []
+    for account in accounts:
+        if requested is not None:
+            regions += [(account, region) for region in requested]
+            continue
+        try:
+            regions += [(account, region) for region in discover.enabled_regions(account, clients, home)]
+        except AWS_ERRORS as error:
+            errors.append(InputError(account.id, f"DescribeRegions: {error_text(error)}"))
+
+    def tables(target: tuple[Account, str]) -> list[str] | InputError:
+        account, region = target
+        try:
+            return discover.list_tables(account, clients, region)
+        except AWS_ERRORS as error:
+            return InputError(f"{account.id}/{region}", f"ListTables: {error_text(error)}")
+
+    found: list[tuple[Account, str, str]] = []
+    for (account, region), answer in zip(regions, pool.map(tables, regions), strict=True):
+        if isinstance(answer, InputError):
+            errors.append(answer)
+        else:
+            found += [(account, region, name) for name in answer]
+    return sorted(found, key=lambda target: (target[0].id, target[1], target[2]))
+
+
+def _progress_bar(total: int, progress: bool | None) -> Any:
+    """A tqdm bar on stderr, shown only on a terminal so logs and pipes stay clean."""
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(total=total, unit="table", desc="auditing", file=sys.stderr, disable=not show, leave=False)
+
+
+def read_table(
+    name: str, *, region: str | None, profile: str | None, endpoint_url: str | None
+) -> TableRecord:
+    """One table read exactly as the audit reads it (for `tablesafe runbook`)."""
+    region = region or _session_region(profile)
+    if region is None:
+        raise discover.UsageError("no region: pass --region R, or set AWS_REGION")
+    if region not in discover.known_regions():
+        raise discover.UsageError(f"--region: unknown region {region}")
+    clients = Clients(endpoint_url=endpoint_url)
+    record = TableReader(clients).read(base_account(profile, clients, region), region, name)
+    if record.describe is None:
+        reason = record.problems[0].message if record.problems else "not found"
+        if reason.startswith(NOT_FOUND):
+            raise discover.UsageError(f"table {name} does not exist in {region}")
+        raise StartError(f"table {name} in {region}: DescribeTable: {reason}")
+    return record

@@ -1,0 +1,202 @@
+"""The blueprint of one deployed table: everything needed to build it again, as plain JSON.
+
+A blueprint is written next to every audited table so that the table can be recreated
+even when the account can no longer be read (the table deleted, access lost). It is made
+from the raw API answers of a TableRecord and keeps the API's own shapes where they can be
+pasted back into an API call (KeySchema, Projection, AttributeDefinitions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .records import TableRecord
+
+BLUEPRINT_VERSION = 1
+
+AWS_TAG_PREFIX = "aws:"
+"""Tags with this prefix are set by AWS services and cannot be set by anyone else."""
+
+COUNTS_NOTE = "DescribeTable ItemCount and TableSizeBytes: approximate, updated about every six hours"
+
+
+def _json_value(value: Any) -> Any:
+    """boto3 answers carry datetimes (and, read back from disk, ISO strings): make them JSON."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return value
+
+
+def _throughput(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
+    """Only the capacity units can be set; the rest of ProvisionedThroughput is history."""
+    if not raw:
+        return None
+    return {key: raw[key] for key in ("ReadCapacityUnits", "WriteCapacityUnits") if key in raw}
+
+
+def _index(raw: Mapping[str, Any], *, provisioned: bool) -> dict[str, Any]:
+    index: dict[str, Any] = {
+        "IndexName": raw.get("IndexName"),
+        "KeySchema": raw.get("KeySchema", []),
+        "Projection": raw.get("Projection", {"ProjectionType": "ALL"}),
+    }
+    if provisioned and raw.get("ProvisionedThroughput"):
+        index["ProvisionedThroughput"] = _throughput(raw["ProvisionedThroughput"])
+    if raw.get("OnDemandThroughput"):
+        index["OnDemandThroughput"] = raw["OnDemandThroughput"]
+    if "IndexStatus" in raw:
+        index["IndexStatus"] = raw["IndexStatus"]
+    return index
+
+
+def _billing(describe: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables created before on-demand existed have no BillingModeSummary: they are PROVISIONED."""
+    mode = describe.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    billing: dict[str, Any] = {"mode": mode}
+    if mode == "PROVISIONED":
+        billing["provisioned_throughput"] = _throughput(describe.get("ProvisionedThroughput"))
+    billing["on_demand_throughput"] = describe.get("OnDemandThroughput")
+    return billing
+
+
+def _sse(describe: Mapping[str, Any]) -> dict[str, Any]:
+    """No SSEDescription means the default: an AWS owned key."""
+    sse = describe.get("SSEDescription")
+    if not sse:
+        return {"status": "DEFAULT", "type": None, "kms_key_arn": None}
+    return {
+        "status": sse.get("Status"),
+        "type": sse.get("SSEType"),
+        "kms_key_arn": sse.get("KMSMasterKeyArn"),
+    }
+
+
+def _stream(describe: Mapping[str, Any]) -> dict[str, Any]:
+    spec = describe.get("StreamSpecification") or {}
+    return {
+        "enabled": bool(spec.get("StreamEnabled")),
+        "view_type": spec.get("StreamViewType"),
+        "latest_stream_arn": describe.get("LatestStreamArn"),
+    }
+
+
+def _pitr(backups: Mapping[str, Any] | None) -> dict[str, Any]:
+    description = (backups or {}).get("PointInTimeRecoveryDescription", {})
+    return {
+        "status": description.get("PointInTimeRecoveryStatus"),
+        "recovery_period_days": description.get("RecoveryPeriodInDays"),
+        "earliest_restorable": _json_value(description.get("EarliestRestorableDateTime")),
+        "latest_restorable": _json_value(description.get("LatestRestorableDateTime")),
+    }
+
+
+def _replica(raw: Mapping[str, Any], record: TableRecord) -> dict[str, Any]:
+    """A replica from DescribeTable's Replicas, with what was read in its own region."""
+    region = raw.get("RegionName")
+    read = next((replica for replica in record.replicas if replica.region == region), None)
+    describe = read.describe if read else None
+    return {
+        "region": region,
+        "status": raw.get("ReplicaStatus"),
+        "kms_key_arn": raw.get("KMSMasterKeyId"),
+        "table_class": raw.get("ReplicaTableClassSummary", {}).get("TableClass"),
+        "deletion_protection": describe.get("DeletionProtectionEnabled", False) if describe else None,
+        "pitr": _pitr(read.continuous_backups) if read and read.continuous_backups is not None else None,
+    }
+
+
+def _tags(tags: list[dict[str, str]] | None) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """(settable tags, aws:* tags), both None when ListTagsOfResource did not answer."""
+    if tags is None:
+        return None, None
+    pairs = {tag["Key"]: tag["Value"] for tag in tags}
+    own = {key: value for key, value in pairs.items() if not key.startswith(AWS_TAG_PREFIX)}
+    aws = {key: value for key, value in pairs.items() if key.startswith(AWS_TAG_PREFIX)}
+    return own, aws
+
+
+def _unreadable(record: TableRecord) -> list[dict[str, Any]]:
+    problems = [*record.problems, *(p for replica in record.replicas for p in replica.problems)]
+    return [{"api": p.api, "region": p.region or record.region, "message": p.message} for p in problems]
+
+
+def blueprint(record: TableRecord) -> dict[str, Any]:
+    """The JSON-serializable recreation record of one table; a part that could not be read is
+    None (or empty) and its API is listed under ``unreadable``."""
+    describe = record.describe or {}
+    known = record.describe is not None
+    billing = _billing(describe) if known else None
+    provisioned = billing is not None and billing["mode"] == "PROVISIONED"
+    ttl = record.time_to_live
+    tags, aws_tags = _tags(record.tags)
+    result: dict[str, Any] = {
+        "blueprint_version": BLUEPRINT_VERSION,
+        "account": record.account,
+        "region": record.region,
+        "table_name": record.name,
+        "table_arn": record.arn or describe.get("TableArn"),
+        "table_id": describe.get("TableId"),
+        "status": record.status,
+        "created": _json_value(describe.get("CreationDateTime")),
+        "key_schema": describe.get("KeySchema") if known else None,
+        "attribute_definitions": describe.get("AttributeDefinitions") if known else None,
+        "global_secondary_indexes": [
+            _index(gsi, provisioned=provisioned) for gsi in describe.get("GlobalSecondaryIndexes", [])
+        ]
+        if known
+        else None,
+        "local_secondary_indexes": [
+            _index(lsi, provisioned=False) for lsi in describe.get("LocalSecondaryIndexes", [])
+        ]
+        if known
+        else None,
+        "billing": billing,
+        "sse": _sse(describe) if known else None,
+        "stream": _stream(describe) if known else None,
+        "table_class": describe.get("TableClassSummary", {}).get("TableClass", "STANDARD") if known else None,
+        "deletion_protection": describe.get("DeletionProtectionEnabled", False) if known else None,
+        "ttl": {"status": ttl.get("TimeToLiveStatus"), "attribute": ttl.get("AttributeName")}
+        if ttl is not None
+        else None,
+        "tags": tags,
+        "aws_tags": aws_tags,
+        "pitr": _pitr(record.continuous_backups) if record.continuous_backups is not None else None,
+        "replicas": [_replica(replica, record) for replica in describe.get("Replicas", [])]
+        if known
+        else None,
+        "item_count": describe.get("ItemCount"),
+        "size_bytes": describe.get("TableSizeBytes"),
+        "counts_note": COUNTS_NOTE,
+        "stack": asdict(record.stack) if record.stack else None,
+        "stack_known": record.stack_known,
+        "unreadable": _unreadable(record),
+    }
+    return _json_value(result)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _path_part(name: str) -> str:
+    """DynamoDB names are [a-zA-Z0-9_.-] already; anything else (and '.'/'..') is made safe."""
+    cleaned = _UNSAFE.sub("_", name)
+    return cleaned if cleaned.strip(".") else cleaned.replace(".", "_") or "_"
+
+
+def blueprint_path(root: Path, record_or_blueprint: TableRecord | Mapping[str, Any]) -> Path:
+    """``root/tables/<account>/<region>/<table>.json`` for a record or a blueprint."""
+    if isinstance(record_or_blueprint, TableRecord):
+        parts = (record_or_blueprint.account, record_or_blueprint.region, record_or_blueprint.name)
+    else:
+        parts = tuple(record_or_blueprint[key] for key in ("account", "region", "table_name"))
+    account, region, name = (_path_part(part) for part in parts)
+    return root / "tables" / account / region / f"{name}.json"

@@ -1,0 +1,271 @@
+"""Write one audit run to disk, and say what changed since the previous run.
+
+A run directory holds every table's blueprint and runbook, the reports, and
+``summary.json``: the per-table protections the next run compares against. Protection is
+tri-state (True, False, None for unknown), and only a definite on -> off is "lost", so a
+table that merely could not be read this time is not reported as unprotected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tablesafe.model import Report, Unknown
+from tablesafe.reports import render
+from tablesafe.rules.ts004_removal_policy_not_retain import (
+    SAFE_DELETION_POLICIES,
+    SAFE_UPDATE_REPLACE_POLICIES,
+)
+
+from .blueprint import blueprint, blueprint_path
+from .html_report import record_findings, render_html
+from .live import describe_record, where
+from .records import TableRecord
+from .runbook import render_runbook
+
+SUMMARY_FILE = "summary.json"
+PROTECTIONS = ("pitr", "deletion_protection", "retain")
+RUN_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$")
+"""Run directories are named by their UTC start time, e.g. 2026-11-22T15-30-00Z: sorting the
+names sorts the runs."""
+
+
+def _all_on(values: Iterable[Any]) -> bool | None:
+    """False if any value is off (or unset), else None if any is Unknown, else True."""
+    values = list(values)
+    if any(value is False or value is None for value in values):
+        return False
+    return None if any(isinstance(value, Unknown) for value in values) else True
+
+
+def _in(value: str | Unknown | None, safe: frozenset[str]) -> bool | Unknown:
+    return value if isinstance(value, Unknown) else value in safe
+
+
+def protections(record: TableRecord) -> dict[str, bool | None]:
+    """PITR and deletion protection on the table and every replica; Retain on the stack (an
+    unmanaged table counts as retained: no stack can delete it)."""
+    tables = describe_record(record).tables
+    table = tables[0]
+    return {
+        "pitr": _all_on(t.pitr_enabled for t in tables),
+        "deletion_protection": _all_on(t.deletion_protection for t in tables),
+        "retain": _all_on(
+            [
+                _in(table.deletion_policy, SAFE_DELETION_POLICIES),
+                _in(table.update_replace_policy, SAFE_UPDATE_REPLACE_POLICIES),
+            ]
+        ),
+    }
+
+
+def _table_entry(
+    output_dir: Path, record: TableRecord, report: Report, bp: Mapping[str, Any]
+) -> dict[str, Any]:
+    findings = record_findings(record, report.findings)
+
+    def ids(suppressed: bool) -> list[str]:
+        return sorted(
+            {
+                f.rule.id + (f"@{f.replica_region}" if f.replica_region else "")
+                for f in findings
+                if f.suppressed is suppressed
+            }
+        )
+
+    path = blueprint_path(output_dir, record).relative_to(output_dir)
+    return {
+        "key": where(record.account, record.region, record.name),
+        "arn": bp["table_arn"],
+        "account": record.account,
+        "region": record.region,
+        "name": record.name,
+        "status": record.status,
+        "stack": record.stack.name if record.stack else None,
+        "protections": protections(record),
+        "findings": ids(False),
+        "suppressed": ids(True),
+        "unreadable": sorted({problem["api"] for problem in bp["unreadable"]}),
+        "blueprint": path.as_posix(),
+        "runbook": path.with_suffix(".md").as_posix(),
+    }
+
+
+def compare(previous: Iterable[Mapping[str, Any]], current: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """New and deleted tables, and protections turned off (lost) or on (gained), by table key."""
+    before = {table["key"]: table for table in previous}
+    after = {table["key"]: table for table in current}
+    changes: dict[str, Any] = {
+        "new": [key for key in after if key not in before],
+        "deleted": [key for key in before if key not in after],
+        "lost_protection": [],
+        "gained_protection": [],
+    }
+    for key in after.keys() & before.keys():
+        for protection in PROTECTIONS:
+            was = before[key].get("protections", {}).get(protection)
+            now = after[key]["protections"].get(protection)
+            if was is not None and now is not None and was != now:
+                entry = {"table": key, "arn": after[key]["arn"], "protection": protection}
+                changes["gained_protection" if now else "lost_protection"].append(entry)
+    for kind in ("lost_protection", "gained_protection"):
+        changes[kind].sort(key=lambda entry: (entry["table"], entry["protection"]))
+    return changes
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """What one run found and what changed since the previous one: what a notifier needs."""
+
+    output_dir: Path
+    generated_at: str
+    tool_version: str
+    counts: dict[str, int]
+    tables: list[dict[str, Any]]
+    previous_run: str | None = None
+    new: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    lost_protection: list[dict[str, Any]] = field(default_factory=list)
+    gained_protection: list[dict[str, Any]] = field(default_factory=list)
+    partial: bool = False
+    """Some inputs could not be read: a 'deleted' table may only have been unreadable."""
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            "previous_run": self.previous_run,
+            "partial": self.partial,
+            "new": self.new,
+            "deleted": self.deleted,
+            "lost_protection": self.lost_protection,
+            "gained_protection": self.gained_protection,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool": "tablesafe",
+            "version": self.tool_version,
+            "generated_at": self.generated_at,
+            "counts": self.counts,
+            "tables": self.tables,
+            "changes": self.changes(),
+        }
+
+    def summary_text(self) -> str:
+        """A few lines for a chat message or an e-mail subject and body."""
+        counts = self.counts
+        lines = [
+            f"tablesafe audit {self.generated_at}: {counts['tables']} tables, {counts['errors']} errors, "
+            f"{counts['warnings']} warnings"
+            + (f", {counts['read_problems']} read problems (partial)" if self.partial else "")
+        ]
+        lines += [f"LOST {entry['protection']}: {entry['table']}" for entry in self.lost_protection]
+        if self.previous_run is None:
+            lines.append("No previous run to compare with.")
+        else:
+            lines.append(
+                f"Since {self.previous_run}: {len(self.new)} new, {len(self.deleted)} deleted, "
+                f"{len(self.lost_protection)} lost protection, "
+                f"{len(self.gained_protection)} gained protection"
+            )
+            lines += [f"new: {key}" for key in self.new]
+            lines += [
+                f"deleted: {key}" + (" (or unreadable this run)" if self.partial else "")
+                for key in self.deleted
+            ]
+        return "\n".join(lines)
+
+
+def _counts(report: Report, tables: list[dict[str, Any]]) -> dict[str, int]:
+    summary = report.summary()
+    counts = {
+        "tables": len(tables),
+        "accounts": len({t["account"] for t in tables}),
+        "regions": len({(t["account"], t["region"]) for t in tables}),
+        "findings": summary["findings"],
+        "errors": summary["errors"],
+        "warnings": summary["warnings"],
+        "suppressed": summary["suppressed"],
+        "read_problems": len(report.errors),
+        "partly_unreadable_tables": sum(bool(t["unreadable"]) for t in tables),
+    }
+    for protection in PROTECTIONS:
+        counts[f"{protection}_on"] = sum(t["protections"][protection] is True for t in tables)
+    return counts
+
+
+def _previous_tables(previous: Path | None) -> list[dict[str, Any]] | None:
+    """The tables of a previous run (its directory or its summary.json); None when unreadable."""
+    if previous is None:
+        return None
+    path = previous / SUMMARY_FILE if previous.is_dir() else previous
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8"))["tables"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2) + "\n"
+
+
+def write_run(
+    output_dir: Path, report: Report, records: list[TableRecord], *, tool_version: str, previous: Path | None
+) -> RunSummary:
+    """Blueprints, runbooks, reports, summary.json and changes.json of one run under output_dir.
+
+    previous is the previous run's directory (see find_previous_run), or None.
+    """
+    tables = []
+    for record in sorted(records, key=lambda r: (r.account, r.region, r.name)):
+        bp = blueprint(record)
+        path = blueprint_path(output_dir, record)
+        _write(path, _json(bp))
+        _write(path.with_suffix(".md"), render_runbook(bp))
+        tables.append(_table_entry(output_dir, record, report, bp))
+    previous_tables = _previous_tables(previous)
+    summary = RunSummary(
+        output_dir=output_dir,
+        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        tool_version=tool_version,
+        counts=_counts(report, tables),
+        tables=tables,
+        partial=bool(report.errors),
+    )
+    if previous is not None and previous_tables is not None:
+        changes = compare(previous_tables, tables)
+        summary.previous_run = previous.name if previous.is_dir() else previous.parent.name
+        summary.new, summary.deleted = changes["new"], changes["deleted"]
+        summary.lost_protection, summary.gained_protection = (
+            changes["lost_protection"],
+            changes["gained_protection"],
+        )
+    _write(output_dir / SUMMARY_FILE, _json(summary.to_dict()))
+    _write(output_dir / "changes.json", _json(summary.changes()))
+    _write(output_dir / "report.json", render(report, "json", tool_version=tool_version))
+    _write(output_dir / "report.html", render_html(report, records, tool_version=tool_version))
+    return summary
+
+
+def find_previous_run(parent: Path, current: Path) -> Path | None:
+    """The latest timestamp-named sibling of current, before it, that holds a summary.json."""
+    if not parent.is_dir():
+        return None
+    runs = [
+        path
+        for path in parent.iterdir()
+        if RUN_NAME.match(path.name) and path.name != current.name and (path / SUMMARY_FILE).is_file()
+    ]
+    if RUN_NAME.match(current.name):
+        runs = [path for path in runs if path.name < current.name]
+    return max(runs, key=lambda path: path.name, default=None)

@@ -1,0 +1,453 @@
+"""`tablesafe audit` against a real moto server over HTTP, through a recording, fault-injecting
+proxy (tests/aws_proxy.py): what it finds, what it calls, and how it survives faults."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FAKE_CREDENTIALS, REPO_ROOT, load_helper, reset_moto
+
+aws_proxy = load_helper("aws_proxy.py")
+helpers = load_helper("audit_helpers.py")
+ACCOUNT, HOME, OTHER = helpers.ACCOUNT, helpers.HOME, helpers.OTHER
+POLICY = REPO_ROOT / "iam" / "tablesafe-audit-policy.json"
+READ_ONLY = re.compile(r"^(Describe|List|Get)[A-Z]|^AssumeRole$")
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def cli(run_cli: RunCli) -> RunCli:
+    """run_cli with the fake credentials of the moto server (never real ones)."""
+
+    def run(*args: Any, cwd: Any = None, env: dict[str, str] | None = None) -> Any:
+        return run_cli(*args, cwd=cwd, env={**FAKE_CREDENTIALS, **(env or {})})
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def proxy(moto_server: str) -> Iterator[Any]:
+    with aws_proxy.AwsProxy(moto_server) as running:
+        yield running
+
+
+@pytest.fixture
+def aws(moto_server: str, proxy: Any) -> Any:
+    """A clean moto account behind a clean proxy; returns the proxy (seed through moto_server)."""
+    reset_moto(moto_server)
+    proxy.reset()
+    return proxy
+
+
+def audit(cli: RunCli, proxy: Any, tmp_path: Path, *args: str, cwd: Path | None = None) -> Any:
+    """Run the CLI audit through the proxy; returns (CompletedProcess, parsed JSON report)."""
+    result = cli(
+        "audit",
+        "--endpoint-url",
+        proxy.url,
+        "--output-dir",
+        tmp_path / "run",
+        "--format",
+        "json",
+        *args,
+        cwd=cwd or tmp_path,
+    )
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON report:\n{result.stdout}\n{result.stderr}") from None
+    return result, report
+
+
+def by_table(report: dict[str, Any]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for finding in report["findings"]:
+        if not finding["suppressed"]:
+            name = finding["table_name"] + (
+                f"@{finding['replica_region']}" if finding["replica_region"] else ""
+            )
+            found.setdefault(name, set()).add(finding["rule_id"])
+    return found
+
+
+# --- what the audit finds -----------------------------------------------------------------
+
+
+def test_audit_judges_every_kind_of_table(cli: RunCli, moto_server: str, aws: Any, tmp_path: Path) -> None:
+    helpers.seed_standard(moto_server)
+    aws.rewrites.append(helpers.global_table_rewrite("customers", (HOME, OTHER)))
+    result, report = audit(cli, aws, tmp_path, "--regions", f"{HOME},{OTHER}")
+    assert result.returncode == 1, result.stderr
+    assert report["errors"] == []
+    assert by_table(report) == {
+        "bad": {"TS001", "TS003"},
+        "short-pitr": {"TS007"},
+        "scratch-stack-table": {"TS004"},
+        f"customers@{OTHER}": {"TS001", "TS003"},
+    }
+    # the global table is one table with two replicas, not two tables
+    assert report["summary"]["tables"] == 7
+    stack_finding = next(f for f in report["findings"] if f["table_name"] == "scratch-stack-table")
+    assert stack_finding | {"message": None} == stack_finding | {
+        "message": None,
+        "rule_id": "TS004",
+        "source": "live",
+        "stack": "ScratchStack",
+        "logical_id": "ScratchTable",
+        "construct_path": "ScratchStack/ScratchTable/Resource",
+        "resource_type": "AWS::DynamoDB::Table",
+        "table_arn": f"arn:aws:dynamodb:{HOME}:{ACCOUNT}:table/scratch-stack-table",
+    }
+    assert "DeletionPolicy is Delete" in stack_finding["message"]
+    notices = [n["message"] for n in report["notices"]]
+    assert f"unmanaged: no CloudFormation stack owns table {ACCOUNT}/{HOME}/bad" in notices
+    assert not any("carts" in n for n in notices)
+    written = tmp_path / "run" / "tables" / ACCOUNT / HOME
+    assert {p.name for p in written.glob("*.json")} >= {
+        "good.json",
+        "bad.json",
+        "carts.json",
+    }
+    assert (written / "bad.md").is_file()
+    # a global table is recorded once, in the first of its regions, with its replicas
+    assert (tmp_path / "run" / "tables" / ACCOUNT / OTHER / "customers.json").is_file()
+    assert not (written / "customers.json").exists()
+    assert "auditing" not in result.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_config_exemption_by_table_arn_applies(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    helpers.create_table(moto_server, "legacy-cache", pitr_days=None, protected=False)
+    (tmp_path / ".tablesafe.yaml").write_text(
+        "exemptions:\n"
+        f"  - table_arn: 'arn:aws:dynamodb:*:{ACCOUNT}:table/legacy-*'\n"
+        "    reason: a cache rebuilt from the orders table on every deploy\n"
+    )
+    result, report = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 0, result.stderr
+    assert {f["rule_id"] for f in report["findings"] if f["suppressed"]} == {"TS001", "TS003"}
+
+
+@pytest.mark.parametrize("fmt", ["text", "sarif", "junit", "markdown"])
+def test_every_report_format(cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, fmt: str) -> None:
+    helpers.create_table(moto_server, "bad", pitr_days=None, protected=False)
+    result = cli(
+        "audit", "--endpoint-url", aws.url, "--regions", HOME, "--output-dir", tmp_path / "run",
+        "--format", fmt, "--output", tmp_path / "report", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "TS001" in (tmp_path / "report").read_text()
+
+
+# --- read-only, and the number of calls ---------------------------------------------------
+
+
+def _policy_actions() -> set[str]:
+    actions: set[str] = set()
+    for statement in json.loads(POLICY.read_text())["Statement"]:
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def test_a_full_audit_only_reads_and_the_policy_lists_exactly_its_calls(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    organizations = helpers.client(moto_server, "organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    organizations.create_account(AccountName="member", Email="member@example.com")
+    members = [a["Id"] for a in organizations.list_accounts()["Accounts"] if a["Id"] != ACCOUNT]
+    helpers.seed_standard(moto_server)
+    helpers.create_table(
+        moto_server, "member-table", session=helpers.assumed_session(moto_server, members[0])
+    )
+    aws.rewrites.append(helpers.global_table_rewrite("customers", (HOME, OTHER)))
+    result, report = audit(
+        cli, aws, tmp_path, "--organization", "--role-name", "tablesafe-audit", "--regions", "all"
+    )
+    assert result.returncode == 1, result.stderr
+    assert "member-table" in {f["table_name"] for f in report["findings"]} | {
+        n["message"].rsplit("/", 1)[-1] for n in report["notices"]
+    }
+    called = {f"{call.service}:{call.operation}" for call in aws.calls}
+    assert all(READ_ONLY.match(name.split(":")[1]) for name in called), sorted(called)
+    # GetCallerIdentity needs no permission but is listed; every other call must be allowed
+    assert called == _policy_actions(), called ^ _policy_actions()
+
+
+def test_calls_per_table(cli: RunCli, moto_server: str, aws: Any, tmp_path: Path) -> None:
+    helpers.seed_standard(moto_server)
+    for index in range(12):  # more than one page of ListTagsOfResource is not needed: few tags
+        helpers.create_table(moto_server, f"extra-{index:02d}")
+    aws.rewrites.append(helpers.global_table_rewrite("customers", (HOME, OTHER)))
+    result, _ = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 1, result.stderr
+    per_table: dict[tuple[str, str], Counter[str]] = {}
+    for call in aws.calls:
+        if call.service == "dynamodb" and call.table:
+            per_table.setdefault((call.region, call.table), Counter())[call.operation] += 1
+    table_ops = ("DescribeTable", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource")
+    for (region, table), ops in per_table.items():
+        if region == HOME:
+            assert ops == Counter(dict.fromkeys(table_ops, 1)), (table, ops)
+    # the global table's other replica: DescribeTable + DescribeContinuousBackups in its region
+    assert per_table[(OTHER, "customers")] == Counter({"DescribeTable": 1, "DescribeContinuousBackups": 1})
+    operations = aws.operations("cloudformation")
+    assert operations["GetTemplate"] == 2  # ShopStack (two tables) and ScratchStack, once each
+    untagged = len(per_table) - 1 - 3  # minus the other replica and the three tagged tables
+    assert operations["DescribeStackResources"] == untagged
+
+
+# --- faults never lose a table ------------------------------------------------------------
+
+
+def test_throttling_is_retried_without_losing_anything(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    helpers.create_table(moto_server, "busy")
+    aws.faults.append(aws_proxy.Fault("DescribeContinuousBackups", "throttle", table="busy", times=3))
+    result, report = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 0, result.stderr
+    assert report["errors"] == [] and report["findings"] == []
+    assert aws.operations()["DescribeContinuousBackups"] == 4
+
+
+def test_access_denied_on_one_api_is_partial_and_fail_closed(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    helpers.create_table(moto_server, "good")
+    helpers.create_table(moto_server, "other")
+    aws.faults.append(aws_proxy.Fault("DescribeContinuousBackups", "access_denied", table="good"))
+    result, report = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 3, result.stderr  # partial wins over the finding it causes
+    assert report["errors"] == [
+        {
+            "path": f"{ACCOUNT}/{HOME}/good",
+            "problem": "DescribeContinuousBackups: AccessDeniedException: User: "
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/audit/tablesafe is not authorized to perform: "
+            "dynamodb:DescribeContinuousBackups",
+        }
+    ]
+    (finding,) = report["findings"]
+    assert finding["rule_id"] == "TS001" and finding["table_name"] == "good"
+    assert "could not be read: DescribeContinuousBackups: AccessDeniedException" in finding["message"]
+    assert report["summary"]["tables"] == 2
+    assert f"{ACCOUNT}/{HOME}/good: DescribeContinuousBackups" in result.stderr
+
+
+def test_a_table_deleted_between_list_and_describe_is_still_reported(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    helpers.create_table(moto_server, "kept")
+    helpers.create_table(moto_server, "ghost")
+    aws.faults.append(aws_proxy.Fault("DescribeTable", "not_found", table="ghost"))
+    result, report = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 3, result.stderr
+    assert [e["path"] for e in report["errors"]] == [f"{ACCOUNT}/{HOME}/ghost"]
+    assert "ResourceNotFoundException" in report["errors"][0]["problem"]
+    assert by_table(report) == {"ghost": {"TS001", "TS003", "TS004"}}
+    assert not any(c.table == "ghost" and c.operation != "DescribeTable" for c in aws.calls)
+
+
+def test_a_refused_region_and_a_refused_account_do_not_stop_the_audit(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    helpers.create_table(moto_server, "home-table", pitr_days=None)
+    aws.faults.append(aws_proxy.Fault("ListTables", "access_denied", region=OTHER))
+    result, report = audit(cli, aws, tmp_path, "--regions", f"{HOME},{OTHER}")
+    assert result.returncode == 3, result.stderr
+    assert [e["path"] for e in report["errors"]] == [f"{ACCOUNT}/{OTHER}"]
+    assert by_table(report) == {"home-table": {"TS001"}}
+
+    aws.reset()
+    aws.faults.append(aws_proxy.Fault("AssumeRole", "access_denied"))
+    result, report = audit(
+        cli,
+        aws,
+        tmp_path,
+        "--regions",
+        HOME,
+        "--role-name",
+        "audit",
+        "--accounts",
+        f"{ACCOUNT},111122223333",
+    )
+    assert result.returncode == 3, result.stderr
+    assert [e["path"] for e in report["errors"]] == ["111122223333"]
+    assert "AssumeRole audit: AccessDenied" in report["errors"][0]["problem"]
+    assert by_table(report) == {"home-table": {"TS001"}}  # the caller's own account needs no role
+
+
+@pytest.mark.parametrize(
+    "status", ["CREATING", "UPDATING", "ARCHIVED", "INACCESSIBLE_ENCRYPTION_CREDENTIALS"]
+)
+def test_tables_in_transition_are_reported_as_such(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, status: str
+) -> None:
+    helpers.create_table(moto_server, "odd")
+    aws.rewrites.append(helpers.status_rewrite("odd", status))
+    if status == "ARCHIVED":  # DynamoDB answers TableNotFound for an archived table's backups
+        aws.faults.append(aws_proxy.Fault("DescribeContinuousBackups", "not_found", table="odd"))
+    result, report = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert report["errors"] == []
+    assert result.returncode == (1 if status == "ARCHIVED" else 0), result.stderr
+    (notice,) = [n for n in report["notices"] if n["level"] == "warning"]
+    assert (
+        notice["message"].startswith(f"table {ACCOUNT}/{HOME}/odd ")
+        and f"(status {status})" in notice["message"]
+    )
+
+
+# --- speed and gentleness ------------------------------------------------------------------
+
+
+def test_the_rate_limit_keeps_describe_continuous_backups_under_10_per_second(
+    moto_server: str, aws: Any, cli: RunCli, tmp_path: Path
+) -> None:
+    for index in range(25):
+        helpers.create_table(moto_server, f"t{index:02d}")
+    with aws_proxy.AwsProxy(moto_server, rate_limits={"DescribeContinuousBackups": 10.0}) as strict:
+        started = time.monotonic()
+        result, report = audit(cli, strict, tmp_path, "--regions", HOME, "--concurrency", "32")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert report["summary"]["tables"] == 25 and report["errors"] == []
+    assert strict.throttled == Counter()
+    assert elapsed >= 2.4
+
+
+def test_token_bucket_spaces_calls() -> None:
+    from tablesafe.scanner.aws import TokenBucket
+
+    bucket = TokenBucket(50.0)
+    started = time.monotonic()
+    for _ in range(26):
+        bucket.acquire()
+    assert 0.49 <= time.monotonic() - started < 1.0
+
+
+# --- usage errors: one line, exit 2 ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--regions", "us-east-7"), "tablesafe: error: --regions: unknown region us-east-7"),
+        (("--regions", HOME, "--role-name", "audit"), "tablesafe: error: --role-name needs --accounts"),
+        (("--regions", HOME, "--config", "missing.yaml"), "tablesafe: error: missing.yaml: no such file"),
+        (
+            ("--regions", HOME, "--accounts", "12"),
+            "tablesafe: error: --accounts: expected 12-digit account IDs",
+        ),
+        (("--demo", "--profile", "prod"), "tablesafe: error: --demo runs against its own local endpoint"),
+    ],
+)
+def test_usage_errors(cli: RunCli, aws: Any, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = cli("audit", "--endpoint-url", aws.url, *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_no_credentials_is_one_line(cli: RunCli, aws: Any, tmp_path: Path) -> None:
+    no_credentials = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = cli("audit", "--endpoint-url", aws.url, "--regions", HOME, cwd=tmp_path, env=no_credentials)
+    assert result.returncode == 2
+    assert result.stderr.startswith("tablesafe: error: no AWS credentials found"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+# --- runbook, demo and the default output directory ------------------------------------------------
+
+
+def test_runbook_of_one_table(cli: RunCli, moto_server: str, aws: Any, tmp_path: Path) -> None:
+    helpers.create_table(moto_server, "orders")
+    result = cli("runbook", "orders", "--region", HOME, "--endpoint-url", aws.url)
+    assert result.returncode == 0, result.stderr
+    assert f"arn:aws:dynamodb:{HOME}:{ACCOUNT}:table/orders" in result.stdout
+    missing = cli("runbook", "nope", "--region", HOME, "--endpoint-url", aws.url)
+    assert missing.returncode == 2
+    assert missing.stderr == f"tablesafe: error: table nope does not exist in {HOME}\n"
+
+
+def test_demo_audits_the_sample_tables(cli: RunCli, tmp_path: Path) -> None:
+    result = cli("audit", "--demo", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert by_table(report) == {
+        "sessions-scratch": {"TS001", "TS003"},
+        "shop-carts": {"TS004"},
+        "customers": {"TS003", "TS007"},
+    }
+    (run,) = (tmp_path / "tablesafe-audit").iterdir()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", run.name)
+    assert (run / "tables" / ACCOUNT / HOME / "orders.md").is_file()
+    assert (run / "summary.json").is_file()
+
+
+# --- the owning stack when no tag names it (moto's DescribeStackResources needs a StackName) ---
+
+
+def test_owning_stack_found_through_describe_stack_resources() -> None:
+    """A table imported into a stack (`cdk import`) carries no aws:cloudformation tags."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from tablesafe.scanner.aws import Account, Clients
+    from tablesafe.scanner.collect import TableReader
+    from tablesafe.scanner.records import TableRecord
+
+    clients = Clients()
+    account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
+    cloudformation = clients.get(account, HOME, "cloudformation")
+    resource = {
+        "StackName": "Imported",
+        "LogicalResourceId": "OrdersTable",
+        "PhysicalResourceId": "orders",
+        "ResourceType": "AWS::DynamoDB::Table",
+        "ResourceStatus": "IMPORT_COMPLETE",
+        "Timestamp": "2026-01-01T00:00:00Z",
+    }
+    yaml_template = (
+        "Resources:\n  OrdersTable:\n    Type: AWS::DynamoDB::Table\n"
+        "    DeletionPolicy: RetainExceptOnCreate\n    Properties: {TableName: !Ref Name}\n"
+    )
+    with Stubber(cloudformation) as stub:
+        stub.add_response(
+            "describe_stack_resources", {"StackResources": [resource]}, {"PhysicalResourceId": "orders"}
+        )
+        stub.add_response("get_template", {"TemplateBody": yaml_template}, {"StackName": "Imported"})
+        record = TableRecord(account=ACCOUNT, region=HOME, name="orders", tags=[])
+        TableReader(clients)._owning_stack(account, record)
+        stub.add_client_error(
+            "describe_stack_resources", "ValidationError", "Stack for unmanaged does not exist"
+        )
+        unmanaged = TableRecord(account=ACCOUNT, region=HOME, name="unmanaged", tags=[])
+        TableReader(clients)._owning_stack(account, unmanaged)
+    assert record.stack is not None and record.problems == []
+    assert (record.stack.name, record.stack.logical_id, record.stack.found_by) == (
+        "Imported",
+        "OrdersTable",
+        "DescribeStackResources",
+    )
+    assert (record.stack.deletion_policy, record.stack.update_replace_policy) == (
+        "RetainExceptOnCreate",
+        None,
+    )
+    assert unmanaged.stack is None and unmanaged.stack_known and unmanaged.problems == []
