@@ -12,14 +12,22 @@ $(VENV)/.core: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e .
 	touch $@
 
+$(VENV)/.demo: $(VENV)/.core
+	$(VENV)/bin/pip install --quiet -e ".[demo]"
+	touch $@
+
 $(VENV)/.dev: $(VENV)/.core
 	$(VENV)/bin/pip install --quiet -e ".[dev,cdk]"
 	touch $@
 
-demo: $(VENV)/.core
+demo: $(VENV)/.demo
 	@echo "\$$ tablesafe check fixtures/sample-cdk.out"
 	@$(VENV)/bin/tablesafe check fixtures/sample-cdk.out || \
 		echo "(exit code $$?: the sample app has unsafe tables on purpose; see fixtures/sample-app/app.py)"
+	@echo
+	@echo "\$$ tablesafe audit --demo --output-dir tablesafe-audit/demo"
+	@$(VENV)/bin/tablesafe audit --demo --output-dir tablesafe-audit/demo || \
+		echo "(exit code $$?: the demo account has unsafe tables on purpose; open tablesafe-audit/demo/report.html)"
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
