@@ -642,16 +642,7 @@ def _step_new_table(bp: Mapping[str, Any]) -> list[str]:
             f"`aws kms describe-key --key-id {key_arn} --query KeyMetadata.KeyManager` says `AWS`",
             "(the key `alias/aws/dynamodb`), use `TableEncryption.AWS_MANAGED` without `encryption_key`.",
         ]
-    lines += [
-        "",
-        "**CDK Python**",
-        "",
-        _fence("python", code["python"]),
-        "",
-        "**CDK TypeScript**",
-        "",
-        _fence("typescript", code["typescript"]),
-    ]
+    lines += ["", *_code_blocks(code)]
     params = json.dumps(_import_parameters(bp), indent=2)
     lines += [
         "",
@@ -746,6 +737,14 @@ def _step_not_carried(bp: Mapping[str, Any]) -> list[str]:
         "settings. Add the restored table to the stack exactly as it is (below), run `cdk import`, then add",
         "the remaining settings of step 5 (stream, TTL, PITR, deletion protection, tags) and `cdk deploy`.",
         "",
+        *_code_blocks(code),
+    ]
+    return lines
+
+
+def _code_blocks(code: Mapping[str, str]) -> list[str]:
+    """The new table's CDK code in both languages, Python first."""
+    return [
         "**CDK Python**",
         "",
         _fence("python", code["python"]),
@@ -754,7 +753,6 @@ def _step_not_carried(bp: Mapping[str, Any]) -> list[str]:
         "",
         _fence("typescript", code["typescript"]),
     ]
-    return lines
 
 
 def _step_validate(bp: Mapping[str, Any]) -> list[str]:
