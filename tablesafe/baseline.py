@@ -20,7 +20,7 @@ def _load_baseline_path(spec: str) -> tuple[list[TableDescription], list[InputEr
         return [], [
             InputError(spec, "baseline does not exist (expected a cloud assembly, a template or 'deployed')")
         ]
-    old = load_paths([spec])
+    old = load_paths([spec], identity_only=True)
     return old.tables, [InputError(e.path, f"baseline: {e.problem}") for e in old.errors]
 
 

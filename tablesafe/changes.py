@@ -99,9 +99,9 @@ def _show(name: str, value: Any, types: Mapping[str, str]) -> str:
 
 def replacing_changes(old: TableDescription, new: TableDescription) -> list[PropertyChange]:
     """The differences between old and new that make CloudFormation replace the table."""
-    if old.replacing_props is None or new.replacing_props is None:
-        return []
     before, after = old.replacing_props, new.replacing_props
+    if before is None or after is None or before == after:  # equal as written: the common case
+        return []
     old_types, new_types = _attribute_types(before), _attribute_types(after)
     changes = [
         PropertyChange(

@@ -130,7 +130,7 @@ def _fetch(fetcher: _Fetcher, sources: Iterable[TemplateSource], result: LoadRes
 
 def load_deployed(paths: Iterable[str]) -> tuple[list[TableDescription], list[InputError]]:
     """The deployed tables of every stack in the assemblies of paths, and what went wrong."""
-    result = LoadResult()
+    result = LoadResult(identity_only=True)
     sources: list[TemplateSource] = []
     for shown in paths:
         directory = Path(shown)

@@ -31,13 +31,14 @@ _IDENTITY_FIELDS = (
 
 
 def describe_resource(
-    resource: Mapping[str, Any], ctx: TemplateContext, identity: TableDescription
+    resource: Mapping[str, Any], ctx: TemplateContext, identity: TableDescription, identity_only: bool = False
 ) -> tuple[list[TableDescription], list[str]]:
     """Descriptions of one table resource (one per replica of a global table), and the
     problems with its tablesafe Metadata.
 
     identity carries where the resource is (type, source, stack, logical ID, construct path,
-    file, line, CDK props); everything else is read from the resource.
+    file, line, CDK props); everything else is read from the resource. identity_only (a
+    baseline) skips the protection settings: one description, for TS005/TS006 to compare.
     """
     suppressions, problems = from_metadata(resource.get("Metadata"), RULE_IDS)
     common = {name: getattr(identity, name) for name in _IDENTITY_FIELDS}
@@ -50,6 +51,8 @@ def describe_resource(
             common["table_name"] = properties["TableName"]
         common["replacing_props"] = replacing_props(identity.resource_type, properties)
     # One constructor call per description: this runs for every table of every run.
+    if identity_only:
+        return [TableDescription(**common)], problems
     described = [
         TableDescription(**common, **settings)
         for settings in _protection_settings(identity.resource_type, properties, ctx)

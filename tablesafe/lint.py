@@ -1,13 +1,222 @@
-"""`tablesafe lint`: CDK source files for pre-commit, without synth."""
+"""`tablesafe lint`: CDK source files for pre-commit, without synth.
+
+The files are read as they are on disk. Under pre-commit that is the staged version
+(pre-commit stashes unstaged changes before it runs hooks); by hand, it is what the editor
+shows. Each file is compared with its version at --diff-base (default HEAD) for the
+replacement rules, pairing tables by construct id within the file.
+
+Only literal props are judged: a rule whose input depends on a variable, a call or a
+spread is not run on that table (a notice lists them), because `tablesafe check` judges
+the synthesized value and a guess here would block commits for nothing.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+from tablesafe.config import Config
+from tablesafe.model import (
+    InputError,
+    LoadResult,
+    Notice,
+    Report,
+    Severity,
+    TableDescription,
+    Unknown,
+)
+
+RULE_INPUTS: dict[str, tuple[str, ...]] = {
+    "TS001": ("pitr_enabled",),
+    "TS003": ("deletion_protection",),
+    "TS004": ("deletion_policy", "update_replace_policy"),
+    "TS007": ("pitr_enabled", "recovery_period_days"),
+}
+"""The description fields each table rule reads; a rule is skipped when one is Unknown.
+TS002 reads which props are written, which a source file always shows."""
 
 
 def register_lint_command(
     commands: Any, add_report_options: Callable[[argparse.ArgumentParser], None]
 ) -> None:
     """Add `lint` to the `tablesafe` parser."""
+    lint = commands.add_parser(
+        "lint",
+        help="lint Python/TypeScript CDK source files without synth (for pre-commit)",
+        description="Check the DynamoDB tables defined in CDK source files (.py, .ts, .tsx, .mts, "
+        ".cts) from their literal props, and catch a Table swapped for a TableV2 against a git "
+        "revision. Props that are not literals are left to `tablesafe check` on the synth output.",
+    )
+    lint.add_argument("files", nargs="+", metavar="FILE", help="CDK source file")
+    lint.add_argument(
+        "--diff-base",
+        metavar="REV",
+        help="git revision to compare each file with, for TS005/TS006 (default: HEAD when in a "
+        "git repository; no comparison otherwise)",
+    )
+    lint.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
+    )
+    add_report_options(lint)
+    lint.set_defaults(handler=_lint)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from tablesafe.cli import emit_report
+    from tablesafe.config import load_config
+
+    config, config_errors = load_config(args.config, Path.cwd())
+    report = lint_files(args.files, config, args.diff_base)
+    report.errors[:0] = config_errors
+    return emit_report(report, args)
+
+
+class _Problem(Exception):
+    """A source file that cannot be linted, with a one-line reason."""
+
+
+def _read(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _Problem("no such file") from None
+    except IsADirectoryError:
+        raise _Problem("is a directory, expected a source file") from None
+    except OSError as error:
+        raise _Problem(f"cannot be read: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise _Problem(f"line {line}: not UTF-8 text (byte {error.start})") from None
+
+
+def _describe(path: str, text: str) -> tuple[list[list[TableDescription]], list[str]]:
+    """The tables of one file (the descriptions of each call together) and the problems
+    with its suppression comments; raises SourceSyntaxError."""
+    from tablesafe.source import parse_source
+    from tablesafe.source.describe import comment_suppressions, describe_call
+
+    calls = parse_source(Path(path), text)
+    if not calls:
+        return [], []
+    lines = text.splitlines()
+    tables: list[list[TableDescription]] = []
+    problems: list[str] = []
+    for call in calls:
+        suppressions, comment_problems = comment_suppressions(lines, call)
+        problems.extend(comment_problems)
+        tables.append(describe_call(call, path, suppressions))
+    return tables, problems
+
+
+def _unknown_inputs(table: TableDescription, rule_id: str) -> list[Unknown]:
+    values = (getattr(table, name) for name in RULE_INPUTS.get(rule_id, ()))
+    return [value for value in values if isinstance(value, Unknown)]
+
+
+def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list[list[TableDescription]]]:
+    """Every file's tables, grouped per construct call, and their changes since diff_base."""
+    from tablesafe.changes import pair_tables
+    from tablesafe.source import SUFFIXES
+    from tablesafe.source.calls import SourceSyntaxError
+    from tablesafe.source.git import GitProblem, previous_versions
+
+    loaded = LoadResult()
+    groups: list[list[TableDescription]] = []
+    texts: dict[str, str] = {}
+    for path in paths:
+        if Path(path).suffix not in SUFFIXES:
+            loaded.errors.append(
+                InputError(path, f"not a CDK source file (lint reads {', '.join(sorted(SUFFIXES))})")
+            )
+            continue
+        try:
+            texts[path] = _read(Path(path))
+        except _Problem as problem:
+            loaded.errors.append(InputError(path, str(problem)))
+    try:
+        previous = previous_versions(texts, diff_base) if texts else {}
+    except GitProblem as problem:
+        loaded.errors.append(InputError("git", str(problem)))
+        previous = {}
+    for path, text in texts.items():
+        try:
+            tables, problems = _describe(path, text)
+        except SourceSyntaxError as error:
+            loaded.errors.append(InputError(path, str(error)))
+            continue
+        loaded.errors.extend(InputError(path, problem) for problem in problems)
+        groups.extend(tables)
+        new = [table for group in tables for table in group]
+        loaded.tables.extend(new)
+        old_text = previous.get(path)
+        if not old_text or not new:
+            continue  # a new or unchanged file, or one without tables: nothing to compare
+        try:
+            old = [table for group in _describe(path, old_text)[0] for table in group]
+        except SourceSyntaxError:
+            continue  # a broken old version has nothing to compare with
+        changes, _ = pair_tables(old, new, baseline=f"{diff_base or 'HEAD'}:{path}")
+        # The construct id is the only identity a source file shows: pairing by table name
+        # or key schema would call a rename a type swap, which only the template can tell.
+        loaded.changes.extend(change for change in changes if change.matched_by == "construct path")
+    return loaded, groups
+
+
+def _not_judged_notices(skipped: dict[str, dict[str, dict[str, list[str]]]]) -> list[Notice]:
+    """One notice per file: which rules were left to `tablesafe check`, on which table, why."""
+    notices = []
+    for path, tables in skipped.items():
+        parts = [
+            f"{table}: " + "; ".join(f"{', '.join(ids)} ({reason})" for reason, ids in reasons.items())
+            for table, reasons in tables.items()
+        ]
+        notices.append(
+            Notice(
+                Severity.INFO,
+                f"{path}: not judged, the props are not literals (`tablesafe check` judges the "
+                f"synthesized template): {' | '.join(parts)}",
+            )
+        )
+    return notices
+
+
+def lint_files(
+    paths: Sequence[str], config: Config, diff_base: str | None = None, today: dt.date | None = None
+) -> Report:
+    """The report of `tablesafe lint` over paths."""
+    from tablesafe.engine import enabled_rules, judge
+
+    today = today or dt.date.today()
+    loaded, groups = _load(paths, diff_base)
+    rules = enabled_rules(config)
+    findings = [
+        finding
+        for change in loaded.changes
+        for rule in rules
+        if rule.judges_changes
+        for finding in judge(change, rule, config, today)
+    ]
+    skipped: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for group in groups:
+        for index, table in enumerate(group):
+            for rule in rules:
+                if rule.judges_changes or (rule.per_resource and index):
+                    continue  # a per-resource rule is judged on the first description only
+                if unknown := _unknown_inputs(table, rule.id):
+                    tables = skipped.setdefault(table.file or "", {})
+                    reasons = tables.setdefault(f"{table.display_name} (line {table.line})", {})
+                    reasons.setdefault(unknown[0].reason, []).append(rule.id)
+                    continue
+                findings.extend(judge(table, rule, config, today))
+    return Report(
+        findings=findings,
+        tables=loaded.tables,
+        rules=rules,
+        errors=loaded.errors,
+        notices=_not_judged_notices(skipped),
+    )

@@ -151,7 +151,7 @@ def describe_template(source: TemplateSource, result: LoadResult, text: str | No
     try:
         text = read_text(source.path) if text is None else text
         template = _checked_template(parse_document(text, source.path))
-        tables, problems = _describe_resources(template, source, text)
+        tables, problems = _describe_resources(template, source, text, result.identity_only)
     except InputProblem as problem:
         result.errors.append(InputError(source.display, str(problem)))
         return
@@ -176,7 +176,7 @@ def _checked_template(document: Any) -> Mapping[str, Any]:
 
 
 def _describe_resources(
-    template: Mapping[str, Any], source: TemplateSource, text: str
+    template: Mapping[str, Any], source: TemplateSource, text: str, identity_only: bool
 ) -> tuple[list[TableDescription], list[str]]:
     ctx = TemplateContext.of(template)
     tables: list[TableDescription] = []
@@ -192,7 +192,7 @@ def _describe_resources(
             problems.append(f"resource {logical_id} has a Type that is not a string")
         elif resource["Type"] in TABLE_TYPES:
             found.append((logical_id, resource))
-    lines = _key_lines(text, (logical_id for logical_id, _ in found))
+    lines = {} if identity_only else _key_lines(text, (logical_id for logical_id, _ in found))
     for logical_id, resource in found:
         metadata = resource.get("Metadata")
         path = source.construct_paths.get(logical_id)
@@ -207,7 +207,7 @@ def _describe_resources(
             line=lines.get(logical_id),
             cdk_props=_cdk_props(path, source.analytics),
         )
-        described, resource_problems = describe_resource(resource, ctx, identity)
+        described, resource_problems = describe_resource(resource, ctx, identity, identity_only)
         tables.extend(described)
         problems.extend(f"resource {logical_id}: {p}" for p in resource_problems)
     return tables, problems
@@ -416,9 +416,10 @@ def _looks_like_template(path: Path) -> bool:
     return any(hint.encode() in head for hint in _TEMPLATE_HINTS)
 
 
-def load_paths(paths: Iterable[str]) -> LoadResult:
-    """Load every PATH of the command line: assemblies, template files, template folders."""
-    result = LoadResult()
+def load_paths(paths: Iterable[str], *, identity_only: bool = False) -> LoadResult:
+    """Load every PATH of the command line: assemblies, template files, template folders
+    (identity_only: a baseline, see LoadResult.identity_only)."""
+    result = LoadResult(identity_only=identity_only)
     unjudged: list[str] = []
     for shown in paths:
         path = Path(shown)

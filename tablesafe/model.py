@@ -92,9 +92,10 @@ class TableDescription:
     written, plus AttributeDefinitions; None when the adapter cannot know them."""
 
     @property
-    def resource_key(self) -> tuple[str | None, ...]:
-        """Identifies the resource across its replica descriptions."""
-        return (self.file, self.stack, self.logical_id, self.table_arn or self.table_name)
+    def resource_key(self) -> tuple[str | int | None, ...]:
+        """Identifies the resource across its replica descriptions (the line tells apart the
+        tables of one source file, which have no stack or logical ID)."""
+        return (self.file, self.line, self.stack, self.logical_id, self.table_arn or self.table_name)
 
     @property
     def display_name(self) -> str:
@@ -218,6 +219,9 @@ class LoadResult:
     stacks: int = 0
     changes: list[TableChange] = field(default_factory=list)
     """Tables paired with a baseline, for the rules that judge changes."""
+    identity_only: bool = False
+    """Loading a baseline: read what identifies each table (for TS005/TS006), not its line
+    or protection settings, which a baseline never reports."""
     stack_names: set[str | None] = field(default_factory=set)
     """The stacks read (None for a bare template), tables or not: a stack whose last table
     was removed is still a stack the baseline is compared with."""
