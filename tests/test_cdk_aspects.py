@@ -333,10 +333,12 @@ def test_resolved_properties_are_converted_by_shape(apps_module: ModuleType) -> 
                 ]
             },
         ],
-        "keySchema": [],
+        "keySchema": [{"attributeName": "pk", "keyType": "HASH"}],
+        "billingMode": "PAY_PER_REQUEST",  # no rule reads it: not converted
     }
     assert to_cloudformation(props, _GLOBAL_TABLE_SHAPE) == {
         "TableName": "t",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
         "Replicas": [
             {"Region": "eu-west-1", "DeletionProtectionEnabled": True},
             {
