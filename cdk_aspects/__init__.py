@@ -1,10 +1,13 @@
-"""The tablesafe rules inside a CDK app: Aspects, a suppression helper and a cdk-nag pack.
+"""The tablesafe rules inside a CDK app: Aspects, a suppression helper and a cdk-nag pack;
+and the live audit deployed as a scheduled job.
 
     from tablesafe.cdk_aspects import TableSafetyChecks, TableSafetyEnforcer, TableSafetyPack, suppress
+    from tablesafe.cdk_aspects import ScheduledTableAudit, TableAuditMemberRoleStack
 
-Importing this package imports aws-cdk-lib (only CDK apps do); `TableSafetyPack` is
-imported on first use, so cdk-nag is needed only by apps that use the pack. The
-`tablesafe` command line never imports this package.
+Importing this package imports aws-cdk-lib (only CDK apps do); `TableSafetyPack`,
+`ScheduledTableAudit` and `TableAuditMemberRoleStack` are imported on first use, so cdk-nag
+is needed only by apps that use the pack, and the Aspects do not load the modules of Lambda,
+Step Functions and the rest. The `tablesafe` command line never imports this package.
 """
 
 from __future__ import annotations
@@ -16,14 +19,29 @@ from .enforcer import ENFORCED_METADATA, TableSafetyEnforcer
 from .suppress import suppress
 
 if TYPE_CHECKING:
+    from .member_role import TableAuditMemberRoleStack
     from .nag import TableSafetyPack
+    from .scheduled_audit import ScheduledTableAudit
 
-__all__ = ["ENFORCED_METADATA", "TableSafetyChecks", "TableSafetyEnforcer", "TableSafetyPack", "suppress"]
+__all__ = [
+    "ENFORCED_METADATA",
+    "ScheduledTableAudit",
+    "TableAuditMemberRoleStack",
+    "TableSafetyChecks",
+    "TableSafetyEnforcer",
+    "TableSafetyPack",
+    "suppress",
+]
+_LAZY = {
+    "ScheduledTableAudit": "scheduled_audit",
+    "TableAuditMemberRoleStack": "member_role",
+    "TableSafetyPack": "nag",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "TableSafetyPack":
-        from .nag import TableSafetyPack
+    if name in _LAZY:
+        import importlib
 
-        return TableSafetyPack
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

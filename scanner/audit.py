@@ -52,8 +52,18 @@ def _session_region(profile: str | None) -> str | None:
         raise StartError(error_text(error)) from None
 
 
-def run_audit(options: AuditOptions, config: Config, *, progress: bool | None = None) -> AuditResult:
-    """Audit every table in scope; raises UsageError or StartError when it cannot begin."""
+@dataclass(slots=True)
+class AuditScope:
+    """Every (account, region) to read, with its credentials, and what could not be resolved."""
+
+    clients: Clients
+    regions: list[tuple[Account, str]]
+    errors: list[InputError]
+
+
+def resolve_scope(options: AuditOptions) -> AuditScope:
+    """Prove the credentials, assume the roles and list the regions; raises UsageError or
+    StartError when the audit cannot begin. A refused account or region is an error of the scope."""
     if options.role_name and not (options.accounts or options.organization):
         raise discover.UsageError("--role-name needs --accounts A,... or --organization")
     if (options.accounts or options.organization) and not options.role_name:
@@ -71,19 +81,50 @@ def run_audit(options: AuditOptions, config: Config, *, progress: bool | None = 
     accounts, errors = discover.resolve_accounts(
         base, clients, home, role_name=options.role_name, account_ids=account_ids
     )
-    reader = TableReader(clients)
-    with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="tablesafe") as pool:
-        targets = _targets(pool, accounts, clients, home, requested, errors)
+    regions: list[tuple[Account, str]] = []
+    for account in accounts:
+        if requested is not None:
+            regions += [(account, region) for region in requested]
+            continue
+        try:
+            regions += [(account, region) for region in discover.enabled_regions(account, clients, home)]
+        except AWS_ERRORS as error:
+            errors.append(InputError(account.id, f"DescribeRegions: {error_text(error)}"))
+    return AuditScope(clients, regions, errors)
+
+
+def read_regions(
+    scope: AuditScope, *, concurrency: int = DEFAULT_CONCURRENCY, progress: bool | None = None
+) -> tuple[list[TableRecord], list[InputError]]:
+    """Every table of the scope's regions, read concurrently, and the regions that refused ListTables."""
+    errors: list[InputError] = []
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tablesafe") as pool:
+        targets = _targets(pool, scope.clients, scope.regions, errors)
+        reader = TableReader(scope.clients)
         bar = _progress_bar(len(targets), progress)
         records = []
         for record in pool.map(lambda target: reader.read(*target), targets):
             records.append(record)
-            bar.update()
-        bar.close()
-    records = merge_global_tables(records)
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.close()
+    return records, errors
+
+
+def judge_records(records: list[TableRecord], errors: list[InputError], config: Config) -> AuditResult:
+    """The report of what was read, whichever process read it (one audit, or merged parts)."""
+    records = merge_global_tables(sorted(records, key=lambda r: (r.account, r.region, r.name)))
     loaded = describe_records(records)
     loaded.errors[:0] = errors
     return AuditResult(records, build_report(loaded, config))
+
+
+def run_audit(options: AuditOptions, config: Config, *, progress: bool | None = None) -> AuditResult:
+    """Audit every table in scope; raises UsageError or StartError when it cannot begin."""
+    scope = resolve_scope(options)
+    records, errors = read_regions(scope, concurrency=options.concurrency, progress=progress)
+    return judge_records(records, scope.errors + errors, config)
 
 
 def merge_global_tables(records: list[TableRecord]) -> list[TableRecord]:
@@ -101,22 +142,11 @@ def merge_global_tables(records: list[TableRecord]) -> list[TableRecord]:
 
 def _targets(
     pool: ThreadPoolExecutor,
-    accounts: list[Account],
     clients: Clients,
-    home: str,
-    requested: list[str] | None,
+    regions: list[tuple[Account, str]],
     errors: list[InputError],
 ) -> list[tuple[Account, str, str]]:
     """(account, region, table) for every table found, sorted; failures go into errors."""
-    regions: list[tuple[Account, str]] = []
-    for account in accounts:
-        if requested is not None:
-            regions += [(account, region) for region in requested]
-            continue
-        try:
-            regions += [(account, region) for region in discover.enabled_regions(account, clients, home)]
-        except AWS_ERRORS as error:
-            errors.append(InputError(account.id, f"DescribeRegions: {error_text(error)}"))
 
     def tables(target: tuple[Account, str]) -> list[str] | InputError:
         account, region = target
@@ -135,11 +165,14 @@ def _targets(
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:
-    """A tqdm bar on stderr, shown only on a terminal so logs and pipes stay clean."""
+    """A tqdm bar on stderr, shown only on a terminal so logs and pipes stay clean (and tqdm,
+    absent where the audit runs unattended, e.g. in a Lambda, is imported only then)."""
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show:
+        return None
     from tqdm import tqdm
 
-    show = sys.stderr.isatty() if progress is None else progress
-    return tqdm(total=total, unit="table", desc="auditing", file=sys.stderr, disable=not show, leave=False)
+    return tqdm(total=total, unit="table", desc="auditing", file=sys.stderr, leave=False)
 
 
 def read_table(

@@ -8,14 +8,13 @@ pasted back into an API call (KeySchema, Projection, AttributeDefinitions).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .records import TableRecord
+from .records import TableRecord, json_value
 
 BLUEPRINT_VERSION = 1
 
@@ -23,17 +22,6 @@ AWS_TAG_PREFIX = "aws:"
 """Tags with this prefix are set by AWS services and cannot be set by anyone else."""
 
 COUNTS_NOTE = "DescribeTable ItemCount and TableSizeBytes: approximate, updated about every six hours"
-
-
-def _json_value(value: Any) -> Any:
-    """boto3 answers carry datetimes (and, read back from disk, ISO strings): make them JSON."""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {key: _json_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_value(item) for item in value]
-    return value
 
 
 def _throughput(raw: Mapping[str, Any] | None) -> dict[str, int] | None:
@@ -94,8 +82,8 @@ def _pitr(backups: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "status": description.get("PointInTimeRecoveryStatus"),
         "recovery_period_days": description.get("RecoveryPeriodInDays"),
-        "earliest_restorable": _json_value(description.get("EarliestRestorableDateTime")),
-        "latest_restorable": _json_value(description.get("LatestRestorableDateTime")),
+        "earliest_restorable": json_value(description.get("EarliestRestorableDateTime")),
+        "latest_restorable": json_value(description.get("LatestRestorableDateTime")),
     }
 
 
@@ -146,7 +134,7 @@ def blueprint(record: TableRecord) -> dict[str, Any]:
         "table_arn": record.arn or describe.get("TableArn"),
         "table_id": describe.get("TableId"),
         "status": record.status,
-        "created": _json_value(describe.get("CreationDateTime")),
+        "created": json_value(describe.get("CreationDateTime")),
         "key_schema": describe.get("KeySchema") if known else None,
         "attribute_definitions": describe.get("AttributeDefinitions") if known else None,
         "global_secondary_indexes": [
@@ -180,7 +168,7 @@ def blueprint(record: TableRecord) -> dict[str, Any]:
         "stack_known": record.stack_known,
         "unreadable": _unreadable(record),
     }
-    return _json_value(result)
+    return json_value(result)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")

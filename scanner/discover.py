@@ -30,8 +30,9 @@ def known_regions() -> set[str]:
     }
 
 
-def parse_regions(text: str | None, default: str | None) -> list[str] | None:
-    """The regions asked for; None means every region enabled for each account."""
+def parse_regions(text: str | None, default: str | None, *, option: str = "--regions") -> list[str] | None:
+    """The regions asked for; None means every region enabled for each account. option names
+    the setting in messages (the CLI option, or the Lambda's environment variable)."""
     if text is None:
         if default is None:
             raise UsageError("no region: pass --regions R,... (or all), or set AWS_REGION")
@@ -40,18 +41,18 @@ def parse_regions(text: str | None, default: str | None) -> list[str] | None:
         return None
     regions = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     if not regions:
-        raise UsageError("--regions: expected a comma-separated list of regions, or all")
+        raise UsageError(f"{option}: expected a comma-separated list of regions, or all")
     unknown = sorted(set(regions) - known_regions())
     if unknown:
-        raise UsageError(f"--regions: unknown region {', '.join(unknown)}")
+        raise UsageError(f"{option}: unknown region {', '.join(unknown)}")
     return regions
 
 
-def parse_accounts(text: str) -> list[str]:
+def parse_accounts(text: str, *, option: str = "--accounts") -> list[str]:
     accounts = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     bad = [a for a in accounts if not (len(a) == 12 and a.isdigit())]
     if not accounts or bad:
-        raise UsageError(f"--accounts: expected 12-digit account IDs, got {', '.join(bad) or repr(text)}")
+        raise UsageError(f"{option}: expected 12-digit account IDs, got {', '.join(bad) or repr(text)}")
     return accounts
 
 

@@ -257,15 +257,18 @@ def write_run(
     return summary
 
 
+def previous_runs(names: Iterable[str], current: str) -> list[str]:
+    """The timestamp-named runs among names, latest first, before current (all of them when
+    current is not timestamp-named): where a run directory or an S3 prefix looks for its predecessor."""
+    runs = [name for name in names if RUN_NAME.match(name) and name != current]
+    if RUN_NAME.match(current):
+        runs = [name for name in runs if name < current]
+    return sorted(runs, reverse=True)
+
+
 def find_previous_run(parent: Path, current: Path) -> Path | None:
     """The latest timestamp-named sibling of current, before it, that holds a summary.json."""
     if not parent.is_dir():
         return None
-    runs = [
-        path
-        for path in parent.iterdir()
-        if RUN_NAME.match(path.name) and path.name != current.name and (path / SUMMARY_FILE).is_file()
-    ]
-    if RUN_NAME.match(current.name):
-        runs = [path for path in runs if path.name < current.name]
-    return max(runs, key=lambda path: path.name, default=None)
+    names = previous_runs((path.name for path in parent.iterdir()), current.name)
+    return next((parent / name for name in names if (parent / name / SUMMARY_FILE).is_file()), None)

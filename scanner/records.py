@@ -7,8 +7,14 @@ unit the audit writes to disk and reads back for the next run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+DATETIME_SUFFIX = "DateTime"
+"""Every timestamp of the DynamoDB answers a record keeps is named so (CreationDateTime,
+EarliestRestorableDateTime, LastIncreaseDateTime, ...): how a JSON record gets them back."""
 
 
 @dataclass(slots=True)
@@ -81,3 +87,63 @@ class TableRecord:
         if self.describe is None:
             return "UNREADABLE"
         return str(self.describe.get("TableStatus", "UNKNOWN"))
+
+
+def json_value(value: Any) -> Any:
+    """boto3 answers carry datetimes (and, read back from JSON, ISO strings): make them JSON."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {key: json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    return value
+
+
+def _datetimes(value: Any) -> Any:
+    """The inverse of json_value on an API answer: ISO strings under *DateTime keys become datetimes."""
+    if isinstance(value, Mapping):
+        return {
+            key: dt.datetime.fromisoformat(item)
+            if key.endswith(DATETIME_SUFFIX) and isinstance(item, str)
+            else _datetimes(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_datetimes(item) for item in value]
+    return value
+
+
+def record_to_json(record: TableRecord) -> dict[str, Any]:
+    """The record as JSON data, so that another process (a fan-out part) can judge it."""
+    return json_value(asdict(record))
+
+
+def _problems(data: list[dict[str, Any]]) -> list[ReadProblem]:
+    return [ReadProblem(**problem) for problem in data]
+
+
+def record_from_json(data: Mapping[str, Any]) -> TableRecord:
+    """The record that record_to_json wrote, datetimes included."""
+    return TableRecord(
+        account=data["account"],
+        region=data["region"],
+        name=data["name"],
+        arn=data["arn"],
+        describe=_datetimes(data["describe"]),
+        continuous_backups=_datetimes(data["continuous_backups"]),
+        time_to_live=_datetimes(data["time_to_live"]),
+        tags=data["tags"],
+        stack=OwningStack(**data["stack"]) if data["stack"] else None,
+        stack_known=data["stack_known"],
+        replicas=[
+            ReplicaRecord(
+                region=replica["region"],
+                describe=_datetimes(replica["describe"]),
+                continuous_backups=_datetimes(replica["continuous_backups"]),
+                problems=_problems(replica["problems"]),
+            )
+            for replica in data["replicas"]
+        ],
+        problems=_problems(data["problems"]),
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +51,14 @@ def load_helper(filename: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def readme_snippet(name: str) -> str:
+    """The README's python block after ``<!-- snippet: NAME -->``: the tests run it verbatim."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", readme, re.S)
+    assert match, f"README.md has no snippet {name!r}"
+    return match.group(1)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from conftest import FAKE_CREDENTIALS, REPO_ROOT, load_helper, reset_moto
 aws_proxy = load_helper("aws_proxy.py")
 helpers = load_helper("audit_helpers.py")
 ACCOUNT, HOME, OTHER = helpers.ACCOUNT, helpers.HOME, helpers.OTHER
-POLICY = REPO_ROOT / "iam" / "tablesafe-audit-policy.json"
+POLICY = REPO_ROOT / "scanner" / "audit-policy.json"
 READ_ONLY = re.compile(r"^(Describe|List|Get)[A-Z]|^AssumeRole$")
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 

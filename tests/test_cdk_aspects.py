@@ -23,22 +23,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import readme_snippet
 
 pytestmark = pytest.mark.cdk
 
 TESTS_DIR = Path(__file__).resolve().parent
 JSII_QUIET = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1"}
 METADATA_FLAG = "@aws-cdk/core:enableAdditionalMetadataCollection"
-
-# --- README snippets: the tests run the README's own code blocks ---------------------------
-
-
-def _readme_snippet(name: str) -> str:
-    readme = (TESTS_DIR.parent / "README.md").read_text(encoding="utf-8")
-    match = re.search(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", readme, re.S)
-    assert match, f"README.md has no snippet {name!r}"
-    return match.group(1)
-
 
 # --- reading the cloud assembly ----------------------------------------------------------
 
@@ -526,14 +517,14 @@ def _run_snippet(code: str) -> tuple[dict[str, Any], Exception | None]:
     ids=["checks", "enforcer", "suppress"],
 )
 def test_readme_aspect_snippets(snippet: str, expected: dict[str, Any], apps_module, isolated_cwd) -> None:
-    namespace, error = _run_snippet(_readme_snippet(snippet))
+    namespace, error = _run_snippet(readme_snippet(snippet))
     assert error is None
     assert dict(findings_by_path(assembly_messages(Path(namespace["app"].outdir)))) == expected
 
 
 def test_readme_nag_snippet(apps_module: ModuleType, isolated_cwd: Path) -> None:
     with pytest.warns(UserWarning, match="TS002 could not be judged"):  # App() here has no cdk.json
-        namespace, error = _run_snippet(_readme_snippet("nag"))
+        namespace, error = _run_snippet(readme_snippet("nag"))
     assert error is None, error  # TS003 acknowledged, PITR on: neither pack has anything to say
     report = json.loads((Path(namespace["app"].outdir) / "validation-report.json").read_text())
     assert all(p["conclusion"] == "success" for p in report["pluginReports"]), report
