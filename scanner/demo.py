@@ -122,14 +122,19 @@ def seed(endpoint_url: str) -> None:
     cloudformation = session.client("cloudformation", region_name=HOME, endpoint_url=endpoint_url)
     stack_id = cloudformation.create_stack(StackName=STACK_NAME, TemplateBody=STACK_TEMPLATE)["StackId"]
     _pitr(home, STACK_TABLE, 35)
-    arn = home.describe_table(TableName=STACK_TABLE)["Table"]["TableArn"]
-    home.tag_resource(
+    tag_as_stack_owned(home, STACK_TABLE, STACK_NAME, STACK_LOGICAL_ID, stack_id)
+
+
+def tag_as_stack_owned(
+    dynamodb: Any, table: str, stack: str, logical_id: str, stack_id: str | None = None
+) -> None:
+    """The aws:cloudformation:* tags CloudFormation puts on the tables it creates (moto
+    does not): how the audit finds a table's stack without DescribeStackResources."""
+    tags = {"stack-name": stack, "logical-id": logical_id, "stack-id": stack_id}
+    arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+    dynamodb.tag_resource(
         ResourceArn=arn,
-        Tags=[
-            {"Key": "aws:cloudformation:stack-name", "Value": STACK_NAME},
-            {"Key": "aws:cloudformation:logical-id", "Value": STACK_LOGICAL_ID},
-            {"Key": "aws:cloudformation:stack-id", "Value": stack_id},
-        ],
+        Tags=[{"Key": f"aws:cloudformation:{key}", "Value": value} for key, value in tags.items() if value],
     )
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import boto3
 
+from tablesafe.scanner.demo import tag_as_stack_owned
+
 ACCOUNT = "123456789012"
 HOME, OTHER = "us-east-1", "eu-west-1"
 KEY = {
@@ -73,14 +75,7 @@ def create_stack(url: str, stack: str, tables: dict[str, str], *, policy: str = 
         dynamodb.update_continuous_backups(
             TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
-        arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
-        dynamodb.tag_resource(
-            ResourceArn=arn,
-            Tags=[
-                {"Key": "aws:cloudformation:stack-name", "Value": stack},
-                {"Key": "aws:cloudformation:logical-id", "Value": logical_id},
-            ],
-        )
+        tag_as_stack_owned(dynamodb, table, stack, logical_id)
 
 
 def seed_standard(url: str) -> None:
