@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench bench-audit
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,9 @@ test: lint
 
 bench: $(VENV)/.core
 	$(VENV)/bin/python benchmarks/bench_check.py
+
+# tablesafe audit vs Prowler on a local moto server, and the 10/s rate-limit run (~12 min;
+# the first run also installs Prowler into .venv-prowler, ~7 min).
+bench-audit: $(VENV)/.demo
+	bash scripts/prowler-venv.sh >/dev/null
+	$(VENV)/bin/python benchmarks/bench_audit.py

@@ -9,6 +9,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "benchmarks" / "out"
 RUN_TIMEOUT_S = 900
+PACKAGE_DIRS = ("tablesafe", "rules", "scanner")
+"""The source folders of the tablesafe package (see package-dir in pyproject.toml)."""
 
 
 class BenchError(Exception):
@@ -123,7 +126,7 @@ def tablesafe_command() -> tuple[list[str], dict[str, str]]:
     """
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(REPO / "tablesafe"), str(REPO / "rules")],
+        [sys.executable, "-m", "compileall", "-q", *[str(REPO / d) for d in PACKAGE_DIRS]],
         env=env,
         check=False,
         stdout=subprocess.DEVNULL,
@@ -136,6 +139,25 @@ def tablesafe_command() -> tuple[list[str], dict[str, str]]:
         raise BenchError(f"no {script} and no {python}: create the project venv first")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return [str(python), "-m", "tablesafe"], env
+
+
+def venv_tool(script: str, tool: str, first_time: str) -> str:
+    """The executable that ``scripts/<script>`` prints after creating the tool's own venv.
+
+    Such a script installs the tool once (``first_time`` says how long that takes) and
+    answers in about 0.1 s afterwards; it prints the executable's path on its last line.
+    """
+    if not (REPO / f".venv-{tool}" / "bin" / tool).exists():
+        print(f"{tool}: creating .venv-{tool} with scripts/{script} ({first_time}) ...", flush=True)
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / script)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0 or not done.stdout.strip():
+        raise BenchError(f"scripts/{script} failed:\n{done.stderr}")
+    if time.perf_counter() - start > 5:
+        print(f"{tool}: venv ready in {time.perf_counter() - start:.0f} s", flush=True)
+    return done.stdout.strip().splitlines()[-1]
 
 
 def check_ts_run(run: Run, what: str) -> None:

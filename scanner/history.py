@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tablesafe.model import Report, Unknown
+from tablesafe.model import Finding, Report, Unknown
 from tablesafe.reports import render
 from tablesafe.rules.ts004_removal_policy_not_retain import (
     SAFE_DELETION_POLICIES,
@@ -24,7 +24,7 @@ from tablesafe.rules.ts004_removal_policy_not_retain import (
 )
 
 from .blueprint import blueprint, blueprint_path
-from .html_report import record_findings, render_html
+from .html_report import findings_by_record, render_html
 from .live import describe_record, where
 from .records import TableRecord
 from .runbook import render_runbook
@@ -66,10 +66,8 @@ def protections(record: TableRecord) -> dict[str, bool | None]:
 
 
 def _table_entry(
-    output_dir: Path, record: TableRecord, report: Report, bp: Mapping[str, Any]
+    output_dir: Path, record: TableRecord, findings: list[Finding], bp: Mapping[str, Any]
 ) -> dict[str, Any]:
-    findings = record_findings(record, report.findings)
-
     def ids(suppressed: bool) -> list[str]:
         return sorted(
             {
@@ -227,12 +225,13 @@ def write_run(
     previous is the previous run's directory (see find_previous_run), or None.
     """
     tables = []
+    findings = findings_by_record(records, report.findings)
     for record in sorted(records, key=lambda r: (r.account, r.region, r.name)):
         bp = blueprint(record)
         path = blueprint_path(output_dir, record)
         _write(path, _json(bp))
         _write(path.with_suffix(".md"), render_runbook(bp))
-        tables.append(_table_entry(output_dir, record, report, bp))
+        tables.append(_table_entry(output_dir, record, findings[id(record)], bp))
     previous_tables = _previous_tables(previous)
     summary = RunSummary(
         output_dir=output_dir,

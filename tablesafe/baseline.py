@@ -25,7 +25,7 @@ def _load_baseline_path(spec: str) -> tuple[list[TableDescription], list[InputEr
 
 
 def compare(
-    loaded: LoadResult, paths: list[str], baseline: str | None, lock: str | None, start: Path
+    loaded: LoadResult, paths: list[str], baseline: str | None, lock: str | Path | None, start: Path
 ) -> None:
     """Pair loaded's tables with the baseline's, adding the changes, notices and errors."""
     if baseline == DEPLOYED:

@@ -145,17 +145,19 @@ def _write(stream: TextIO, text: str) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from tablesafe.config import load_config
+    from tablesafe.config import find_upwards, load_config
     from tablesafe.engine import build_report
     from tablesafe.loader import load_paths
+    from tablesafe.lockfile import LOCK_NAME
 
     config, config_errors = load_config(args.config, Path.cwd())
     loaded = load_paths(args.paths)
     loaded.errors[:0] = config_errors
-    if args.baseline or args.lock or loaded.tables:
+    lock = args.lock or (None if args.baseline else find_upwards(Path.cwd(), LOCK_NAME))
+    if args.baseline or lock:
         from tablesafe.baseline import compare
 
-        compare(loaded, args.paths, args.baseline, args.lock, Path.cwd())
+        compare(loaded, args.paths, args.baseline, lock, Path.cwd())
     return emit_report(build_report(loaded, config), args)
 
 
