@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import GIT_ENV
 
 from tablesafe.config import Config, Exemption
 from tablesafe.lint import lint_files
@@ -21,14 +22,6 @@ from tablesafe.source.typescript_cdk import parse_typescript
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "source"
 HEAVY = ("boto3", "botocore", "aws_cdk", "jsii", "checkov", "cfnlint")
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 
 
 def lint(*names: str, config: Config | None = None) -> Report:
