@@ -12,6 +12,7 @@ import importlib.metadata
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -122,6 +123,37 @@ GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
 }
 """git in temporary repositories: a fixed identity, no user or system configuration."""
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in cwd with GIT_ENV; its stdout, stripped."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def repository_files() -> list[str]:
+    """The work tree's files: tracked and new, not ignored (what a commit would hold)."""
+    return [
+        name
+        for name in git(REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
+        if name
+    ]
+
+
+def snapshot_work_tree(target: Path, skip: Callable[[str], bool] = lambda name: False) -> Path:
+    """The work tree as it is on disk (minus the names skip accepts), committed into a
+    fresh repository at target: what a clone or `pre-commit try-repo` sees."""
+    for name in repository_files():
+        source = REPO_ROOT / name
+        if source.is_file() and not skip(name):
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", "-A")
+    git(target, "commit", "-q", "-m", "snapshot")
+    return target
+
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

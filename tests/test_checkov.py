@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import repository_files, snapshot_work_tree
 
 from tablesafe.config import Config
 from tablesafe.engine import evaluate
@@ -429,34 +430,9 @@ def test_wheel_layout_loads_tablesafe_from_beside_the_checks(run_checkov: RunChe
     assert run.record("TS003", "InvoicesF0222E8D")["check_name"].startswith("[wheel] ")
 
 
-def _repository_files() -> list[str]:
-    """The working tree's files: tracked and new, not ignored (what a commit would hold)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return [name for name in listed.split("\0") if name]
-
-
-def _snapshot_repository(target: Path) -> Path:
-    """The working tree committed into a fresh git repo."""
-    for name in _repository_files():
-        source = REPO_ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    git = ["git", "-c", "user.name=tablesafe-tests", "-c", "user.email=tests@tablesafe.invalid"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=target, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=target, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "snapshot"], cwd=target, check=True)
-    return target
-
-
 @pytest.fixture(scope="session")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _snapshot_repository(tmp_path_factory.mktemp("snapshot"))
+    return snapshot_work_tree(tmp_path_factory.mktemp("snapshot"))
 
 
 def test_a_clone_works_without_installing_tablesafe(
@@ -488,7 +464,7 @@ def test_every_data_file_loads_as_checkov_graph_policy_input() -> None:
     (json.load, or yaml.safe_load then a JSON round trip) must not raise: YAML with
     CloudFormation short-form tags therefore lives in *.template files."""
     checked = 0
-    for name in _repository_files():
+    for name in repository_files():
         path = REPO_ROOT / name
         if path.suffix not in (".json", ".yaml", ".yml") or not path.is_file():
             continue

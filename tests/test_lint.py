@@ -4,14 +4,13 @@ a TableV2 caught against a real git repository."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV
+from conftest import git
 
 from tablesafe.config import Config, Exemption
 from tablesafe.lint import lint_files
@@ -264,12 +263,6 @@ IMPORT_SOURCE = """
 
 def orders(kind: str = "Table", name: str = "Orders", key: str = "orderId", extra: str = "") -> str:
     return ORDERS.format(kind=kind, name=name, key=key, extra=extra)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, env={**os.environ, **GIT_ENV}, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 @pytest.fixture

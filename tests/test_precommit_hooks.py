@@ -8,14 +8,13 @@ a temporary repository: try-repo would leave out untracked files) serve every te
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GIT_ENV
+from conftest import GIT_ENV, git, snapshot_work_tree
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -44,29 +43,12 @@ SAFE = UNSAFE.replace(
 )
 
 
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This work tree as it is on disk (tracked and untracked, not ignored), committed."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    snapshot = tmp_path_factory.mktemp("hook-repo")
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file() and not name.startswith("tests/"):
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / name)
-    git(snapshot, "init", "-q")
-    git(snapshot, "add", ".")
-    git(snapshot, "commit", "-q", "-m", "snapshot")
-    return snapshot
+    return snapshot_work_tree(
+        tmp_path_factory.mktemp("hook-repo"), skip=lambda name: name.startswith("tests/")
+    )
 
 
 @pytest.fixture(scope="module")
