@@ -37,21 +37,6 @@ def load(config_path: str | None) -> tuple[Config, list[InputError]]:
     return load_config(config_path, Path.cwd())
 
 
-def load_locked_tables(lock_path: str | None) -> tuple[list[TableDescription], str | None, list[InputError]]:
-    """The tables of the lockfile that applies (explicit, or found from the working
-    directory up), the lockfile's name for messages, and why it cannot be used."""
-    from tablesafe.config import find_upwards
-    from tablesafe.lockfile import LOCK_NAME, LockProblem, lock_error, read_lock
-
-    path = Path(lock_path) if lock_path else find_upwards(Path.cwd(), LOCK_NAME)
-    if path is None:
-        return [], None, []
-    try:
-        return read_lock(path)[0], f"locked in {path}", []
-    except LockProblem as problem:
-        return [], None, [lock_error(path, problem)]
-
-
 def today_or(today: dt.date | None) -> dt.date:
     return today or dt.date.today()
 

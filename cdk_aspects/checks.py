@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -21,6 +22,7 @@ from constructs import IConstruct, IValidation
 from tablesafe.changes import pair_tables
 from tablesafe.describe import describe_resource
 from tablesafe.engine import evaluate
+from tablesafe.lockfile import locked_tables
 from tablesafe.model import Finding, Severity, TableDescription
 from tablesafe.values import TemplateContext
 
@@ -33,7 +35,6 @@ from ._common import (
     has_intrinsic,
     identity,
     load,
-    load_locked_tables,
     today_or,
 )
 from ._resource import TABLE_L1, TABLE_L2, analytics_props, read_tables, ref, resource_type
@@ -84,7 +85,7 @@ class TableSafetyChecks:
         self, config_path: str | None = None, *, lock_path: str | None = None, today: dt.date | None = None
     ) -> None:
         self._config, self._config_errors = load(config_path)
-        self._locked, self._lock_name, lock_errors = load_locked_tables(lock_path)
+        self._locked, self._lock_name, lock_errors = locked_tables(lock_path, Path.cwd())
         self._config_errors += lock_errors
         self._today = today
         self._states: dict[str, _StackState] = {}

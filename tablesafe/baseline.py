@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tablesafe.changes import pair_tables
-from tablesafe.config import find_upwards
-from tablesafe.lockfile import LOCK_NAME, LockProblem, lock_error, read_lock
+from tablesafe.lockfile import locked_tables
 from tablesafe.model import InputError, LoadResult, TableDescription
 
 DEPLOYED = "deployed"
@@ -37,15 +36,11 @@ def compare(
         old_tables, errors = _load_baseline_path(baseline)
         shown = f"baseline {baseline}"
     else:
-        lock_path = Path(lock) if lock else find_upwards(start, LOCK_NAME)
-        if lock_path is None:
+        old_tables, lock_shown, errors = locked_tables(lock, start)
+        if lock_shown is None:
+            loaded.errors.extend(errors)
             return
-        try:
-            old_tables, _ = read_lock(lock_path)
-        except LockProblem as problem:
-            loaded.errors.append(lock_error(lock_path, problem))
-            return
-        errors, shown = [], f"locked in {lock_path}"
+        shown = lock_shown
     loaded.errors.extend(errors)
     changes, notices = pair_tables(old_tables, loaded.tables, baseline=shown, new_stacks=loaded.stack_names)
     loaded.changes.extend(changes)

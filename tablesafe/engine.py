@@ -66,8 +66,9 @@ def evaluate(
     changes: Iterable[TableChange] = (),
 ) -> list[Finding]:
     today = today or dt.date.today()
-    rules = [rule for rule in enabled_rules(config) if not rule.judges_changes]
-    change_rules = [rule for rule in enabled_rules(config) if rule.judges_changes]
+    enabled = enabled_rules(config)
+    rules = [rule for rule in enabled if not rule.judges_changes]
+    change_rules = [rule for rule in enabled if rule.judges_changes]
     findings: list[Finding] = []
     for change in changes:
         for rule in change_rules:

@@ -138,3 +138,19 @@ def locked_changes(old_tables: list[TableDescription], loaded: LoadResult, shown
 
 def lock_error(path: Path, problem: LockProblem) -> InputError:
     return InputError(str(path), f"lockfile {problem}")
+
+
+def locked_tables(
+    lock: str | Path | None, start: Path
+) -> tuple[list[TableDescription], str | None, list[InputError]]:
+    """The tables of the lockfile that applies (lock, else the nearest tablesafe.lock.json
+    from start up), how messages name that baseline, and why the lock cannot be used."""
+    from tablesafe.config import find_upwards
+
+    path = Path(lock) if lock else find_upwards(start, LOCK_NAME)
+    if path is None:
+        return [], None, []
+    try:
+        return read_lock(path)[0], f"locked in {path}", []
+    except LockProblem as problem:
+        return [], None, [lock_error(path, problem)]
