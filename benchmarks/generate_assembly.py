@@ -266,6 +266,39 @@ def add_gsis(
     return gsis, analytics
 
 
+def table_spec(
+    resource_type: str,
+    construct_id: str,
+    props: dict[str, Any],
+    tree_props: dict[str, Any],
+    l2: dict[str, Any],
+    methods: list[dict[str, Any]],
+    defects: list[str],
+    has_name: bool,
+    uses_condition: bool,
+) -> TableSpec:
+    """The resource (with the removal policy its defects ask for) and the construct's
+    analytics metadata, in the order CDK writes them: Table records its physical name
+    before the method calls, TableV2 after."""
+    policy = "Delete" if "destroy" in defects else "Retain"
+    if policy == "Delete":
+        l2["removalPolicy"] = "destroy"
+    logical_id = cdk_logical_id(construct_id, "Resource")
+    resource = {
+        "Type": resource_type,
+        "Properties": sort_keys(props),
+        "UpdateReplacePolicy": policy,
+        "DeletionPolicy": policy,
+    }
+    name = [{"type": "aws:cdk:hasPhysicalName", "data": {"Ref": logical_id}}] if has_name else []
+    calls = [{"type": "aws:cdk:analytics:method", "data": m} for m in methods]
+    ordered = name + calls if resource_type == "AWS::DynamoDB::Table" else calls + name
+    analytics = [{"type": "aws:cdk:analytics:construct", "data": l2}, *ordered]
+    return TableSpec(
+        construct_id, logical_id, resource, sort_keys(tree_props), analytics, defects, uses_condition
+    )
+
+
 def make_table(rng: random.Random, construct_id: str) -> TableSpec:
     """An AWS::DynamoDB::Table as CDK's dynamodb.Table synthesizes it."""
     defects = pick_defects(rng, TABLE_DEFECTS)
@@ -383,22 +416,16 @@ def make_table(rng: random.Random, construct_id: str) -> TableSpec:
         if key in props:
             tree_props[key] = props[key]
 
-    policy = "Delete" if "destroy" in defects else "Retain"
-    if policy == "Delete":
-        l2["removalPolicy"] = "destroy"
-    logical_id = cdk_logical_id(construct_id, "Resource")
-    resource = {
-        "Type": "AWS::DynamoDB::Table",
-        "Properties": sort_keys(props),
-        "UpdateReplacePolicy": policy,
-        "DeletionPolicy": policy,
-    }
-    analytics: list[dict[str, Any]] = [{"type": "aws:cdk:analytics:construct", "data": l2}]
-    if has_name:
-        analytics.append({"type": "aws:cdk:hasPhysicalName", "data": {"Ref": logical_id}})
-    analytics += [{"type": "aws:cdk:analytics:method", "data": m} for m in methods]
-    return TableSpec(
-        construct_id, logical_id, resource, sort_keys(tree_props), analytics, defects, uses_condition
+    return table_spec(
+        "AWS::DynamoDB::Table",
+        construct_id,
+        props,
+        tree_props,
+        l2,
+        methods,
+        defects,
+        has_name,
+        uses_condition,
     )
 
 
@@ -505,22 +532,16 @@ def make_global_table(rng: random.Random, construct_id: str, region: str) -> Tab
             replica.setdefault("PointInTimeRecoverySpecification", {})["PointInTimeRecoveryEnabled"] = fn_if()
         uses_condition = True
 
-    policy = "Delete" if "destroy" in defects else "Retain"
-    if policy == "Delete":
-        l2["removalPolicy"] = "destroy"
-    logical_id = cdk_logical_id(construct_id, "Resource")
-    resource = {
-        "Type": "AWS::DynamoDB::GlobalTable",
-        "Properties": sort_keys(props),
-        "UpdateReplacePolicy": policy,
-        "DeletionPolicy": policy,
-    }
-    analytics: list[dict[str, Any]] = [{"type": "aws:cdk:analytics:construct", "data": l2}]
-    analytics += [{"type": "aws:cdk:analytics:method", "data": m} for m in methods]
-    if has_name:
-        analytics.append({"type": "aws:cdk:hasPhysicalName", "data": {"Ref": logical_id}})
-    return TableSpec(
-        construct_id, logical_id, resource, sort_keys(tree_props), analytics, defects, uses_condition
+    return table_spec(
+        "AWS::DynamoDB::GlobalTable",
+        construct_id,
+        props,
+        tree_props,
+        l2,
+        methods,
+        defects,
+        has_name,
+        uses_condition,
     )
 
 
