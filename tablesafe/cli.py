@@ -169,6 +169,7 @@ def _lock(args: argparse.Namespace) -> int:
         LockProblem,
         history_entry,
         lock_document,
+        lock_error,
         locked_changes,
         read_lock,
         write_lock,
@@ -187,7 +188,7 @@ def _lock(args: argparse.Namespace) -> int:
         try:
             old_tables, history = read_lock(path)
         except LockProblem as problem:
-            print(f"tablesafe: error: {path}: lockfile {problem}", file=sys.stderr)
+            print(f"tablesafe: error: {lock_error(path, problem)}", file=sys.stderr)
             return EXIT_INPUT
         changes = locked_changes(old_tables, loaded, str(path))
         if changes and not args.reason:
