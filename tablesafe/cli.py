@@ -202,7 +202,11 @@ def _lock(args: argparse.Namespace) -> int:
             return EXIT_INPUT
         if changes:
             history.append(history_entry(args.reason, changes))
-    write_lock(path, lock_document(loaded.tables, history, __version__))
+    try:
+        write_lock(path, lock_document(loaded.tables, history, __version__))
+    except OSError as error:
+        print(f"tablesafe: error: {path}: cannot write: {error.strerror}", file=sys.stderr)
+        return EXIT_INPUT
     print(f"tablesafe: locked {len({t.resource_key for t in loaded.tables})} tables in {path}")
     return EXIT_OK
 

@@ -270,3 +270,13 @@ def test_nag_pack_compares_with_the_lockfile(
         "Repl/Group/Moved/Resource",
         "WithNested/Inner/Orders/Resource",
     } <= violations["TableSafety-TS006"]
+
+
+def test_lock_that_cannot_be_written_is_one_line_exit_2(run_cli: RunCli, tmp_path: Path) -> None:
+    template = _write(tmp_path / "t.template.json", json.dumps({"Resources": {}}))
+    target = tmp_path / "missing" / "tablesafe.lock.json"
+    result = run_cli("lock", template, "--output", target)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"tablesafe: error: {target}: cannot write: No such file or directory"
+    ]
