@@ -1,8 +1,9 @@
 """`--baseline deployed`: the templates CloudFormation holds for the stacks of the assembly.
 
 Each stack is fetched with GetTemplate in the region (and checked against the account) the
-manifest names; a nested stack is found through its parent's resource that carries the
-nested template's asset path. A stack that does not exist yet simply has no baseline.
+manifest names; a nested stack is found through its parent's AWS::CloudFormation::Stack
+resource (DescribeStackResource), named by its construct path in the assembly metadata. A
+stack that does not exist yet simply has no baseline.
 boto3 is imported here only, so `tablesafe check` without it stays lean.
 """
 
