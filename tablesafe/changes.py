@@ -188,7 +188,7 @@ def _one_per_resource(tables: Iterable[TableDescription]) -> list[TableDescripti
     """Replicas share their resource's identity: keep the first description of each."""
     seen: dict[tuple[object, ...], TableDescription] = {}
     for table in tables:
-        seen.setdefault((table.stack, table.logical_id, table.construct_path, table.table_name), table)
+        seen.setdefault(table.resource_key, table)
     return list(seen.values())
 
 
