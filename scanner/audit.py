@@ -6,6 +6,7 @@ failures become InputErrors in the report; every table that discovery found is i
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,10 @@ class AuditResult:
 
 
 def _session_region(profile: str | None) -> str | None:
+    """AWS_REGION first, as the AWS CLI v2 and the SDKs read it (botocore reads only
+    AWS_DEFAULT_REGION and the profile)."""
+    if region := os.environ.get("AWS_REGION", "").strip():
+        return region
     try:
         return boto3.Session(profile_name=profile).region_name
     except AWS_ERRORS as error:

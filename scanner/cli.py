@@ -58,7 +58,10 @@ def register_commands(commands: Any, add_report_options: Callable[[argparse.Argu
     )
     audit.add_argument("--endpoint-url", metavar="URL", help="AWS-compatible endpoint for every service")
     audit.add_argument(
-        "--demo", action="store_true", help="audit sample tables in an embedded local AWS (moto) instead"
+        "--demo",
+        action="store_true",
+        help="audit sample tables in an embedded local AWS (moto) instead; needs the demo extra: "
+        "pip install 'tablesafe[demo]'",
     )
     audit.add_argument(
         "--concurrency", type=_positive, default=16, metavar="N", help="tables read at once (default: 16)"
@@ -122,7 +125,7 @@ def _audit(args: argparse.Namespace) -> int:
         from tablesafe.scanner.aws import StartError
         from tablesafe.scanner.discover import UsageError, parse_accounts
     except ModuleNotFoundError as error:
-        return _missing_extra(error, "aws")
+        return _missing_extra(error, "demo" if args.demo else "aws")
     try:
         options = AuditOptions(
             profile=args.profile,

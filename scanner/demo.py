@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+from moto.server import ThreadedMotoServer
 
 DEMO_ENV = {
     "AWS_ACCESS_KEY_ID": "demo",
@@ -25,7 +26,7 @@ DEMO_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 """Fake credentials: the demo must never reach, or be able to reach, a real account."""
-_CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")
+_CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION")
 HOME, OTHER = "us-east-1", "eu-west-1"
 
 STACK_NAME = "ShopStack"
@@ -141,8 +142,6 @@ def tag_as_stack_owned(
 @contextmanager
 def demo_endpoint() -> Iterator[str]:
     """A seeded moto server on 127.0.0.1 (a free port) for the duration; yields its URL."""
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     for name in _CLEARED:
         os.environ.pop(name, None)
