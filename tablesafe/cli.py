@@ -7,25 +7,54 @@ answers in a fraction of a second in CI and in pre-commit.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tablesafe import __version__
 from tablesafe.model import Report, Rule, Severity
+from tablesafe.reports._common import snippets
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, wrapped without breaking inside paths and hyphenated words."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in self._split_lines(text, width - len(indent)))
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that prints one line, not the whole usage, for a bad argument."""
+    """argparse that prints one line, not the whole usage, for a bad argument, and
+    suggests the nearest choice for a misspelt command or value."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_INPUT, f"tablesafe: error: {message} (see tablesafe {self.prog.split()[-1]} --help)\n")
+        self.exit(EXIT_INPUT, f"tablesafe: error: {_with_suggestion(message)} (see {self.prog} --help)\n")
+
+
+def _with_suggestion(message: str) -> str:
+    """argparse's 'invalid choice' message, with the closest valid choice when there is one."""
+    match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if not match:
+        return message
+    choices = re.findall(r"'([^']*)'", match.group(2))
+    close = difflib.get_close_matches(match.group(1), choices, n=1)
+    return message + (f"; did you mean '{close[0]}'?" if close else "")
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -79,11 +108,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lock.add_argument("paths", nargs="+", metavar="PATH", help="cdk.out directory or template file")
     lock.add_argument("--output", metavar="FILE", help="lockfile to write (default: ./tablesafe.lock.json)")
-    lock.add_argument("--reason", help="why locked tables change (a deliberate migration); kept in the lock")
+    lock.add_argument(
+        "--reason",
+        help="why locked tables change (a deliberate migration; at least 10 characters, as for a "
+        "suppression); kept in the lock",
+    )
     lock.set_defaults(handler=_lock)
 
-    rules = commands.add_parser("rules", help="print the rule catalogue with control mappings")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules = commands.add_parser(
+        "rules",
+        help="print the rule catalogue: rationale, fixes and the matching controls of other tools",
+        description="Print every rule (or the one named) with its rationale, its fixes (CDK Python, CDK "
+        "TypeScript, AWS CLI) and the matching controls of Security Hub, AWS Config, checkov, cdk-nag "
+        "and cfn-lint.",
+    )
+    rules.add_argument(
+        "rule", nargs="?", metavar="RULE", help="one rule, by id (TS001) or slug (pitr-missing)"
+    )
+    rules.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     rules.set_defaults(handler=_rules)
 
     checkov_dir = commands.add_parser(
@@ -175,7 +219,11 @@ def _lock(args: argparse.Namespace) -> int:
         write_lock,
     )
     from tablesafe.reports._common import plural
+    from tablesafe.suppressions import reason_problem
 
+    if args.reason is not None and (problem := reason_problem(args.reason)):
+        print(f"tablesafe: error: --reason: {problem}", file=sys.stderr)
+        return EXIT_INPUT
     loaded = load_paths(args.paths)
     if loaded.errors:
         for error in loaded.errors:
@@ -229,23 +277,44 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
     }
 
 
+def find_rule(name: str, rules: Sequence[Rule]) -> Rule | None:
+    """A rule by id or slug, case-insensitively."""
+    wanted = name.strip().lower()
+    return next((rule for rule in rules if wanted in (rule.id.lower(), rule.slug)), None)
+
+
+def _rule_text(rule: Rule) -> str:
+    """One catalogue entry for people: what, why, how to fix, and the peers' controls."""
+    indent = "    "
+    parts = [f"{rule.id}  {rule.slug}  [{rule.severity.value}]", f"  {rule.title}", ""]
+    for paragraph in (rule.rationale, f"fix: {rule.remediation.summary}"):
+        parts += [*textwrap.wrap(paragraph, 96, initial_indent="  ", subsequent_indent="  "), ""]
+    parts.pop()
+    for label, _, code in snippets(rule.remediation):
+        parts += [f"  {label}:", textwrap.indent(code, indent)]
+    parts += [
+        "  controls:",
+        *(f"{indent}- {control}" for control in rule.controls),
+        f"  docs: {rule.help_url}",
+    ]
+    return "\n".join(parts)
+
+
 def _rules(args: argparse.Namespace) -> int:
     from tablesafe.rules import ALL_RULES
 
+    rules = list(ALL_RULES)
+    if args.rule is not None:
+        rule = find_rule(args.rule, rules)
+        if rule is None:
+            known = ", ".join(f"{r.id} ({r.slug})" for r in rules)
+            print(f"tablesafe: error: rules: no rule {args.rule!r}; the rules are {known}", file=sys.stderr)
+            return EXIT_INPUT
+        rules = [rule]
     if args.format == "json":
-        _write(sys.stdout, json.dumps([_catalogue_entry(rule) for rule in ALL_RULES], indent=2))
+        _write(sys.stdout, json.dumps([_catalogue_entry(rule) for rule in rules], indent=2))
         return EXIT_OK
-    blocks = []
-    for rule in ALL_RULES:
-        controls = "\n".join(f"    - {control}" for control in rule.controls)
-        blocks.append(
-            f"{rule.id}  {rule.slug}  [{rule.severity.value}]\n"
-            f"  {rule.title}\n"
-            f"  fix: {rule.remediation.summary}\n"
-            f"  controls:\n{controls}\n"
-            f"  docs: {rule.help_url}"
-        )
-    _write(sys.stdout, "\n\n".join(blocks))
+    _write(sys.stdout, "\n\n".join(_rule_text(rule) for rule in rules))
     return EXIT_OK
 
 
