@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="lockfile to compare with when there is no --baseline (default: nearest tablesafe.lock.json)",
     )
+    check.add_argument("-v", "--verbose", action="store_true", help="list every template read (on stderr)")
     _add_report_options(check)
     check.set_defaults(handler=_check)
 
@@ -197,8 +198,11 @@ def _check(args: argparse.Namespace) -> int:
     config, config_errors = load_config(args.config, Path.cwd())
     loaded = load_paths(args.paths)
     loaded.errors[:0] = config_errors
+    if args.verbose:
+        for file in loaded.files:
+            print(f"tablesafe: read {file}", file=sys.stderr)
     lock = args.lock or (None if args.baseline else find_upwards(Path.cwd(), LOCK_NAME))
-    if args.baseline or lock:
+    if (args.baseline or lock) and (loaded.stacks or not loaded.errors):  # nothing read: nothing to compare
         from tablesafe.baseline import compare
 
         compare(loaded, args.paths, args.baseline, lock, Path.cwd())

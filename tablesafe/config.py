@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tablesafe.model import InputError, RuleSettings, Severity, TableDescription
+from tablesafe.model import CONFIG_ERROR, InputError, RuleSettings, Severity, TableDescription
 from tablesafe.rules import find_rule
 from tablesafe.suppressions import parse_expiry, reason_problem
 
@@ -74,11 +74,13 @@ def load_config(explicit: str | None, start: Path) -> tuple[Config, list[InputEr
     except InputProblem as problem:
         if str(problem) == "file is empty":
             return Config(path=shown), []
-        return Config(), [InputError(shown, str(problem))]
+        return Config(), [InputError(shown, str(problem), kind=CONFIG_ERROR)]
     if document is None:
         return Config(path=shown), []
     if not isinstance(document, Mapping):
-        return Config(), [InputError(shown, "the configuration must be a mapping of settings")]
+        return Config(), [
+            InputError(shown, "the configuration must be a mapping of settings", kind=CONFIG_ERROR)
+        ]
     return _ConfigReader(shown).read(document)
 
 
@@ -90,7 +92,7 @@ class _ConfigReader:
         self.errors: list[InputError] = []
 
     def problem(self, key: str, text: str) -> None:
-        self.errors.append(InputError(self.shown, f"{key}: {text}"))
+        self.errors.append(InputError(self.shown, f"{key}: {text}", kind=CONFIG_ERROR))
 
     def unknown_keys(self, mapping: Mapping[Any, Any], allowed: tuple[str, ...], where: str) -> None:
         for key in mapping:

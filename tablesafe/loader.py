@@ -8,6 +8,7 @@ writes.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -27,6 +28,11 @@ MAX_TEMPLATE_BYTES = 10 * 1024 * 1024
 METADATA_FLAG = "@aws-cdk/core:enableAdditionalMetadataCollection"
 _TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _TEMPLATE_HINTS = ("Resources", "AWSTemplateFormatVersion")
+_SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".java", ".cs", ".go"})
+"""CDK apps in the other jsii languages: source code too, never a template."""
+_SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "venv", "env"})
+"""Folders under a template folder that hold dependencies, not templates (hidden ones too)."""
+MAX_FOLDER_ENTRIES = 20_000
 
 
 class InputProblem(Exception):
@@ -159,6 +165,7 @@ def describe_template(source: TemplateSource, result: LoadResult, text: str | No
         result.errors.append(InputError(source.display, "is nested too deeply to be a template"))
         return
     result.stacks += 1
+    result.files.append(source.display)
     result.stack_names.add(source.stack)
     result.tables.extend(tables)
     result.errors.extend(InputError(source.display, problem) for problem in problems)
@@ -404,6 +411,70 @@ def _metadata_flag_notice(stacks: list[str]) -> Notice:
 # --- entry point -----------------------------------------------------------------------
 
 
+def _not_a_template(path: Path) -> str | None:
+    """Why a PATH that is not a directory cannot be a template, with the next step to take:
+    a missing cdk.out (synth first, or a typo), CDK source code (lint it)."""
+    from tablesafe.source import SUFFIXES
+
+    if not path.exists() and not path.is_symlink():
+        siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+        close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.75)
+        if close:
+            return f"no such file or directory; did you mean {path.with_name(close[0])}?"
+        if path.suffix.lower() in _TEMPLATE_SUFFIXES:
+            return "no such file or directory"
+        return (
+            "no such file or directory; for a CDK app, run `cdk synth` first and check the cloud "
+            "assembly it writes (cdk.out)"
+        )
+    if path.suffix.lower() in SUFFIXES | _SCRIPT_SUFFIXES:
+        return (
+            f"is CDK source code, not a template: use `tablesafe lint {path}` for source files, or "
+            "run `cdk synth` and `tablesafe check cdk.out`"
+        )
+    return None
+
+
+def _load_template_folder(folder: Path, shown: str, result: LoadResult) -> None:
+    """Every template under folder, subfolders included (as checkov -d does); a subfolder
+    holding a manifest.json is loaded as a cloud assembly. Bounded by MAX_FOLDER_ENTRIES."""
+    templates: list[tuple[Path, str]] = []
+    assemblies: list[tuple[Path, str]] = []
+    seen = 0
+    for directory, subdirs, names in os.walk(folder):
+        relative = os.path.relpath(directory, folder)
+        here = shown if relative == "." else _join(shown, relative)
+        subdirs[:] = sorted(d for d in subdirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
+        if "manifest.json" in names and relative != ".":
+            assemblies.append((Path(directory), here))
+            subdirs.clear()
+            continue
+        for name in sorted(names):
+            seen += 1
+            candidate = Path(directory, name)
+            if (
+                candidate.suffix.lower() in _TEMPLATE_SUFFIXES
+                and candidate.is_file()
+                and _looks_like_template(candidate)
+            ):
+                templates.append((candidate, _join(here, name)))
+        if seen > MAX_FOLDER_ENTRIES:
+            result.errors.append(
+                InputError(
+                    shown, f"more than {MAX_FOLDER_ENTRIES} files: name the templates or a smaller folder"
+                )
+            )
+            return
+    if not templates and not assemblies:
+        result.errors.append(
+            InputError(shown, "no cloud assembly (manifest.json) or CloudFormation templates here or below")
+        )
+    for directory, assembly_shown in assemblies:
+        load_assembly(directory, assembly_shown, result, [])
+    for candidate, candidate_shown in templates:
+        describe_template(TemplateSource(candidate, candidate_shown), result)
+
+
 def _looks_like_template(path: Path) -> bool:
     name = path.name.lower()
     if ".template." in name or name.startswith("template."):
@@ -423,22 +494,21 @@ def load_paths(paths: Iterable[str], *, identity_only: bool = False) -> LoadResu
     unjudged: list[str] = []
     for shown in paths:
         path = Path(shown)
+        app_assembly = path / "cdk.out"
         if path.is_dir() and (path / "manifest.json").is_file():
             load_assembly(path, shown, result, unjudged)
         elif path.name == "manifest.json" and path.is_file():
             load_assembly(path.parent, str(path.parent), result, unjudged)
-        elif path.is_dir():
-            candidates = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and p.suffix.lower() in _TEMPLATE_SUFFIXES and _looks_like_template(p)
+        elif path.is_dir() and (app_assembly / "manifest.json").is_file():
+            assembly_shown = str(Path(shown, "cdk.out"))
+            result.notices.append(
+                Notice(Severity.INFO, f"{shown} is a CDK app: checked its cloud assembly {assembly_shown}")
             )
-            if not candidates:
-                result.errors.append(
-                    InputError(shown, "no cloud assembly (manifest.json) or CloudFormation templates here")
-                )
-            for candidate in candidates:
-                describe_template(TemplateSource(candidate, _join(shown, candidate.name)), result)
+            load_assembly(app_assembly, assembly_shown, result, unjudged)
+        elif path.is_dir():
+            _load_template_folder(path, shown, result)
+        elif problem := _not_a_template(path):
+            result.errors.append(InputError(shown, problem))
         else:
             describe_template(TemplateSource(path, shown), result)
     if unjudged:

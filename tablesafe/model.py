@@ -200,12 +200,17 @@ class Finding:
         }
 
 
+CONFIG_ERROR = "config"
+
+
 @dataclass(frozen=True, slots=True)
 class InputError:
     """An input that could not be read or understood: exit code 2, the run goes on."""
 
     path: str
     problem: str
+    kind: str = "input"
+    """"input", or CONFIG_ERROR for the configuration file (reported first, as such)."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
@@ -225,6 +230,8 @@ class LoadResult:
     stack_names: set[str | None] = field(default_factory=set)
     """The stacks read (None for a bare template), tables or not: a stack whose last table
     was removed is still a stack the baseline is compared with."""
+    files: list[str] = field(default_factory=list)
+    """Every template read, as shown to the user (`check -v` lists them)."""
 
     def extend(self, other: LoadResult) -> None:
         self.tables.extend(other.tables)
@@ -233,6 +240,7 @@ class LoadResult:
         self.stacks += other.stacks
         self.changes.extend(other.changes)
         self.stack_names |= other.stack_names
+        self.files.extend(other.files)
 
 
 @dataclass(frozen=True, slots=True)

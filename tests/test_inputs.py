@@ -91,7 +91,7 @@ def test_directory_without_templates_and_missing_paths(run_cli: RunCli, tmp_path
     assert report["errors"] == [
         {
             "path": "empty-dir",
-            "problem": "no cloud assembly (manifest.json) or CloudFormation templates here",
+            "problem": "no cloud assembly (manifest.json) or CloudFormation templates here or below",
         },
         {"path": "missing.yaml", "problem": "no such file or directory"},
     ]

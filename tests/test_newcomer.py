@@ -1,0 +1,157 @@
+"""A newcomer's wrong steps, each answered through the CLI with the next step to take and
+exit code 2 (usage and input errors); and the help that a newcomer reads."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tablesafe.cli import build_parser
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "fixtures" / "sample-cdk.out"
+FAIL_TEMPLATE = REPO / "fixtures" / "rules" / "TS001" / "fail.template"
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    """A CDK app directory after `cdk synth`: app.py beside cdk.out."""
+    shutil.copytree(SAMPLE, tmp_path / "cdk.out")
+    (tmp_path / "app.py").write_text("import aws_cdk as cdk\n", encoding="utf-8")
+    return tmp_path
+
+
+def _errors(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("tablesafe: error:")]
+
+
+def test_misspelt_assembly_is_named_with_the_right_one(run_cli: RunCli, app_dir: Path) -> None:
+    result = run_cli("check", "cdk.ou", "--format", "json", cwd=app_dir)
+    assert result.returncode == 2
+    assert _errors(result) == ["tablesafe: error: cdk.ou: no such file or directory; did you mean cdk.out?"]
+
+
+def test_missing_assembly_says_to_synth_first_and_skips_the_lockfile(run_cli: RunCli, tmp_path: Path) -> None:
+    run_cli("lock", SAMPLE, cwd=tmp_path)  # a lockfile naming stacks that the run cannot read
+    assert (tmp_path / "tablesafe.lock.json").is_file()
+    result = run_cli("check", "cdk.out", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert _errors(result) == [
+        "tablesafe: error: cdk.out: no such file or directory; for a CDK app, run `cdk synth` first "
+        "and check the cloud assembly it writes (cdk.out)"
+    ]
+    report = json.loads(result.stdout)
+    assert report["notices"] == []  # no "stack ... is not in the new input" from the lockfile
+
+
+def test_check_in_the_app_directory_checks_its_assembly(run_cli: RunCli, app_dir: Path) -> None:
+    result = run_cli("check", ".", "--format", "json", cwd=app_dir)
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert report["errors"] == []
+    assert report["summary"]["tables"] == 4
+    assert {"level": "info", "message": ". is a CDK app: checked its cloud assembly cdk.out"} in report[
+        "notices"
+    ]
+
+
+@pytest.mark.parametrize("source", ["app.py", "lib/orders-stack.ts"])
+def test_cdk_source_given_to_check_points_to_lint(run_cli: RunCli, app_dir: Path, source: str) -> None:
+    (app_dir / source).parent.mkdir(exist_ok=True)
+    (app_dir / source).write_text("// CDK app\n", encoding="utf-8")
+    result = run_cli("check", source, "--format", "json", cwd=app_dir)
+    assert result.returncode == 2
+    assert _errors(result) == [
+        f"tablesafe: error: {source}: is CDK source code, not a template: use `tablesafe lint {source}` "
+        "for source files, or run `cdk synth` and `tablesafe check cdk.out`"
+    ]
+
+
+def test_template_folders_are_read_recursively(run_cli: RunCli, tmp_path: Path) -> None:
+    nested = tmp_path / "templates" / "team-a" / "prod"
+    nested.mkdir(parents=True)
+    shutil.copy(FAIL_TEMPLATE, nested / "orders.template")
+    (tmp_path / "templates" / "node_modules" / "x").mkdir(parents=True)
+    shutil.copy(FAIL_TEMPLATE, tmp_path / "templates" / "node_modules" / "x" / "skip.template")
+    result = run_cli("check", "templates", "-v", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["errors"] == []
+    assert {f["file"] for f in report["findings"]} == {"templates/team-a/prod/orders.template"}
+    assert "tablesafe: read templates/team-a/prod/orders.template" in result.stderr.splitlines()
+
+
+def test_empty_template_folder(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    result = run_cli("check", "empty", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert _errors(result) == [
+        "tablesafe: error: empty: no cloud assembly (manifest.json) or CloudFormation templates here or below"
+    ]
+
+
+def test_misspelt_command_suggests_the_command(run_cli: RunCli) -> None:
+    result = run_cli("chek", "cdk.out")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "tablesafe: error: argument command: invalid choice: 'chek' (choose from 'check', 'lock', 'rules', "
+        "'checkov-dir', 'lint', 'audit', 'runbook'); did you mean 'check'? (see tablesafe --help)"
+    ]
+
+
+def test_bad_option_value_names_the_subcommand_help(run_cli: RunCli) -> None:
+    result = run_cli("check", "cdk.out", "--format", "jsn")
+    assert result.returncode == 2
+    assert result.stderr.rstrip().endswith("did you mean 'json'? (see tablesafe check --help)")
+
+
+def test_short_lock_reason_is_refused_like_a_suppression_reason(run_cli: RunCli, tmp_path: Path) -> None:
+    result = run_cli("lock", SAMPLE, "--reason", "short", cwd=tmp_path)
+    assert result.returncode == 2
+    assert _errors(result) == ["tablesafe: error: --reason: a reason of at least 10 characters is required"]
+    assert not (tmp_path / "tablesafe.lock.json").exists()
+
+
+def test_rules_prints_rationale_fixes_and_controls(run_cli: RunCli) -> None:
+    text = run_cli("rules").stdout
+    assert text.count("  CDK Python:") == 7 and text.count("  controls:") == 7
+    one = run_cli("rules", "pitr-missing")
+    assert one.returncode == 0
+    assert one.stdout.startswith("TS001  pitr-missing  [error]\n")
+    assert "Without point-in-time recovery" in one.stdout
+    assert "aws dynamodb update-continuous-backups" in one.stdout
+    assert "AWS Security Hub DynamoDB.2" in one.stdout
+    assert "TS003" not in one.stdout
+    assert json.loads(run_cli("rules", "ts003", "--format", "json").stdout)[0]["id"] == "TS003"
+    unknown = run_cli("rules", "TS999")
+    assert unknown.returncode == 2
+    assert _errors(unknown)[0].startswith("tablesafe: error: rules: no rule 'TS999'; the rules are TS001")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_subcommand_and_option_has_a_help_line() -> None:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helped = {choice.dest for choice in action._choices_actions if choice.help}
+    for name, sub in _subparsers(parser).items():
+        assert name in helped, name
+        assert sub.description, name
+        for option in sub._actions:
+            assert option.help, f"{name} {option.option_strings or option.dest}"
+
+
+def test_help_never_breaks_a_path_or_default() -> None:
+    help_text = _subparsers(build_parser())["audit"].format_help()
+    assert "./tablesafe-audit/<UTC time>/" in help_text
+    assert "'tablesafe[demo]'" in help_text
