@@ -50,7 +50,13 @@ def register_lint_command(
         ".cts) from their literal props, and catch a Table swapped for a TableV2 against a git "
         "revision. Props that are not literals are left to `tablesafe check` on the synth output.",
     )
-    lint.add_argument("files", nargs="+", metavar="FILE", help="CDK source file")
+    lint.add_argument(
+        "files",
+        nargs="+",
+        metavar="PATH",
+        help="CDK source file, or a folder to walk for them (skipping node_modules, cdk.out, virtual "
+        "environments and what .gitignore ignores)",
+    )
     lint.add_argument(
         "--diff-base",
         metavar="REV",
@@ -67,10 +73,12 @@ def register_lint_command(
 def _lint(args: argparse.Namespace) -> int:
     from tablesafe.cli import emit_report
     from tablesafe.config import load_config
+    from tablesafe.source.files import expand_folders
 
     config, config_errors = load_config(args.config, Path.cwd())
-    report = lint_files(args.files, config, args.diff_base)
-    report.errors[:0] = config_errors
+    files, folder_problems = expand_folders(args.files)
+    report = lint_files(files, config, args.diff_base)
+    report.errors[:0] = [*config_errors, *(InputError(path, problem) for path, problem in folder_problems)]
     return emit_report(report, args)
 
 

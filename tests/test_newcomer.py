@@ -155,3 +155,33 @@ def test_help_never_breaks_a_path_or_default() -> None:
     help_text = _subparsers(build_parser())["audit"].format_help()
     assert "./tablesafe-audit/<UTC time>/" in help_text
     assert "'tablesafe[demo]'" in help_text
+
+
+def _lint_files(run_cli: RunCli, cwd: Path, *paths: str) -> tuple[set[str], list[dict[str, str]]]:
+    result = run_cli("lint", *paths, "--format", "json", cwd=cwd)
+    report = json.loads(result.stdout)
+    return {finding["file"] for finding in report["findings"]}, report["errors"]
+
+
+def test_lint_walks_folders_like_a_commit_would(run_cli: RunCli, tmp_path: Path) -> None:
+    source = REPO / "fixtures" / "source"
+    for relative in ("app.py", "lib/orders.ts", "node_modules/x/orders.ts", "cdk.out/x.ts", "build/gen.ts"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(
+            source / ("aliases.py" if relative.endswith(".py") else "aliases.ts"), tmp_path / relative
+        )
+    (tmp_path / "lib" / "orders.d.ts").write_text("export {};\n", encoding="utf-8")
+    (tmp_path / ".gitignore").write_text("build/\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert _lint_files(run_cli, tmp_path, ".") == ({"app.py", "lib/orders.ts"}, [])
+    assert _lint_files(run_cli, tmp_path, "lib") == ({"lib/orders.ts"}, [])
+
+
+def test_lint_folder_without_sources(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.md").write_text("# docs\n", encoding="utf-8")
+    result = run_cli("lint", "docs", cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        "error: docs: no CDK source files (.cts, .mts, .py, .pyi, .ts, .tsx) here or below" in result.stdout
+    )
