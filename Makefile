@@ -17,6 +17,7 @@ $(VENV)/.demo: $(VENV)/.core
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.core
+	@echo "make: installing the test dependencies into $(VENV) (aws-cdk-lib, cdk-nag, moto, pytest, ...; a few minutes the first time)"
 	$(VENV)/bin/pip install --quiet -e ".[dev,cdk]"
 	touch $@
 
@@ -27,13 +28,22 @@ demo: $(VENV)/.demo
 	@echo
 	@echo "\$$ tablesafe audit --demo --output-dir tablesafe-audit/demo"
 	@$(VENV)/bin/tablesafe audit --demo --output-dir tablesafe-audit/demo || \
-		echo "(exit code $$?: the demo account has unsafe tables on purpose; open tablesafe-audit/demo/report.html)"
+		echo "(exit code $$?: the demo account has unsafe tables on purpose)"
+	@echo
+	@echo "Next:"
+	@echo "  open tablesafe-audit/demo/report.html        the audit report (blueprints and runbooks beside it)"
+	@echo "  . $(VENV)/bin/activate                         puts tablesafe on PATH (or run $(VENV)/bin/tablesafe)"
+	@echo "  tablesafe check path/to/cdk.out              after cdk synth in your CDK app"
+	@echo "  tablesafe lint path/to/app                   your CDK source files, no synth (pre-commit)"
+	@echo "  tablesafe rules                              every rule, why it matters and how to fix it"
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 test: lint
+	@echo "make: the checkov tests run the real checkov CLI from its own venv (.venv-checkov: checkov pins an old boto3); the first run installs it (1-2 min)"
+	@bash scripts/checkov-venv.sh >/dev/null
 	$(VENV)/bin/python -m pytest
 
 bench: $(VENV)/.core
