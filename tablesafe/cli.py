@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tablesafe import __version__
+from tablesafe import __version__, neutralize
 from tablesafe.model import Report, Rule, Severity
 from tablesafe.reports._common import snippets
 
@@ -44,7 +44,10 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_INPUT, f"tablesafe: error: {_with_suggestion(message)} (see {self.prog} --help)\n")
+        self.exit(
+            EXIT_INPUT,
+            f"tablesafe: error: {neutralize.text(_with_suggestion(message))} (see {self.prog} --help)\n",
+        )
 
 
 def _with_suggestion(message: str) -> str:
@@ -173,12 +176,12 @@ def emit_report(
     )
     if not to_terminal_text:
         for error in report.errors:
-            print(f"tablesafe: error: {error}", file=sys.stderr)
+            say(f"error: {error}")
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
         except OSError as error:
-            print(f"tablesafe: error: {args.output}: cannot write: {error.strerror}", file=sys.stderr)
+            say(f"error: {args.output}: cannot write: {error.strerror}")
             return EXIT_INPUT
     else:
         _write(sys.stdout, rendered)
@@ -187,6 +190,12 @@ def emit_report(
 
 def _write(stream: TextIO, text: str) -> None:
     stream.write(text if text.endswith("\n") else text + "\n")
+
+
+def say(message: object) -> None:
+    """One line on stderr after 'tablesafe: '; the message passes through neutralize.text, so
+    a file name or a value holding a newline or an escape sequence cannot make it two lines."""
+    print(f"tablesafe: {neutralize.text(message)}", file=sys.stderr)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -200,7 +209,7 @@ def _check(args: argparse.Namespace) -> int:
     loaded.errors[:0] = config_errors
     if args.verbose:
         for file in loaded.files:
-            print(f"tablesafe: read {file}", file=sys.stderr)
+            say(f"read {file}")
     lock = args.lock or (None if args.baseline else find_upwards(Path.cwd(), LOCK_NAME))
     if (args.baseline or lock) and (loaded.stacks or not loaded.errors):  # nothing read: nothing to compare
         from tablesafe.baseline import compare
@@ -226,13 +235,13 @@ def _lock(args: argparse.Namespace) -> int:
     from tablesafe.suppressions import reason_problem
 
     if args.reason is not None and (problem := reason_problem(args.reason)):
-        print(f"tablesafe: error: --reason: {problem}", file=sys.stderr)
+        say(f"error: --reason: {problem}")
         return EXIT_INPUT
     loaded = load_paths(args.paths)
     if loaded.errors:
         for error in loaded.errors:
-            print(f"tablesafe: error: {error}", file=sys.stderr)
-        print("tablesafe: error: the lockfile was not written", file=sys.stderr)
+            say(f"error: {error}")
+        say("error: the lockfile was not written")
         return EXIT_INPUT
     path = Path(args.output or LOCK_NAME)
     history: list[dict[str, object]] = []
@@ -240,16 +249,15 @@ def _lock(args: argparse.Namespace) -> int:
         try:
             old_tables, history = read_lock(path)
         except LockProblem as problem:
-            print(f"tablesafe: error: {lock_error(path, problem)}", file=sys.stderr)
+            say(f"error: {lock_error(path, problem)}")
             return EXIT_INPUT
         changes = locked_changes(old_tables, loaded, str(path))
         if changes and not args.reason:
             for message in changes:
-                print(f"tablesafe: {message}", file=sys.stderr)
-            print(
-                f"tablesafe: error: {path}: {plural(len(changes), 'change')} of locked tables (above); for a "
-                'deliberate migration, run again with --reason "..." to record it',
-                file=sys.stderr,
+                say(message)
+            say(
+                f"error: {path}: {plural(len(changes), 'change')} of locked tables (above); for a "
+                'deliberate migration, run again with --reason "..." to record it'
             )
             return EXIT_INPUT
         if changes:
@@ -257,9 +265,11 @@ def _lock(args: argparse.Namespace) -> int:
     try:
         write_lock(path, lock_document(loaded.tables, history, __version__))
     except OSError as error:
-        print(f"tablesafe: error: {path}: cannot write: {error.strerror}", file=sys.stderr)
+        say(f"error: {path}: cannot write: {error.strerror}")
         return EXIT_INPUT
-    print(f"tablesafe: locked {len({t.resource_key for t in loaded.tables})} tables in {path}")
+    print(
+        f"tablesafe: locked {len({t.resource_key for t in loaded.tables})} tables in {neutralize.text(path)}"
+    )
     return EXIT_OK
 
 
@@ -312,7 +322,7 @@ def _rules(args: argparse.Namespace) -> int:
         rule = find_rule(args.rule, rules)
         if rule is None:
             known = ", ".join(f"{r.id} ({r.slug})" for r in rules)
-            print(f"tablesafe: error: rules: no rule {args.rule!r}; the rules are {known}", file=sys.stderr)
+            say(f"error: rules: no rule {args.rule!r}; the rules are {known}")
             return EXIT_INPUT
         rules = [rule]
     if args.format == "json":
@@ -328,7 +338,7 @@ def _checkov_dir(args: argparse.Namespace) -> int:
 
     directory = Path(str(files("tablesafe.rules").joinpath("checkov"))).resolve()
     if not (directory / "tablesafe_checks.py").is_file():
-        print(f"tablesafe: error: {directory}: the checkov checks are not installed here", file=sys.stderr)
+        say(f"error: {directory}: the checkov checks are not installed here")
         return EXIT_INPUT
     _write(sys.stdout, str(directory))
     return EXIT_OK

@@ -1,6 +1,8 @@
 """JUnit XML for CI test tabs: every (table, rule) pair is a test case, so passes show too.
 
 render() imports this module only for --format junit, which keeps junitparser off the fast path.
+Every text and attribute passes through neutralize.xml before the document is written:
+ElementTree writes characters XML cannot hold, and junitparser's pretty printer then fails.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
+from tablesafe import neutralize
 from tablesafe.model import Finding, Report, Rule, TableDescription
 
 from ._common import all_rules, fix_text, group_by_stack, subject
@@ -61,6 +64,16 @@ def _testcase(case: _Case, classname: str) -> TestCase:
     return testcase
 
 
+def _neutralize(xml: JUnitXml) -> None:
+    """Every text and attribute value of the document made writable as XML, in one pass over
+    the ElementTree that junitparser wraps (its own writer reads the same ``_elem``)."""
+    for element in xml._elem.iter():
+        if element.text:
+            element.text = neutralize.xml(element.text)
+        for name, value in list(element.attrib.items()):
+            element.set(name, neutralize.xml(value))
+
+
 def render_junit(report: Report) -> str:
     xml = JUnitXml("tablesafe")
     for stack, cases in group_by_stack(_cases(report), lambda c: c.table).items():
@@ -75,6 +88,7 @@ def render_junit(report: Report) -> str:
             suite.add_testcase(testcase)
         xml.add_testsuite(suite)
     xml.update_statistics()
+    _neutralize(xml)
     out = io.BytesIO()
     xml.write(out, pretty=True)
     return out.getvalue().decode("utf-8")

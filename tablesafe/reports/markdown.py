@@ -1,22 +1,29 @@
-"""Markdown for a pull-request comment or a GitHub step summary."""
+"""Markdown for a pull-request comment or a GitHub step summary.
+
+Values from the inputs are never markup: names and paths are inline code spans they cannot
+close (neutralize.markdown_code), messages and reasons escaped prose (markdown_text). The
+only HTML is tablesafe's own <details>, and the only links are in the rules' fixes.
+"""
 
 from __future__ import annotations
 
 from tablesafe.model import Finding, Report
+from tablesafe.neutralize import markdown_code, markdown_text
 
 from ._common import SYMBOL, active, all_rules, failed, fix_markdown, stack_of, subject, summary_line
 
 
 def cell(text: str) -> str:
-    """Table-cell safe: a pipe would end the cell and a newline the row."""
-    return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
+    """Table-cell safe: a pipe would end the cell, even inside a code span (GFM removes the
+    backslash of an escaped pipe before it parses the cell, so escaped prose stays right)."""
+    return text.replace("|", "\\|")
 
 
 def _resource(finding: Finding) -> str:
     table = finding.table
-    name = f"`{subject(table, finding.rule)}`"
+    name = markdown_code(subject(table, finding.rule))
     if table.construct_path and table.logical_id:
-        name += f" (`{table.logical_id}`)"
+        name += f" ({markdown_code(table.logical_id)})"
     return name
 
 
@@ -39,9 +46,9 @@ def render_markdown(report: Report, *, tool_version: str) -> str:
             _row(
                 f"{SYMBOL[f.severity]} {f.severity.value}",
                 f"{f.rule.id} {f.rule.slug}",
-                stack_of(f.table),
+                markdown_text(stack_of(f.table)),
                 _resource(f),
-                f.message,
+                markdown_text(f.message),
             )
             for f in findings
         ]
@@ -54,13 +61,19 @@ def render_markdown(report: Report, *, tool_version: str) -> str:
     if suppressed:
         table = ["| Rule | Stack | Resource | Reason |", "|---|---|---|---|"]
         table += [
-            _row(f.rule.id, stack_of(f.table), _resource(f), f.suppression_reason or "") for f in suppressed
+            _row(
+                f.rule.id,
+                markdown_text(stack_of(f.table)),
+                _resource(f),
+                markdown_text(f.suppression_reason or ""),
+            )
+            for f in suppressed
         ]
         lines += _details(f"{len(suppressed)} suppressed", table)
     if report.errors:
         lines += ["", "**Inputs that could not be read**", ""]
-        lines += [f"- `{error.path}`: {error.problem}" for error in report.errors]
+        lines += [f"- {markdown_code(error.path)}: {markdown_text(error.problem)}" for error in report.errors]
     if report.notices:
         lines += ["", "**Notices**", ""]
-        lines += [f"- {notice.level.value}: {notice.message}" for notice in report.notices]
+        lines += [f"- {notice.level.value}: {markdown_text(notice.message)}" for notice in report.notices]
     return "\n".join(lines) + "\n"

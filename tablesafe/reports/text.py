@@ -1,10 +1,15 @@
-"""The report for people in a terminal: findings grouped by stack, each with its fix."""
+"""The report for people in a terminal: findings grouped by stack, each with its fix.
+
+Every value from the inputs (names, paths, messages, reasons, errors) is shown through
+neutralize.text, so none can style the terminal or start a line of its own.
+"""
 
 from __future__ import annotations
 
 import textwrap
 
 from tablesafe.model import Finding, Report, Severity
+from tablesafe.neutralize import text as shown
 
 from ._common import (
     SYMBOL,
@@ -56,12 +61,12 @@ def _finding(finding: Finding, paint: _Painter, shown_fixes: set[str]) -> list[s
     rule, table = finding.rule, finding.table
     style = _SEVERITY_STYLE[finding.severity]
     head = "  " + paint(f"{SYMBOL[finding.severity]} {rule.id}", style, "bold")
-    head += f" {rule.slug}  {subject(table, rule)}"
+    head += f" {rule.slug}  {shown(subject(table, rule))}"
     if table.construct_path and table.logical_id:
-        head += " " + paint(f"[{table.logical_id}]", "dim")
+        head += " " + paint(f"[{shown(table.logical_id)}]", "dim")
     if table.line:
         head += " " + paint(f"line {table.line}", "dim")
-    lines = [head, *_wrap(finding.message, 4)]
+    lines = [head, *_wrap(shown(finding.message), 4)]
     fix = rule.remediation
     lines += [paint(line, "dim") for line in _wrap(f"fix: {fix.summary}", 4)]
     if rule.id not in shown_fixes:
@@ -76,7 +81,7 @@ def _finding(finding: Finding, paint: _Painter, shown_fixes: set[str]) -> list[s
 def _suppressed(finding: Finding, paint: _Painter) -> list[str]:
     reason = finding.suppression_reason or "no reason given"
     text = f"○ suppressed {finding.rule.id} {subject(finding.table, finding.rule)}: {reason}"
-    return [paint(line, "dim") for line in _wrap(text, 2)]
+    return [paint(line, "dim") for line in _wrap(shown(text), 2)]
 
 
 def render_text(report: Report, *, color: bool, tool_version: str) -> str:
@@ -85,9 +90,9 @@ def render_text(report: Report, *, color: bool, tool_version: str) -> str:
     shown_fixes: set[str] = set()
     for stack, findings in group_by_stack(report.findings, lambda f: f.table).items():
         files = dict.fromkeys(relative_path(f.table.file) for f in findings if f.table.file)
-        heading = paint(stack, "bold")
+        heading = paint(shown(stack), "bold")
         if list(files) != [stack]:
-            heading += "  " + paint(", ".join(files), "dim")
+            heading += "  " + paint(shown(", ".join(files)), "dim")
         lines += ["", heading]
         for finding in findings:
             if not finding.suppressed:
@@ -95,9 +100,9 @@ def render_text(report: Report, *, color: bool, tool_version: str) -> str:
         for finding in findings:
             if finding.suppressed:
                 lines += _suppressed(finding, paint)
-    trailer = [paint("error:", "red", "bold") + f" {error}" for error in report.errors]
+    trailer = [paint("error:", "red", "bold") + f" {shown(error)}" for error in report.errors]
     trailer += [
-        paint(f"{notice.level.value}:", _SEVERITY_STYLE[notice.level]) + f" {notice.message}"
+        paint(f"{notice.level.value}:", _SEVERITY_STYLE[notice.level]) + f" {shown(notice.message)}"
         for notice in report.notices
     ]
     if trailer:
