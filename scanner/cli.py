@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tablesafe.cli import say
 from tablesafe.model import Report
 
 EXIT_PARTIAL = 3
@@ -85,7 +86,7 @@ def register_commands(commands: Any, add_report_options: Callable[[argparse.Argu
 
 
 def _fail(message: object) -> int:
-    print(f"tablesafe: error: {message}", file=sys.stderr)
+    say(f"error: {message}")
     return 2
 
 
@@ -159,7 +160,7 @@ def _audit(args: argparse.Namespace) -> int:
         write_run(output_dir, result.report, result.records, tool_version=__version__, previous=previous)
     except OSError as error:
         return _fail(f"{output_dir}: cannot write the audit: {error.strerror or error}")
-    print(f"tablesafe: audited {len(result.records)} tables; wrote {output_dir}", file=sys.stderr)
+    say(f"audited {len(result.records)} tables; wrote {output_dir}")
     return emit_report(result.report, args, audit_exit_code)
 
 
