@@ -92,9 +92,10 @@ def _fail(message: object) -> int:
 
 def _missing_extra(error: ModuleNotFoundError, extra: str) -> int:
     """One line for an optional dependency that is not installed; any other import error is a bug."""
-    if (error.name or "").split(".")[0] not in _EXTRA_MODULES:
+    module = (error.name or "").split(".")[0]
+    if module not in _EXTRA_MODULES:
         raise error
-    return _fail(f"{error.name} is not installed: pip install 'tablesafe[{extra}]'")
+    return _fail(f"{module} is not installed: pip install 'tablesafe[{extra}]'")
 
 
 def audit_exit_code(report: Report, fail_on: str) -> int:

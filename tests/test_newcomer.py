@@ -7,6 +7,7 @@ import argparse
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -185,3 +186,42 @@ def test_lint_folder_without_sources(run_cli: RunCli, tmp_path: Path) -> None:
     assert (
         "error: docs: no CDK source files (.cts, .mts, .py, .pyi, .ts, .tsx) here or below" in result.stdout
     )
+
+
+def test_audit_honours_aws_region(moto_server: str, tmp_path: Path, test_helper) -> None:
+    """AWS_REGION wins over AWS_DEFAULT_REGION, as in the AWS CLI v2 and the SDKs."""
+    from conftest import FAKE_CREDENTIALS, _cli_env, reset_moto
+
+    reset_moto(moto_server)
+    test_helper("audit_helpers.py").create_table(moto_server, "west-orders", region="us-west-2")
+    env = {**_cli_env(), **FAKE_CREDENTIALS, "AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tablesafe", "audit", "--endpoint-url", moto_server, "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, result.stderr
+    assert [f["table_name"] for f in report["findings"]] == []
+    assert report["summary"]["tables"] == 1
+
+
+def test_demo_without_moto_names_the_demo_extra(tmp_path: Path) -> None:
+    from conftest import _cli_env
+
+    blocked = "import sys; sys.modules['moto'] = None; from tablesafe.cli import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", blocked, "audit", "--demo"],
+        cwd=tmp_path,
+        env=_cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tablesafe: error: moto is not installed: pip install 'tablesafe[demo]'"
+    ]
