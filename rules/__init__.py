@@ -28,4 +28,4 @@ RULE_IDS: frozenset[str] = frozenset(RULES_BY_ID)
 
 def find_rule(name: str) -> Rule | None:
     """A rule by id (TS001) or slug (pitr-missing)."""
-    return RULES_BY_ID.get(name.upper()) or next((r for r in ALL_RULES if r.slug == name), None)
+    return RULES_BY_ID.get(name.upper()) or next((r for r in ALL_RULES if r.slug == name.lower()), None)

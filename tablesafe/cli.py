@@ -291,12 +291,6 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
     }
 
 
-def find_rule(name: str, rules: Sequence[Rule]) -> Rule | None:
-    """A rule by id or slug, case-insensitively."""
-    wanted = name.strip().lower()
-    return next((rule for rule in rules if wanted in (rule.id.lower(), rule.slug)), None)
-
-
 def _rule_text(rule: Rule) -> str:
     """One catalogue entry for people: what, why, how to fix, and the peers' controls."""
     indent = "    "
@@ -315,11 +309,11 @@ def _rule_text(rule: Rule) -> str:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from tablesafe.rules import ALL_RULES
+    from tablesafe.rules import ALL_RULES, find_rule
 
     rules = list(ALL_RULES)
     if args.rule is not None:
-        rule = find_rule(args.rule, rules)
+        rule = find_rule(args.rule.strip())
         if rule is None:
             known = ", ".join(f"{r.id} ({r.slug})" for r in rules)
             say(f"error: rules: no rule {args.rule!r}; the rules are {known}")
