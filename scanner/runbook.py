@@ -9,17 +9,21 @@ the item count, switch references, retire the old table on purpose.
 The CDK code of both languages is rendered from one neutral description of the construct
 (``_Construct``), so the Python and TypeScript snippets cannot disagree; every value from
 the blueprint goes through ``json.dumps``, a valid string literal in both languages.
+
+Everything in a blueprint was read from AWS APIs and is untrusted: in the Markdown each value
+is an inline code span it cannot close or escaped prose, and in a shell command one quoted
+word (``tablesafe.neutralize``), so that pasting a command runs only that command.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tablesafe.neutralize import markdown_cell, markdown_code, markdown_fence, markdown_text, shell
 from tablesafe.rules.ts004_removal_policy_not_retain import SAFE_DELETION_POLICIES
 
 ATTRIBUTE_TYPES = {"S": "STRING", "N": "NUMBER", "B": "BINARY"}
@@ -198,7 +202,10 @@ def _key_props(key_schema: Sequence[Mapping[str, str]], types: Mapping[str, str]
 
 
 def _enum(type_name: str, member: str) -> _Raw:
-    """dynamodb.<type_name>.<member>, spelled the same in both languages."""
+    """dynamodb.<type_name>.<member>, spelled the same in both languages. A member read from
+    an API is made an identifier first: a value that names no member fails the synth, it never
+    becomes code."""
+    member = re.sub(r"\W", "_", str(member), flags=re.ASCII) or "_"
     return _Raw(f"dynamodb.{type_name}.{member}", f"dynamodb.{type_name}.{member}")
 
 
@@ -272,7 +279,7 @@ def _construct(bp: Mapping[str, Any], *, restore: bool) -> _Construct:
     if not restore:
         construct.modules.add("s3")
         construct.constants = {"EXPORT_BUCKET": EXPORT_BUCKET_PLACEHOLDER, "EXPORT_ID": EXPORT_ID_PLACEHOLDER}
-        data = f"{export_prefix(bp)}/AWSDynamoDB/"
+        key_prefix = f'{json.dumps(f"{export_prefix(bp)}/AWSDynamoDB/")} + EXPORT_ID + "/data/"'
         props["import_source"] = _Struct(
             "dynamodb.ImportSourceSpecification",
             {
@@ -284,7 +291,7 @@ def _construct(bp: Mapping[str, Any], *, restore: bool) -> _Construct:
                     "dynamodb.InputFormat.dynamo_db_json()", "dynamodb.InputFormat.dynamoDBJson()"
                 ),
                 "compression_type": _enum("InputCompressionType", "GZIP"),
-                "key_prefix": _Raw(f'f"{data}{{EXPORT_ID}}/data/"', f"`{data}${{EXPORT_ID}}/data/`"),
+                "key_prefix": _Raw(key_prefix, key_prefix),
             },
         )
         stream = bp.get("stream") or {}
@@ -343,7 +350,13 @@ def table_arn(bp: Mapping[str, Any]) -> str:
 
 
 def _fence(lang: str, text: str) -> str:
-    return f"```{lang}\n{text.rstrip()}\n```"
+    fence = markdown_fence(text)
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
+
+
+def _jmespath_string(value: str) -> str:
+    """A JMESPath string literal of any value: JSON in backticks, its own backticks escaped."""
+    return "`" + json.dumps(value).replace("`", "\\`") + "`"
 
 
 def _bash(*lines: str) -> str:
@@ -396,34 +409,44 @@ def _keys_text(bp: Mapping[str, Any]) -> str:
     types = {a["AttributeName"]: a["AttributeType"] for a in bp.get("attribute_definitions") or []}
     role = {"HASH": "partition key", "RANGE": "sort key"}
     keys = [(k["AttributeName"], role.get(k["KeyType"], k["KeyType"])) for k in bp["key_schema"]]
-    return ", ".join(f"`{name}` ({types.get(name, '?')}, {kind})" for name, kind in keys)
+    return ", ".join(
+        f"{markdown_code(name)} ({markdown_text(types.get(name, '?'))}, {markdown_text(kind)})"
+        for name, kind in keys
+    )
 
 
 def _pitr_text(pitr: Mapping[str, Any] | None) -> str:
+    """The PITR state as Markdown prose."""
     if pitr is None:
         return "unknown (DescribeContinuousBackups could not be read)"
-    text = str(pitr.get("status") or "unknown")
+    text = markdown_text(pitr.get("status") or "unknown")
     if pitr.get("recovery_period_days"):
-        text += f", recovery period {pitr['recovery_period_days']} days"
+        text += f", recovery period {markdown_text(pitr['recovery_period_days'])} days"
     if pitr.get("earliest_restorable"):
-        text += f", restorable from {pitr['earliest_restorable']} to {pitr.get('latest_restorable')}"
+        earliest, latest = (
+            markdown_code(pitr.get(key)) for key in ("earliest_restorable", "latest_restorable")
+        )
+        text += f", restorable from {earliest} to {latest}"
     return text
 
 
 def _stack_text(bp: Mapping[str, Any]) -> str:
     stack = bp.get("stack")
     if stack:
-        details = [f"logical ID `{stack['logical_id']}`" if stack.get("logical_id") else None]
-        details.append(f"construct path `{stack['construct_path']}`" if stack.get("construct_path") else None)
+        details = [f"logical ID {markdown_code(stack['logical_id'])}" if stack.get("logical_id") else None]
+        if stack.get("construct_path"):
+            details.append(f"construct path {markdown_code(stack['construct_path'])}")
         details.append(f"DeletionPolicy {_deletion_policy_text(stack)}")
-        return f"`{stack['name']}` (" + ", ".join(d for d in details if d) + ")"
+        return f"{markdown_code(stack['name'])} (" + ", ".join(d for d in details if d) + ")"
     return "none: no CloudFormation stack manages it" if bp.get("stack_known") else "unknown"
 
 
 def _deletion_policy_text(stack: Mapping[str, Any]) -> str:
+    """The stack's DeletionPolicy for the table, as Markdown prose."""
     if stack.get("template_read") is False:
         return "unknown (the stack template could not be read)"
-    return stack.get("deletion_policy") or "absent (Delete)"
+    policy = stack.get("deletion_policy")
+    return markdown_text(policy) if policy else "absent (Delete)"
 
 
 def _on_off(value: Any) -> str:
@@ -433,15 +456,18 @@ def _on_off(value: Any) -> str:
 def _unknowns(bp: Mapping[str, Any]) -> list[str]:
     """What this blueprint lacks, each with how to read it by hand."""
     name, region = bp["table_name"], bp["region"]
-    missing = [f"`{p['api']}` ({p['region']}): {p['message']}" for p in bp.get("unreadable") or []]
+    missing = [
+        f"{markdown_code(p['api'])} ({markdown_text(p['region'])}): {markdown_text(p['message'])}"
+        for p in bp.get("unreadable") or []
+    ]
     checks = (
-        ("key_schema", "keys, indexes, billing, encryption", f"describe-table --table-name {name}"),
-        ("pitr", "PITR", f"describe-continuous-backups --table-name {name}"),
-        ("ttl", "TTL", f"describe-time-to-live --table-name {name}"),
-        ("tags", "tags", f"list-tags-of-resource --resource-arn {table_arn(bp)}"),
+        ("key_schema", "keys, indexes, billing, encryption", f"describe-table --table-name {shell(name)}"),
+        ("pitr", "PITR", f"describe-continuous-backups --table-name {shell(name)}"),
+        ("ttl", "TTL", f"describe-time-to-live --table-name {shell(name)}"),
+        ("tags", "tags", f"list-tags-of-resource --resource-arn {shell(table_arn(bp))}"),
     )
     missing += [
-        f"{what}: `aws dynamodb {command} --region {region}`"
+        f"{what}: {markdown_code(f'aws dynamodb {command} --region {shell(region)}')}"
         for key, what, command in checks
         if bp.get(key) is None
     ]
@@ -452,14 +478,14 @@ def _unknowns(bp: Mapping[str, Any]) -> list[str]:
 
 def _header(bp: Mapping[str, Any]) -> list[str]:
     rows = [
-        ("Account", bp["account"]),
-        ("Region", bp["region"]),
-        ("ARN", f"`{table_arn(bp)}`"),
-        ("Status", bp.get("status") or "unknown"),
+        ("Account", markdown_code(bp["account"])),
+        ("Region", markdown_code(bp["region"])),
+        ("ARN", markdown_code(table_arn(bp))),
+        ("Status", markdown_text(bp.get("status") or "unknown")),
         ("Keys", _keys_text(bp)),
         (
             "Items (approximate)",
-            f"{bp['item_count']} ({bp.get('size_bytes')} bytes)"
+            f"{markdown_text(bp['item_count'])} ({markdown_text(bp.get('size_bytes'))} bytes)"
             if bp.get("item_count") is not None
             else "unknown",
         ),
@@ -467,10 +493,10 @@ def _header(bp: Mapping[str, Any]) -> list[str]:
         ("Deletion protection", _on_off(bp.get("deletion_protection"))),
         ("Owning stack", _stack_text(bp)),
     ]
-    lines = [f"# Recreate DynamoDB table `{bp['table_name']}`", ""]
+    lines = [f"# Recreate DynamoDB table {markdown_code(bp['table_name'])}", ""]
     lines += ["This runbook builds a new copy of the table from a point-in-time export and retires the old"]
     lines += ["table only on purpose. It was written from the table's blueprint (the `.json` beside it).", ""]
-    lines += ["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows)]
+    lines += ["| | |", "|---|---|", *(f"| {key} | {markdown_cell(value)} |" for key, value in rows)]
     unknown = _unknowns(bp)
     if unknown:
         lines += [
@@ -517,8 +543,8 @@ def _step_stop_writes(bp: Mapping[str, Any]) -> list[str]:
         "`aws dynamodb delete-resource-policy` undoes it if you stop half-way):",
         "",
         _bash(
-            f"aws dynamodb put-resource-policy --resource-arn {arn} --region {region} \\",
-            f"  --policy {shlex.quote(json.dumps(deny))}",
+            f"aws dynamodb put-resource-policy --resource-arn {shell(arn)} --region {shell(region)} \\",
+            f"  --policy {shell(json.dumps(deny))}",
         ),
         "",
         "Verify that no writes arrive: the CloudWatch metric `ConsumedWriteCapacityUnits` must stay at",
@@ -530,8 +556,9 @@ def _step_stop_writes(bp: Mapping[str, Any]) -> list[str]:
         _bash(
             *(
                 "aws cloudwatch get-metric-statistics --namespace AWS/DynamoDB \\\n"
-                f"  --metric-name ConsumedWriteCapacityUnits --dimensions Name=TableName,Value={name} \\\n"
-                f"  --statistics Sum --period 60 --region {r} \\\n"
+                "  --metric-name ConsumedWriteCapacityUnits --dimensions "
+                f"{shell(f'Name=TableName,Value={name}')} \\\n"
+                f"  --statistics Sum --period 60 --region {shell(r)} \\\n"
                 "  --start-time \"$(date -u -d '-15 minutes' +%Y-%m-%dT%H:%M:%SZ)\" \\\n"
                 '  --end-time "$(date -u +%Y-%m-%dT%H:%M:%SZ)"'
                 for r in regions
@@ -556,9 +583,10 @@ def _step_pitr(bp: Mapping[str, Any]) -> list[str]:
     lines += [
         "",
         _bash(
-            f"aws dynamodb update-continuous-backups --table-name {name} --region {region} \\",
+            f"aws dynamodb update-continuous-backups --table-name {shell(name)} --region {shell(region)} \\",
             "  --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
-            f"aws dynamodb describe-continuous-backups --table-name {name} --region {region} \\",
+            f"aws dynamodb describe-continuous-backups --table-name {shell(name)} \\",
+            f"  --region {shell(region)} \\",
             "  --query ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus",
         ),
         "",
@@ -572,17 +600,17 @@ def _step_export(bp: Mapping[str, Any]) -> list[str]:
     return [
         "## 3. Export the table to S3",
         "",
-        f"Use an S3 bucket you own (in {region} for the import to read it; set `--s3-bucket-owner` for",
-        "a bucket of another account). The export reads the PITR backup, not the table: it consumes no",
-        "read capacity.",
+        f"Use an S3 bucket you own (in {markdown_code(region)} for the import to read it; set",
+        "`--s3-bucket-owner` for a bucket of another account). The export reads the PITR backup, not",
+        "the table: it consumes no read capacity.",
         "",
         _bash(
             f"EXPORT_BUCKET={EXPORT_BUCKET_PLACEHOLDER}",
-            f"EXPORT_PREFIX={export_prefix(bp)}",
+            f"EXPORT_PREFIX={shell(export_prefix(bp))}",
             "EXPORT_ARN=$(aws dynamodb export-table-to-point-in-time \\",
-            f"  --table-arn {table_arn(bp)} \\",
+            f"  --table-arn {shell(table_arn(bp))} \\",
             '  --s3-bucket "$EXPORT_BUCKET" --s3-prefix "$EXPORT_PREFIX" \\',
-            f"  --export-format DYNAMODB_JSON --region {region} \\",
+            f"  --export-format DYNAMODB_JSON --region {shell(region)} \\",
             "  --query ExportDescription.ExportArn --output text)",
             'echo "$EXPORT_ARN"',
         ),
@@ -597,7 +625,7 @@ def _step_wait(bp: Mapping[str, Any]) -> list[str]:
         "Repeat until the status is `COMPLETED` (`FAILED` says why in `FailureMessage`):",
         "",
         _bash(
-            f'aws dynamodb describe-export --export-arn "$EXPORT_ARN" --region {region} \\',
+            f'aws dynamodb describe-export --export-arn "$EXPORT_ARN" --region {shell(region)} \\',
             "  --query 'ExportDescription.[ExportStatus,ItemCount,FailureMessage]' --output text",
             'EXPORT_ID="${EXPORT_ARN##*/}"',
             'aws s3 ls "s3://$EXPORT_BUCKET/$EXPORT_PREFIX/AWSDynamoDB/$EXPORT_ID/"',
@@ -615,10 +643,12 @@ def _step_new_table(bp: Mapping[str, Any]) -> list[str]:
         return [
             *lines,
             "**The key schema is unknown** (DescribeTable could not be read), so no table code can be",
-            "written. Read it with `aws dynamodb describe-table` and run `tablesafe runbook "
-            f"{bp['table_name']} --region {bp['region']}` again.",
+            "written. Read it with `aws dynamodb describe-table` and run "
+            + markdown_code(f"tablesafe runbook {shell(bp['table_name'])} --region {shell(bp['region'])}")
+            + " again.",
         ]
     name, region = bp["table_name"], bp["region"]
+    import_file = re.sub(r"[^A-Za-z0-9_.-]", "_", name) + "-import.json"  # stays in the working directory
     code = cdk_code(bp)
     if bp.get("local_secondary_indexes"):
         lines += [
@@ -627,7 +657,8 @@ def _step_new_table(bp: Mapping[str, Any]) -> list[str]:
             "",
         ]
     lines += [
-        f"A `dynamodb.Table` (`TableV2` has no `importSource`) named `{name}{IMPORTED_SUFFIX}`: the new",
+        "A `dynamodb.Table` (`TableV2` has no `importSource`) named "
+        f"{markdown_code(name + IMPORTED_SUFFIX)}: the new",
         "table needs a name of its own while the old one exists. Set `EXPORT_BUCKET` and `EXPORT_ID`",
         "(step 4). CloudFormation creates the table through ImportTable and then applies the other",
         "settings; the deploy lasts as long as the import. Add `importSource` only when the table is",
@@ -638,8 +669,9 @@ def _step_new_table(bp: Mapping[str, Any]) -> list[str]:
     if key_arn:
         lines += [
             "",
-            f"The table is encrypted with the KMS key `{key_arn}`. If",
-            f"`aws kms describe-key --key-id {key_arn} --query KeyMetadata.KeyManager` says `AWS`",
+            f"The table is encrypted with the KMS key {markdown_code(key_arn)}. If",
+            markdown_code(f"aws kms describe-key --key-id {shell(key_arn)} --query KeyMetadata.KeyManager")
+            + " says `AWS`",
             "(the key `alias/aws/dynamodb`), use `TableEncryption.AWS_MANAGED` without `encryption_key`.",
         ]
     lines += ["", *_code_blocks(code)]
@@ -650,16 +682,17 @@ def _step_new_table(bp: Mapping[str, Any]) -> list[str]:
         "deploy, or name it differently). It sets only keys, billing, encryption and GSIs:",
         "",
         _bash(
-            f"cat > {name}-import.json <<'TABLESAFE_JSON'",
+            f"cat > {shell(import_file)} <<'TABLESAFE_JSON'",
             params,
             "TABLESAFE_JSON",
             'DATA_PREFIX="$EXPORT_PREFIX/AWSDynamoDB/$EXPORT_ID/data/"',
             "IMPORT_ARN=$(aws dynamodb import-table \\",
             '  --s3-bucket-source S3Bucket="$EXPORT_BUCKET",S3KeyPrefix="$DATA_PREFIX" \\',
             "  --input-format DYNAMODB_JSON --input-compression-type GZIP \\",
-            f"  --table-creation-parameters file://{name}-import.json --region {region} \\",
+            f"  --table-creation-parameters {shell(f'file://{import_file}')} \\",
+            f"  --region {shell(region)} \\",
             "  --query ImportTableDescription.ImportArn --output text)",
-            f'aws dynamodb describe-import --import-arn "$IMPORT_ARN" --region {region} \\',
+            f'aws dynamodb describe-import --import-arn "$IMPORT_ARN" --region {shell(region)} \\',
             "  --query 'ImportTableDescription.[ImportStatus,ImportedItemCount,ErrorCount]' --output text",
         ),
     ]
@@ -673,32 +706,41 @@ def _reapply(bp: Mapping[str, Any]) -> list[str]:
     if ttl is None:
         ttl_text = "unknown (DescribeTimeToLive could not be read)"
     elif ttl.get("attribute") and ttl.get("status") in ("ENABLED", "ENABLING"):
-        ttl_text = f"attribute `{ttl['attribute']}` (`time_to_live_attribute`)"
+        ttl_text = f"attribute {markdown_code(ttl['attribute'])} (`time_to_live_attribute`)"
     else:
         ttl_text = "off on the old table"
     if stream is None:
         stream_text = "unknown"
     elif stream.get("enabled"):
-        stream_text = f"`{stream.get('view_type')}`; consumers must move to the new stream ARN"
+        stream_text = f"{markdown_code(stream.get('view_type'))}; consumers must move to the new stream ARN"
     else:
         stream_text = "off on the old table"
-    tag_text = "unknown" if tags is None else ", ".join(f"`{k}={v}`" for k, v in tags.items()) or "none"
+    tag_text = (
+        "unknown" if tags is None else ", ".join(markdown_code(f"{k}={v}") for k, v in tags.items()) or "none"
+    )
     replicas = [r["region"] for r in bp.get("replicas") or [] if r.get("region")]
+    alarms = f"MetricAlarms[?Dimensions[?Name=='TableName' && Value=={_jmespath_string(name)}]].AlarmName"
     lines = [
         f"- TTL: {ttl_text}.",
         f"- Streams: {stream_text}.",
         "- PITR (with the recovery period) and deletion protection.",
         f"- Tags: {tag_text}.",
-        "- Auto scaling (not read by the audit): `aws application-autoscaling describe-scalable-targets "
-        f"--service-namespace dynamodb --resource-ids table/{name} --region {region}`.",
-        "- Alarms and dashboards on the table: `aws cloudwatch describe-alarms --region "
-        f"{region} --query \"MetricAlarms[?Dimensions[?Name=='TableName' && Value=='{name}']].AlarmName\"`.",
+        "- Auto scaling (not read by the audit): "
+        + markdown_code(
+            "aws application-autoscaling describe-scalable-targets --service-namespace dynamodb "
+            f"--resource-ids {shell(f'table/{name}')} --region {shell(region)}"
+        )
+        + ".",
+        "- Alarms and dashboards on the table: "
+        + markdown_code(f"aws cloudwatch describe-alarms --region {shell(region)} --query {shell(alarms)}")
+        + ".",
         "- IAM policies and the table's resource-based policy.",
     ]
     if replicas:
         lines.append(
-            f"- Replicas in {', '.join(replicas)}: add them after validation (`aws dynamodb update-table "
-            "--replica-updates`), then set PITR and deletion protection in each replica region."
+            f"- Replicas in {', '.join(map(markdown_code, replicas))}: add them after validation "
+            "(`aws dynamodb update-table --replica-updates`), then set PITR and deletion protection in each "
+            "replica region."
         )
     return lines
 
@@ -717,7 +759,7 @@ def _step_not_carried(bp: Mapping[str, Any]) -> list[str]:
     if not lsis:
         return lines
     restored = name + RESTORED_SUFFIX
-    lsi_names = ", ".join(f"`{index['IndexName']}`" for index in lsis)
+    lsi_names = ", ".join(markdown_code(index["IndexName"]) for index in lsis)
     code = cdk_code(bp, restore=True)
     lines += [
         "",
@@ -728,9 +770,9 @@ def _step_not_carried(bp: Mapping[str, Any]) -> list[str]:
         "then bring that table under CDK with `cdk import` (RemovalPolicy RETAIN is required).",
         "",
         _bash(
-            f"aws dynamodb restore-table-to-point-in-time --source-table-name {name} \\",
-            f"  --target-table-name {restored} --use-latest-restorable-time --region {region}",
-            f"aws dynamodb wait table-exists --table-name {restored} --region {region}",
+            f"aws dynamodb restore-table-to-point-in-time --source-table-name {shell(name)} \\",
+            f"  --target-table-name {shell(restored)} --use-latest-restorable-time --region {shell(region)}",
+            f"aws dynamodb wait table-exists --table-name {shell(restored)} --region {shell(region)}",
         ),
         "",
         "A restore does not copy auto scaling, IAM policies, alarms, tags, streams, TTL or PITR",
@@ -759,7 +801,7 @@ def _step_validate(bp: Mapping[str, Any]) -> list[str]:
     region = bp["region"]
     new = bp["table_name"] + (RESTORED_SUFFIX if bp.get("local_secondary_indexes") else IMPORTED_SUFFIX)
     approx = (
-        f" (DescribeTable said about {bp['item_count']} at the audit)"
+        f" (DescribeTable said about {markdown_text(bp['item_count'])} at the audit)"
         if bp.get("item_count") is not None
         else ""
     )
@@ -771,10 +813,11 @@ def _step_validate(bp: Mapping[str, Any]) -> list[str]:
         "the new table:",
         "",
         _bash(
-            f'aws dynamodb describe-export --export-arn "$EXPORT_ARN" --region {region} \\',
+            f'aws dynamodb describe-export --export-arn "$EXPORT_ARN" --region {shell(region)} \\',
             "  --query ExportDescription.ItemCount",
             'aws s3 cp "s3://$EXPORT_BUCKET/$EXPORT_PREFIX/AWSDynamoDB/$EXPORT_ID/manifest-summary.json" -',
-            f"aws dynamodb scan --table-name {new} --select COUNT --region {region} --query Count",
+            f"aws dynamodb scan --table-name {shell(new)} --select COUNT --region {shell(region)} \\",
+            "  --query Count",
         ),
         "",
         "The CLI pages through the scan and adds up `Count` (with `--no-paginate` you get one page only).",
@@ -786,18 +829,21 @@ def _step_validate(bp: Mapping[str, Any]) -> list[str]:
 def _step_switch(bp: Mapping[str, Any]) -> list[str]:
     name, region = bp["table_name"], bp["region"]
     stack = bp.get("stack")
-    where = f" in stack `{stack['name']}`" if stack else ""
+    functions = (
+        f"Functions[?contains(to_string(Environment.Variables), {_jmespath_string(name)})].FunctionName"
+    )
+    where = f" in stack {markdown_code(stack['name'])}" if stack else ""
     return [
         "## 8. Switch references",
         "",
-        f"Point everything that names `{name}` at the new table{where}: stack outputs and exports",
-        "(`aws cloudformation list-exports`), environment variables, IAM policies (`table/NAME`,",
+        f"Point everything that names {markdown_code(name)} at the new table{where}: stack outputs and",
+        "exports (`aws cloudformation list-exports`), environment variables, IAM policies (`table/NAME`,",
         "`table/NAME/index/*`, `table/NAME/stream/*`), stream consumers (event source mappings need the new",
         "stream ARN), alarms, dashboards, SSM parameters, and other accounts. Lambda functions that name it:",
         "",
         _bash(
-            f"aws lambda list-functions --region {region} \\",
-            f"  --query \"Functions[?contains(to_string(Environment.Variables), '{name}')].FunctionName\"",
+            f"aws lambda list-functions --region {shell(region)} \\",
+            f"  --query {shell(functions)}",
         ),
         "",
         "Then start the writers again, against the new table only.",
@@ -812,8 +858,8 @@ def _step_retire(bp: Mapping[str, Any]) -> list[str]:
             stack.get("template_read") is not False and stack.get("deletion_policy") in SAFE_DELETION_POLICIES
         )
         stack_text = [
-            f"The old table belongs to stack `{stack['name']}`"
-            + (f" (logical ID `{stack['logical_id']}`)" if stack.get("logical_id") else "")
+            f"The old table belongs to stack {markdown_code(stack['name'])}"
+            + (f" (logical ID {markdown_code(stack['logical_id'])})" if stack.get("logical_id") else "")
             + (
                 ": its DeletionPolicy is Retain, so removing the construct and deploying leaves the table"
                 " in place."
@@ -827,7 +873,11 @@ def _step_retire(bp: Mapping[str, Any]) -> list[str]:
         stack_text = []
     replicas = [r["region"] for r in bp.get("replicas") or [] if r.get("region")]
     replica_text = (
-        [f"Remove the replicas ({', '.join(replicas)}) with `update-table --replica-updates` first.", ""]
+        [
+            f"Remove the replicas ({', '.join(map(markdown_code, replicas))}) with "
+            "`update-table --replica-updates` first.",
+            "",
+        ]
         if replicas
         else []
     )
@@ -842,10 +892,11 @@ def _step_retire(bp: Mapping[str, Any]) -> list[str]:
         "backup, which outlives the table, then delete:",
         "",
         _bash(
-            f"aws dynamodb create-backup --table-name {name} --backup-name {name}-final --region {region}",
-            f"aws dynamodb update-table --table-name {name} --region {region} \\",
+            f"aws dynamodb create-backup --table-name {shell(name)} --backup-name {shell(name + '-final')} "
+            f"--region {shell(region)}",
+            f"aws dynamodb update-table --table-name {shell(name)} --region {shell(region)} \\",
             "  --no-deletion-protection-enabled",
-            f"aws dynamodb delete-table --table-name {name} --region {region}",
+            f"aws dynamodb delete-table --table-name {shell(name)} --region {shell(region)}",
         ),
         "",
         "Turning deletion protection off is the deliberate step: do it only right before the delete.",

@@ -6,7 +6,8 @@ a KMS key id a shell command. Such a value never reaches an output raw; it goes 
 neutralizer of the output it lands in:
 
 - ``text``: terminals, logs and stderr (and the base of every other neutralizer);
-- ``markdown_text`` and ``markdown_code``: Markdown prose and inline code;
+- ``markdown_text`` and ``markdown_code``: Markdown prose and inline code (``markdown_cell``
+  and ``markdown_fence`` for table cells and code blocks);
 - ``shell``: one word of a bash command;
 - ``xml``: XML character data and attribute values.
 
@@ -62,6 +63,13 @@ def markdown_code(value: object) -> str:
     fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(shown)), default=0))
     pad = " " if not shown or shown[0] in "` " or shown[-1] in "` " else ""
     return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def markdown_cell(markdown: str) -> str:
+    """Markdown (neutralized values and tablesafe's own text) made fit for a table cell: every
+    pipe escaped, inside code spans too; GFM removes the backslash of an escaped pipe before it
+    parses the cell, so what the cell shows is unchanged."""
+    return markdown.replace("|", "\\|")
 
 
 def markdown_fence(body: str) -> str:

@@ -308,7 +308,7 @@ def test_runbook_enables_pitr_first_and_skips_the_lsi_route_when_not_needed() ->
     assert "update-continuous-backups --table-name sessions.v2 --region us-east-1" in runbook
     assert "restore-table-to-point-in-time" not in runbook
     assert "local secondary" not in runbook
-    assert "Replicas in eu-west-1" in runbook
+    assert "Replicas in `eu-west-1`" in runbook
     assert "--region eu-west-1" in runbook  # the write check covers the replica region too
 
 
@@ -331,7 +331,7 @@ def test_runbook_cdk_code_is_valid_and_carries_every_setting() -> None:
         f'kms.Key.from_key_arn(self, "TableKey", "{KEY_ARN}")',
         "input_format=dynamodb.InputFormat.dynamo_db_json()",
         "compression_type=dynamodb.InputCompressionType.GZIP",
-        'f"tablesafe-exports/123456789012/us-east-1/Orders/AWSDynamoDB/{EXPORT_ID}/data/"',
+        'key_prefix="tablesafe-exports/123456789012/us-east-1/Orders/AWSDynamoDB/" + EXPORT_ID + "/data/"',
         "stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES",
         'time_to_live_attribute="expiresAt"',
         "point_in_time_recovery_enabled=True,\n                recovery_period_in_days=35,",
@@ -356,7 +356,7 @@ def test_runbook_cdk_code_is_valid_and_carries_every_setting() -> None:
         "new dynamodb.Table(this,",
         "importSource: {",
         "inputFormat: dynamodb.InputFormat.dynamoDBJson()",
-        "keyPrefix: `tablesafe-exports/123456789012/us-east-1/Orders/AWSDynamoDB/${EXPORT_ID}/data/`",
+        'keyPrefix: "tablesafe-exports/123456789012/us-east-1/Orders/AWSDynamoDB/" + EXPORT_ID + "/data/"',
         'timeToLiveAttribute: "expiresAt"',
         "pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 35 }",
         "removalPolicy: cdk.RemovalPolicy.RETAIN",

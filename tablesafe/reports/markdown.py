@@ -8,15 +8,9 @@ only HTML is tablesafe's own <details>, and the only links are in the rules' fix
 from __future__ import annotations
 
 from tablesafe.model import Finding, Report
-from tablesafe.neutralize import markdown_code, markdown_text
+from tablesafe.neutralize import markdown_cell, markdown_code, markdown_text
 
 from ._common import SYMBOL, active, all_rules, failed, fix_markdown, stack_of, subject, summary_line
-
-
-def cell(text: str) -> str:
-    """Table-cell safe: a pipe would end the cell, even inside a code span (GFM removes the
-    backslash of an escaped pipe before it parses the cell, so escaped prose stays right)."""
-    return text.replace("|", "\\|")
 
 
 def _resource(finding: Finding) -> str:
@@ -28,7 +22,7 @@ def _resource(finding: Finding) -> str:
 
 
 def _row(*cells: str) -> str:
-    return "| " + " | ".join(cell(c) for c in cells) + " |"
+    return "| " + " | ".join(markdown_cell(c) for c in cells) + " |"
 
 
 def _details(summary: str, body: list[str]) -> list[str]:
