@@ -16,8 +16,8 @@ _TABLE_KIND = "a Table (AWS::DynamoDB::Table)"
 
 def check(change: TableChange, settings: RuleSettings) -> list[str]:
     old, new = change.old, change.new
-    if new is None or old.resource_type == new.resource_type:
-        return []
+    if new is None or old.resource_type == new.resource_type or old.stack != new.stack:
+        return []  # a move to another stack is TS006's, whatever the type
     if old.logical_id == new.logical_id:
         outcome = (
             'CloudFormation rejects the update ("Update of resource type is not permitted"); '

@@ -12,6 +12,7 @@ from tablesafe.changes import (
     S3_IMPORT_URL,
     SAFE_MIGRATION_URL,
     describe_where,
+    move_outcome,
     removal_outcome,
     replacement_outcome,
     replacing_changes,
@@ -26,6 +27,8 @@ def check(change: TableChange, settings: RuleSettings) -> list[str]:
         if old.deletion_policy in RETAINING_DELETION_POLICIES:
             return []  # orphaned, data intact: pair_tables tells the reader in a notice
         return [f"{where} is no longer in the stack: CloudFormation {removal_outcome(old)}."]
+    if old.stack != new.stack:
+        return [f"{where} moves from stack {old.stack} to stack {new.stack}: {move_outcome(old, new)}."]
     if old.resource_type != new.resource_type:
         return []  # TS005 explains a type change
     if old.logical_id != new.logical_id:

@@ -165,6 +165,20 @@ def replacement_outcome(old: TableDescription, new: TableDescription) -> str:
     )
 
 
+def move_outcome(old: TableDescription, new: TableDescription) -> str:
+    """What CloudFormation does when a table's construct moves to another stack."""
+    if new.table_name and new.table_name == old.table_name:
+        return (
+            f"stack {new.stack} cannot create a table named {new.table_name} while stack {old.stack} "
+            f"holds it, so its deployment fails; deploying {old.stack} first {removal_outcome(old)}, "
+            f"and {new.stack} then creates a new, empty table under that name"
+        )
+    return (
+        f"CloudFormation creates a new, empty table in stack {new.stack} ({new.logical_id}), which "
+        f"the app then reads, and stack {old.stack} {removal_outcome(old)}"
+    )
+
+
 def describe_where(change: TableChange) -> str:
     """The pair in words: which table, where the baseline came from, how it was matched
     (a logical ID match goes without saying)."""
@@ -223,6 +237,50 @@ def _unique_index(
     return {key: table for key, table in keyed if key is not None and counts[key] == 1}
 
 
+def construct_id(table: TableDescription) -> str | None:
+    """The table construct's own id (the path's last segment above the L1 `Resource`):
+    what stays the same when a construct moves to another stack or scope."""
+    if not table.construct_path:
+        return None
+    return table.construct_path.removesuffix("/Resource").rsplit("/", 1)[-1] or None
+
+
+def _construct_id_key(table: TableDescription) -> Hashable:
+    name = construct_id(table)
+    return (table.resource_type, name) if name else None
+
+
+def _keys_anywhere(table: TableDescription) -> Hashable:
+    props = table.replacing_props
+    pairs = _key_pairs(props.get("KeySchema")) if props else None
+    return (table.resource_type, pairs) if pairs else None
+
+
+_MOVE_STRATEGIES: Sequence[tuple[str, Callable[[TableDescription], Hashable]]] = (
+    ("construct id", _construct_id_key),
+    ("table name", lambda table: table.table_name),
+    ("key schema", _keys_anywhere),
+)
+"""How a table that left one stack is recognised in another: a move, not a new table."""
+
+
+def _cross_stack_moves(
+    old: list[TableDescription], new: list[TableDescription], baseline: str
+) -> list[TableChange]:
+    """Pairs of a table that left one stack with one that appeared in another stack, each
+    key unique among the unpaired tables (the removed ones stay in old otherwise)."""
+    moves: list[TableChange] = []
+    for matched_by, key_of in _MOVE_STRATEGIES:
+        new_index = _unique_index(new, key_of)
+        for key, old_table in _unique_index(old, key_of).items():
+            new_table = new_index.get(key)
+            if new_table is not None and new_table.stack != old_table.stack:
+                moves.append(TableChange(old_table, new_table, matched_by, baseline))
+                old.remove(old_table)
+                new.remove(new_table)
+    return moves
+
+
 def pair_tables(
     old_tables: Iterable[TableDescription],
     new_tables: Iterable[TableDescription],
@@ -250,6 +308,7 @@ def pair_tables(
     notices: list[Notice] = []
     if new_stacks is None:
         return changes, notices
+    changes += _cross_stack_moves(old, new, baseline)
     missing_stacks: set[str] = set()
     for table in old:
         if table.stack not in new_stacks and not single_stack:

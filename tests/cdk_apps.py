@@ -275,6 +275,30 @@ def build_replacement(app: cdk.App, *, after: bool) -> None:
     dynamodb.Table(nested, "Orders", partition_key=other_key if after else KEY)
 
 
+def build_move(app: cdk.App, *, after: bool) -> None:
+    """(k) Tables moving between the stacks of one app, before and after.
+
+    Products (RETAIN) keeps its construct id and moves from Catalog to Orders; Carts
+    (DESTROY) moves to Orders as ShoppingCarts with the same keys (TS006 for both: Orders
+    creates new, empty tables); Reviews is a genuinely new table in Orders, with its own id
+    and keys (silent); Ledger and Categories stay where they are.
+    """
+    catalog, orders = cdk.Stack(app, "Catalog", env=ENV), cdk.Stack(app, "Orders", env=ENV)
+
+    def key(name: str) -> dynamodb.Attribute:
+        return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+    dynamodb.Table(orders, "Ledger", partition_key=key("entry"))
+    dynamodb.Table(catalog, "Categories", partition_key=key("category"))
+    dynamodb.Table(orders if after else catalog, "Products", partition_key=key("sku"))
+    carts = dynamodb.Table(
+        orders if after else catalog, "ShoppingCarts" if after else "Carts", partition_key=key("cartId")
+    )
+    carts.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+    if after:
+        dynamodb.Table(orders, "Reviews", partition_key=key("reviewId"))
+
+
 @dataclass(frozen=True)
 class AppSpec:
     build: Callable[[cdk.App], None]
@@ -293,6 +317,8 @@ APPS: dict[str, AppSpec] = {
     "sample": AppSpec(build_sample, dict(load_sample_app().CONTEXT)),
     "replacement_before": AppSpec(functools.partial(build_replacement, after=False)),
     "replacement_after": AppSpec(functools.partial(build_replacement, after=True)),
+    "move_before": AppSpec(functools.partial(build_move, after=False)),
+    "move_after": AppSpec(functools.partial(build_move, after=True)),
 }
 
 

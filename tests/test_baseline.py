@@ -65,6 +65,31 @@ def test_baseline_assembly_reports_each_replacement_and_no_safe_change(
     assert orphaned and "orphans the old table" in orphaned[0] and "cdk import" in orphaned[0]
 
 
+def test_tables_moved_to_another_stack_are_replacements(
+    run_cli: RunCli, cdk_assemblies: dict[str, Path], tmp_path: Path
+) -> None:
+    """A move keeps the data only in the stack it left: the new stack creates an empty table
+    (with Retain the old one is orphaned, with Delete it is deleted); a new table elsewhere
+    with its own id and keys is silent. The lockfile sees the same as --baseline."""
+    before, after = cdk_assemblies["move_before"], cdk_assemblies["move_after"]
+    by_baseline = json.loads(run_cli("check", after, "--baseline", before, "--format", "json").stdout)
+    run_cli("lock", before, cwd=tmp_path)
+    by_lock = json.loads(run_cli("check", after, "--format", "json", cwd=tmp_path).stdout)
+    for report in (by_baseline, by_lock):
+        moves = {
+            f["construct_path"]: f["message"]
+            for f in report["findings"]
+            if f["rule_id"] in ("TS005", "TS006")
+        }
+        assert set(moves) == {"Orders/Products/Resource", "Orders/ShoppingCarts/Resource"}
+        products, carts = moves["Orders/Products/Resource"], moves["Orders/ShoppingCarts/Resource"]
+        assert "moves from stack Catalog to stack Orders" in products
+        assert "creates a new, empty table in stack Orders" in products
+        assert "orphans the old table (Retain)" in products
+        assert "matched by key schema" in carts and "deletes the old table and its data" in carts
+        assert not any("Products" in n["message"] or "Carts" in n["message"] for n in report["notices"])
+
+
 def test_unchanged_assembly_has_no_replacement_findings(run_cli: RunCli, pair: tuple[Path, Path]) -> None:
     before, _ = pair
     result = run_cli("check", before, "--baseline", before, "--format", "json")
