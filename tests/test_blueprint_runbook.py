@@ -443,7 +443,7 @@ def test_html_report_grid_and_escaping() -> None:
     report = _report(records)
     page = render_html(report, records, tool_version="0.1.0")
     assert "<script" not in page
-    assert "owner=&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "owner=&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
     assert "http://" not in page and "https://" not in page  # self-contained
     header, *rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
