@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment
 
+from tablesafe import neutralize
 from tablesafe.model import Finding, Report, Rule, Severity, TableDescription, Unknown
 from tablesafe.reports._common import all_rules, plural, summary_line
 
@@ -115,10 +116,13 @@ def _rows(records: list[TableRecord]) -> list[_Row]:
     return rows
 
 
-_TEMPLATE = Environment(autoescape=True, keep_trailing_newline=True).from_string(
-    files("tablesafe.scanner").joinpath("report.html.j2").read_text(encoding="utf-8")
-)
-"""The page (``report.html.j2``); autoescaping makes every value data, never markup."""
+_TEMPLATE = Environment(
+    autoescape=True,
+    keep_trailing_newline=True,
+    finalize=lambda value: "" if value is None else neutralize.markup(value),
+).from_string(files("tablesafe.scanner").joinpath("report.html.j2").read_text(encoding="utf-8"))
+"""The page (``report.html.j2``): autoescaping makes every value data, never markup, and
+neutralize.markup drops what HTML cannot hold (a lone surrogate could not even be written)."""
 
 
 def _pitr_view(pitr: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -9,11 +9,11 @@ neutralizer of the output it lands in:
 - ``markdown_text`` and ``markdown_code``: Markdown prose and inline code (``markdown_cell``
   and ``markdown_fence`` for table cells and code blocks);
 - ``shell``: one word of a bash command;
-- ``xml``: XML character data and attribute values.
+- ``markup``: XML and HTML text and attribute values, before the serializer escapes them.
 
-JSON needs none (``json.dumps`` escapes every control character), and HTML is written with
-Jinja2's autoescaping (``scanner/html_report.py``). Only the standard library is used here,
-so ``check`` and ``lint`` stay lean.
+JSON needs none (``json.dumps`` escapes every control character); markup is escaped by the
+serializer that writes it (ElementTree for JUnit, Jinja2's autoescaping for the HTML report).
+Only the standard library is used here, so ``check`` and ``lint`` stay lean.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ _MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 """Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and an
 escaped one is never markup (HTML, links, emphasis, code spans, table cells, list markers)."""
 _BACKTICKS = re.compile("`+")
-_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-"""The characters XML 1.0 cannot hold, even as character references."""
+_MARKUP_FORBIDDEN = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What XML 1.0 cannot hold even as a character reference (most C0 controls, lone surrogates,
+U+FFFE/U+FFFF), and the DEL and C1 controls that XML discourages and HTML calls parse errors."""
 
 
 def _escaped(match: re.Match[str]) -> str:
@@ -95,7 +96,8 @@ def _ansi_c(char: str) -> str:
     return char
 
 
-def xml(value: object) -> str:
-    """The value for XML text or an attribute: characters XML cannot hold (most C0 controls,
-    lone surrogates, U+FFFE/U+FFFF) shown escaped as in ``text``; the serializer escapes markup."""
-    return _XML_FORBIDDEN.sub(_escaped, str(value))
+def markup(value: object) -> str:
+    """The value for XML or HTML text or an attribute: the characters they cannot hold shown
+    escaped as in ``text`` (never a parser error or an encoding error), newlines and tabs kept;
+    ``<``, ``&`` and quotes are left to the serializer, which escapes them."""
+    return _MARKUP_FORBIDDEN.sub(_escaped, str(value))

@@ -1,7 +1,7 @@
 """JUnit XML for CI test tabs: every (table, rule) pair is a test case, so passes show too.
 
 render() imports this module only for --format junit, which keeps junitparser off the fast path.
-Every text and attribute passes through neutralize.xml before the document is written:
+Every text and attribute passes through neutralize.markup before the document is written:
 ElementTree writes characters XML cannot hold, and junitparser's pretty printer then fails.
 """
 
@@ -69,9 +69,9 @@ def _neutralize(xml: JUnitXml) -> None:
     the ElementTree that junitparser wraps (its own writer reads the same ``_elem``)."""
     for element in xml._elem.iter():
         if element.text:
-            element.text = neutralize.xml(element.text)
+            element.text = neutralize.markup(element.text)
         for name, value in list(element.attrib.items()):
-            element.set(name, neutralize.xml(value))
+            element.set(name, neutralize.markup(value))
 
 
 def render_junit(report: Report) -> str:

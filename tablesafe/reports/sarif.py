@@ -25,7 +25,7 @@ def _artifact(path: str) -> dict[str, str]:
     relative = relative_path(path)
     if PurePath(relative).is_absolute():
         return {"uri": PurePath(relative).as_uri()}
-    return {"uri": quote(relative)}
+    return {"uri": quote(relative, errors="surrogateescape")}  # a file name's undecodable bytes
 
 
 def fingerprint(finding: Finding) -> str:
