@@ -11,7 +11,9 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
         table.pitr_enabled,
         "Point-in-time recovery",
         "PointInTimeRecoveryEnabled",
-        "no PointInTimeRecoverySpecification",
+        "PointInTimeRecoverySpecification has no PointInTimeRecoveryEnabled, which means disabled"
+        if table.pitr_specified
+        else "no PointInTimeRecoverySpecification",
     )
 
 

@@ -70,10 +70,15 @@ def replacing_props(resource_type: str, properties: Mapping[str, Any]) -> dict[s
 def _pitr(spec: Any, ctx: TemplateContext) -> dict[str, Any]:
     """PITR fields from a PointInTimeRecoverySpecification value."""
     resolved = judge_mapping(spec, ctx)
-    if resolved is None or isinstance(resolved, Unknown):
-        return {"pitr_enabled": resolved}
+    if isinstance(resolved, Unknown):  # the specification itself, not the flag inside it
+        return {
+            "pitr_enabled": Unknown(f"cannot be read: PointInTimeRecoverySpecification {resolved.reason}")
+        }
+    if resolved is None:
+        return {"pitr_enabled": None}
     return {
         "pitr_enabled": judge_bool(resolved.get("PointInTimeRecoveryEnabled"), ctx),
+        "pitr_specified": True,
         "recovery_period_days": judge_int(resolved.get("RecoveryPeriodInDays"), ctx),
     }
 

@@ -78,6 +78,9 @@ class TableDescription:
     table_name: str | None = None
     table_arn: str | None = None
     pitr_enabled: Judged = None
+    pitr_specified: bool = False
+    """A PointInTimeRecoverySpecification is written, so a None pitr_enabled means that
+    PointInTimeRecoveryEnabled is missing from it (which disables PITR)."""
     recovery_period_days: int | Unknown | None = None
     """None means not set: DynamoDB then keeps the default of 35 days."""
     deletion_protection: Judged = None

@@ -24,9 +24,11 @@ ONLY = {rule.id: Config(disabled=frozenset(RULES_BY_ID) - {rule.id}) for rule in
 
 
 def _findings(rule_id: str, settings: RuleSettings | None = None):
-    """The rule's findings on its fixtures; a change rule compares them with baseline/."""
-    loaded = load_paths([str(FIXTURES / rule_id)])
-    if RULES_BY_ID[rule_id].judges_changes:
+    """The rule's findings on its fixtures; a change rule compares its template with the
+    one in baseline/ (a folder is read with its subfolders, so the template is named)."""
+    changes = RULES_BY_ID[rule_id].judges_changes
+    loaded = load_paths([str(FIXTURES / rule_id / "stack.template.json" if changes else FIXTURES / rule_id)])
+    if changes:
         compare(loaded, [], str(FIXTURES / rule_id / "baseline"), None, FIXTURES)
     assert loaded.errors == []
     config = ONLY[rule_id] if settings is None else replace(ONLY[rule_id], settings=settings)
@@ -69,6 +71,8 @@ def test_resource_level_rules_report_once_per_global_table() -> None:
         ("FailNotABoolean", ["enabled", "not a boolean"]),
         ("FailDisabled", ["disabled"]),
         ("FailMissing", ["no PointInTimeRecoverySpecification"]),
+        ("FailSpecWithoutFlag", ["PointInTimeRecoverySpecification has no PointInTimeRecoveryEnabled"]),
+        ("FailSpecNotAMapping", ["PointInTimeRecoverySpecification is false, not a mapping"]),
     ],
 )
 def test_fail_closed_messages_name_what_the_value_depends_on(logical_id: str, words: list[str]) -> None:
