@@ -66,6 +66,7 @@ def _pitr(layers: Sequence[Props]) -> dict[str, Any]:
     if isinstance(spec, Props):
         return {
             "pitr_enabled": _bool(spec.get("pointInTimeRecoveryEnabled")),
+            "pitr_specified": True,
             "recovery_period_days": _days(spec.get("recoveryPeriodInDays")),
         }
     unknown = _unknown(spec, "a PointInTimeRecoverySpecification")
