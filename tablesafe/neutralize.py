@@ -28,6 +28,10 @@ _CONTROL = re.compile(
     "\ud800-\udfff]"  # lone surrogates: cannot be written as UTF-8 at all
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_WORKFLOW_COMMAND = re.compile(r"(?:^|(?<=\s))::")
+"""'::' where a line could start with it: GitHub Actions runs a line that starts with '::'
+(after spaces) as a workflow command, and a report starts lines with values (a stack heading)
+or wraps them at spaces."""
 _MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 """Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and an
 escaped one is never markup (HTML, links, emphasis, code spans, table cells, list markers)."""
@@ -46,8 +50,9 @@ def _escaped(match: re.Match[str]) -> str:
 def text(value: object) -> str:
     """The value for a terminal, a log or stderr: control characters shown escaped (``\\x1b``,
     ``\\n``), so it cannot style the terminal, move the cursor or start a line of its own (a
-    GitHub Actions ``::error::`` workflow command)."""
-    return _CONTROL.sub(_escaped, str(value))
+    GitHub Actions ``::error::`` workflow command); a '::' that could start a line once the
+    value is wrapped or printed first is shown as ``\\x3a:``."""
+    return _WORKFLOW_COMMAND.sub(r"\\x3a:", _CONTROL.sub(_escaped, str(value)))
 
 
 def markdown_text(value: object) -> str:
@@ -98,6 +103,7 @@ def _ansi_c(char: str) -> str:
 
 def markup(value: object) -> str:
     """The value for XML or HTML text or an attribute: the characters they cannot hold shown
-    escaped as in ``text`` (never a parser error or an encoding error), newlines and tabs kept;
-    ``<``, ``&`` and quotes are left to the serializer, which escapes them."""
-    return _MARKUP_FORBIDDEN.sub(_escaped, str(value))
+    escaped as in ``text`` (never a parser error or an encoding error), newlines and tabs kept,
+    so a '::' that could start a line is escaped as in ``text``; ``<``, ``&`` and quotes are left
+    to the serializer, which escapes them."""
+    return _WORKFLOW_COMMAND.sub(r"\\x3a:", _MARKUP_FORBIDDEN.sub(_escaped, str(value)))
