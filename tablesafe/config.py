@@ -17,6 +17,7 @@ from typing import Any
 from tablesafe.model import CONFIG_ERROR, InputError, RuleSettings, Severity, TableDescription
 from tablesafe.rules import find_rule
 from tablesafe.suppressions import parse_expiry, reason_problem
+from tablesafe.values import brief, display
 
 CONFIG_NAME = ".tablesafe.yaml"
 _TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions")
@@ -92,7 +93,7 @@ class _ConfigReader:
         self.errors: list[InputError] = []
 
     def problem(self, key: str, text: str) -> None:
-        self.errors.append(InputError(self.shown, f"{key}: {text}", kind=CONFIG_ERROR))
+        self.errors.append(InputError(self.shown, f"{display(key, 120)}: {text}", kind=CONFIG_ERROR))
 
     def unknown_keys(self, mapping: Mapping[Any, Any], allowed: tuple[str, ...], where: str) -> None:
         for key in mapping:
@@ -115,7 +116,9 @@ class _ConfigReader:
         default = RuleSettings().min_recovery_period_days
         value = document.get("min_recovery_period_days", default)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 35:
-            self.problem("min_recovery_period_days", f"must be a whole number from 1 to 35, not {value!r}")
+            self.problem(
+                "min_recovery_period_days", f"must be a whole number from 1 to 35, not {brief(value)}"
+            )
             return default
         return value
 
@@ -137,7 +140,7 @@ class _ConfigReader:
             self.unknown_keys(options, _RULE_KEYS, f"{key}.")
             enabled = options.get("enabled", True)
             if not isinstance(enabled, bool):
-                self.problem(f"{key}.enabled", f"must be true or false, not {enabled!r}")
+                self.problem(f"{key}.enabled", f"must be true or false, not {brief(enabled)}")
             elif not enabled:
                 disabled.add(rule.id)
             if "severity" in options:
@@ -145,7 +148,7 @@ class _ConfigReader:
                     severities[rule.id] = Severity(options["severity"])
                 except ValueError:
                     self.problem(
-                        f"{key}.severity", f"must be error, warning or info, not {options['severity']!r}"
+                        f"{key}.severity", f"must be error, warning or info, not {brief(options['severity'])}"
                     )
         return disabled, severities
 
@@ -177,7 +180,7 @@ class _ConfigReader:
             for name in rule_names:
                 rule = find_rule(str(name))
                 if rule is None:
-                    self.problem(f"{key}.rules", f"{name!r} is not a tablesafe rule id or slug")
+                    self.problem(f"{key}.rules", f"{brief(name)} is not a tablesafe rule id or slug")
                     valid = False
                 else:
                     rule_ids.add(rule.id)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,9 @@ from tablesafe.describe import describe_resource
 from tablesafe.model import TABLE_TYPES, InputError, LoadResult, Notice, Severity, TableDescription
 from tablesafe.values import TemplateContext
 
-MAX_TEMPLATE_BYTES = 10 * 1024 * 1024
-"""CloudFormation accepts at most 1 MB; ten times that is no template anyone deploys."""
+MAX_INPUT_BYTES = 10 * 1024 * 1024
+"""CloudFormation accepts templates of at most 1 MB; ten times that is no template anyone
+deploys, and no CDK source file, config or lockfile comes near it."""
 
 METADATA_FLAG = "@aws-cdk/core:enableAdditionalMetadataCollection"
 _TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
@@ -42,24 +44,37 @@ class InputProblem(Exception):
 # --- reading files ---------------------------------------------------------------------
 
 
-def read_text(path: Path) -> str:
+def read_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The content of a regular file of at most max_bytes.
+
+    The file is opened without blocking and checked on the open descriptor, so a FIFO, a
+    device (a symlink to /dev/zero) or a file swapped after a check is refused, never
+    read, and a file that grows while it is read stops at the limit.
+    """
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(path.stat().st_mode):
             raise InputProblem(
                 "is a directory, expected a file" if path.is_dir() else "is not a regular file"
             )
-        size = info.st_size
-        if size > MAX_TEMPLATE_BYTES:
-            raise InputProblem(
-                f"file is {size / 1_048_576:.1f} MB, above the {MAX_TEMPLATE_BYTES // 1_048_576} MB "
-                "limit (CloudFormation accepts templates of at most 1 MB)"
-            )
-        data = path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                raise InputProblem("is not a regular file")
+            data = handle.read(max_bytes + 1) if info.st_size <= max_bytes else b""
     except FileNotFoundError:
         raise InputProblem("no such file or directory") from None
     except OSError as error:
         raise InputProblem(f"cannot be read: {error.strerror or error}") from None
+    if info.st_size > max_bytes or len(data) > max_bytes:
+        size = max(info.st_size, len(data))
+        raise InputProblem(f"file is {size / 1_048_576:.1f} MB, above the {max_bytes // 1_048_576} MB limit")
+    return data
+
+
+def read_text(path: Path) -> str:
+    """A template, manifest, metadata file, config or lockfile as text (read_bytes' limits)."""
+    data = read_bytes(path)
     if b"\x00" in data[:8192]:
         raise InputProblem("is a binary file, not a template")
     try:
@@ -71,20 +86,36 @@ def read_text(path: Path) -> str:
     return text
 
 
-def parse_document(text: str, path: Path) -> Any:
-    """JSON when the text looks like JSON (faster, clearer errors), YAML otherwise."""
+def parse_document(text: str, path: Path, *, json_only: bool = False) -> Any:
+    """JSON when the text looks like JSON (faster, clearer errors), YAML otherwise; only
+    JSON for the files CDK and tablesafe write (manifest, metadata, lockfile).
+
+    The one parser of every input document: whatever the text holds, the result is a
+    value or an InputProblem naming the cause, never another exception.
+    """
     try:
-        if text.lstrip()[:1] in ("{", "["):
+        if json_only or text.lstrip()[:1] in ("{", "["):
             try:
                 return json.loads(text)
             except json.JSONDecodeError as error:
-                if path.suffix.lower() == ".json":
+                if json_only or path.suffix.lower() == ".json":
                     raise InputProblem(
                         f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}"
                     ) from None
         return _parse_yaml(text)
     except RecursionError:
         raise InputProblem("is nested too deeply to be a template") from None
+    except ValueError as error:  # json.loads: an integer over Python's digit limit (4300)
+        if long_number := _LONG_NUMBER.search(text):
+            line = text.count("\n", 0, long_number.start()) + 1
+            limit = sys.get_int_max_str_digits()
+            raise InputProblem(
+                f"invalid JSON: an integer of more than {limit} digits at line {line}"
+            ) from None
+        raise InputProblem(f"invalid JSON: {error}") from None
+
+
+_LONG_NUMBER = re.compile(rf"[0-9]{{{sys.get_int_max_str_digits() + 1},}}")
 
 
 def _parse_yaml(text: str) -> Any:
@@ -243,11 +274,10 @@ def _stack_metadata(
     extra = artifact.get("additionalMetadataFile")
     if isinstance(extra, str):
         try:
-            loaded = json.loads(read_text(directory / extra))
-        except (InputProblem, json.JSONDecodeError, RecursionError) as problem:
-            result.notices.append(
-                Notice(Severity.WARNING, f"{_join(shown, extra)}: {problem}; construct paths are unknown")
-            )
+            path = inside_assembly(directory, extra, "additionalMetadataFile")
+            loaded = parse_document(read_text(path), path, json_only=True)
+        except InputProblem as problem:
+            result.errors.append(InputError(_join(shown, extra), f"{problem}; construct paths are unknown"))
         else:
             if isinstance(loaded, Mapping):
                 metadata.update(loaded)
@@ -325,9 +355,18 @@ def _sources_of_stack(
         nested = root != (stack_root or "") and stack_root is not None
         name = f"{stack_name}{root[len(stack_root) :]}" if nested else stack_name
         environment = artifact.get("environment")
+        try:
+            path = inside_assembly(
+                directory,
+                file,
+                f"stack {artifact_id}: " + ("aws:cdk:templateFile" if nested else "templateFile"),
+            )
+        except InputProblem as problem:
+            result.errors.append(InputError(_join(shown, "manifest.json"), str(problem)))
+            continue
         sources.append(
             TemplateSource(
-                directory / file,
+                path,
                 _join(shown, file),
                 name,
                 paths_by_file[file],
@@ -355,17 +394,40 @@ def load_assembly(directory: Path, shown: str, result: LoadResult, unjudged: lis
             unjudged.append(source.stack or source.display)
 
 
-def assembly_sources(directory: Path, shown: str, result: LoadResult) -> list[TemplateSource]:
+def _resolved(path: Path, what: str, name: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        raise InputProblem(f"{what} {name} cannot be resolved (a symlink loop?)") from None
+
+
+def inside_assembly(directory: Path, name: str, what: str) -> Path:
+    """directory / name, when it resolves (symlinks followed) inside directory: a manifest
+    comes with the pull request, and must not point tablesafe at /etc/passwd."""
+    path = directory / name
+    if _resolved(path, what, name).is_relative_to(_resolved(directory, what, name)):
+        return path
+    raise InputProblem(f"{what} {name} resolves outside the assembly directory")
+
+
+def assembly_sources(
+    directory: Path, shown: str, result: LoadResult, loaded: set[Path] | None = None
+) -> list[TemplateSource]:
     """The templates of an assembly (stages included) and what the manifest says of each;
-    problems with the manifest go to result.errors."""
+    problems with the manifest go to result.errors.
+
+    loaded holds the resolved directories of the assemblies read so far in this tree: a
+    nested assembly must lie below its parent and be read once, so a cycle (`.`, two
+    assemblies naming each other) or a repeat is one error and the recursion ends.
+    """
+    loaded = loaded if loaded is not None else {directory.resolve()}
     manifest_shown = _join(shown, "manifest.json")
     try:
-        manifest = json.loads(read_text(directory / "manifest.json"))
+        manifest = parse_document(
+            read_text(directory / "manifest.json"), directory / "manifest.json", json_only=True
+        )
     except InputProblem as problem:
         result.errors.append(InputError(manifest_shown, str(problem)))
-        return []
-    except (json.JSONDecodeError, RecursionError) as error:
-        result.errors.append(InputError(manifest_shown, f"invalid JSON: {error}"))
         return []
     artifacts = manifest.get("artifacts") if isinstance(manifest, Mapping) else None
     if not isinstance(artifacts, Mapping):
@@ -384,18 +446,39 @@ def assembly_sources(directory: Path, shown: str, result: LoadResult) -> list[Te
         elif kind == "cdk:cloud-assembly":
             properties = artifact.get("properties")
             name = properties.get("directoryName") if isinstance(properties, Mapping) else None
-            if isinstance(name, str):
-                sources.extend(assembly_sources(directory / name, _join(shown, name), result))
+            if not isinstance(name, str):
+                continue
+            try:
+                nested = _nested_assembly(directory, name, str(artifact_id), loaded)
+            except InputProblem as problem:
+                result.errors.append(InputError(manifest_shown, str(problem)))
+                continue
+            sources.extend(assembly_sources(nested, _join(shown, name), result, loaded))
     claimed = {source.path.name for source in sources}
     # Nested templates the metadata does not name (older CDK versions) are still checked.
-    sources.extend(
-        TemplateSource(
-            path, _join(shown, path.name), path.name.removesuffix(".nested.template.json"), nested=True
-        )
-        for path in sorted(directory.glob("*.nested.template.json"))
-        if path.name not in claimed
-    )
+    for path in sorted(directory.glob("*.nested.template.json")):
+        if path.name in claimed:
+            continue
+        try:
+            inside_assembly(directory, path.name, "nested template")
+        except InputProblem as problem:
+            result.errors.append(InputError(_join(shown, path.name), str(problem)))
+            continue
+        stack = path.name.removesuffix(".nested.template.json")
+        sources.append(TemplateSource(path, _join(shown, path.name), stack, nested=True))
     return sources
+
+
+def _nested_assembly(directory: Path, name: str, artifact_id: str, loaded: set[Path]) -> Path:
+    """The directory of a nested assembly, added to loaded; InputProblem for one that is
+    not strictly below its parent (a cycle) or was read already."""
+    what = f"nested assembly {artifact_id}: directoryName"
+    resolved = _resolved(directory / name, what, name)
+    if resolved in loaded:
+        raise InputProblem(f"{what} {name} names an assembly that is already read (a cycle)")
+    path = inside_assembly(directory, name, what)
+    loaded.add(resolved)
+    return path
 
 
 def _metadata_flag_notice(stacks: list[str]) -> Notice:

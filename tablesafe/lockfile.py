@@ -96,14 +96,16 @@ def _table(entry: Any, index: int, shown: str) -> TableDescription:
 
 def read_lock(path: Path) -> tuple[list[TableDescription], list[dict[str, Any]]]:
     """The locked tables and the history; LockProblem when the file cannot be trusted."""
-    from tablesafe.loader import InputProblem, read_text
+    from tablesafe.loader import InputProblem, parse_document, read_text
 
     try:
-        document = json.loads(read_text(path))
+        text = read_text(path)
     except InputProblem as problem:
         raise LockProblem(str(problem)) from None
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise LockProblem(f"is corrupt (invalid JSON: {error}); restore it or run `tablesafe lock`") from None
+    try:
+        document = parse_document(text, path, json_only=True)
+    except InputProblem as problem:
+        raise LockProblem(f"is corrupt ({problem}); restore it or run `tablesafe lock`") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("lock_version"), int):
         raise LockProblem("is not a tablesafe lockfile (no lock_version)")
     version = document["lock_version"]

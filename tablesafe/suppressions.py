@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tablesafe.model import Suppression
+from tablesafe.values import brief
 
 MIN_REASON_LENGTH = 10
 METADATA_KEY = "tablesafe"
@@ -30,7 +31,7 @@ def parse_expiry(value: Any) -> tuple[dt.date | None, str | None]:
             return dt.date.fromisoformat(value.strip()), None
         except ValueError:
             pass
-    return None, f"expires must be a date like 2027-01-31, not {value!r}"
+    return None, f"expires must be a date like 2027-01-31, not {brief(value)}"
 
 
 def reason_problem(reason: Any) -> str | None:
@@ -60,7 +61,7 @@ def from_metadata(metadata: Any, known_rule_ids: frozenset[str]) -> tuple[tuple[
             continue
         rule_id = entry.get("id")
         if not isinstance(rule_id, str) or rule_id not in known_rule_ids:
-            problems.append(f"{where}.id {rule_id!r} is not a tablesafe rule id")
+            problems.append(f"{where}.id {brief(rule_id)} is not a tablesafe rule id")
             continue
         unknown = sorted(str(k) for k in entry if k not in ("id", "reason", "expires"))
         expires, date_problem = parse_expiry(entry.get("expires"))

@@ -13,6 +13,7 @@ values all are), so the hot paths test for dict and skip the slower Mapping ABC 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,15 +167,21 @@ def judge_bool(value: Any, ctx: TemplateContext) -> Judged:
     return Unknown(f"is {display(resolved)}, not a boolean")
 
 
+_MAX_DIGITS = 18
+_WHOLE_NUMBER = re.compile(rf"[0-9]{{1,{_MAX_DIGITS}}}")
+"""A number CloudFormation reads from a string: ASCII digits ("²" and "٣" are digits to
+str.isdigit, not to int() or CloudFormation), short enough that int() is instant."""
+
+
 def judge_int(value: Any, ctx: TemplateContext) -> int | Unknown | None:
     resolved = resolve(value, ctx)
     if resolved is None or isinstance(resolved, Unknown):
         return resolved
-    if isinstance(resolved, int) and not isinstance(resolved, bool):
+    if isinstance(resolved, int) and not isinstance(resolved, bool) and abs(resolved) < 10**_MAX_DIGITS:
         return resolved
-    if isinstance(resolved, str) and resolved.strip().isdigit():
+    if isinstance(resolved, str) and _WHOLE_NUMBER.fullmatch(resolved.strip()):
         return int(resolved.strip())
-    return Unknown(f"is {display(resolved)}, not a whole number")
+    return Unknown(f"is {display(resolved)}, not a whole number of at most {_MAX_DIGITS} digits")
 
 
 def judge_str(value: Any, ctx: TemplateContext) -> str | Unknown | None:
@@ -191,16 +198,34 @@ def judge_mapping(value: Any, ctx: TemplateContext) -> Mapping[str, Any] | Unkno
     return Unknown(f"is {display(resolved)}, not a mapping")
 
 
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
 def display(value: Any, limit: int = 60) -> str:
-    """A short, readable rendering of a template value for messages."""
+    """A short, readable rendering of a template value for messages.
+
+    The JSON is encoded lazily and cut at the limit, so a huge value (an alias bomb, a
+    deep nest) costs no more than its first few chunks."""
     intrinsic = intrinsic_call(value)
     if intrinsic and intrinsic[0] == "Ref" and isinstance(intrinsic[1], str):
         return "${" + intrinsic[1] + "}"
     if isinstance(value, str):
         text = value
     else:
+        chunks: list[str] = []
+        length = 0
         try:
-            text = json.dumps(value, default=str, separators=(",", ":"))
-        except (ValueError, RecursionError):
-            text = type(value).__name__
+            for chunk in _ENCODER.iterencode(value):
+                chunks.append(chunk)
+                length += len(chunk)
+                if length > limit:
+                    break
+        except (ValueError, RecursionError):  # a cycle, an integer over the digit limit
+            chunks = [type(value).__name__]
+        text = "".join(chunks)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def brief(value: Any) -> str:
+    """repr() of a short value, display() of a long one: for messages that quote input."""
+    return repr(display(value)) if isinstance(value, str) else display(value)
