@@ -87,14 +87,14 @@ class _Problem(Exception):
 
 
 def _read(path: Path) -> str:
+    """A source file's text: a regular file under the input size limit (so a FIFO or a
+    symlink to /dev/zero is one error line, never a hang)."""
+    from tablesafe.loader import InputProblem, read_bytes
+
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise _Problem("no such file") from None
-    except IsADirectoryError:
-        raise _Problem("is a directory, expected a source file") from None
-    except OSError as error:
-        raise _Problem(f"cannot be read: {error.strerror or error}") from None
+        data = read_bytes(path)
+    except InputProblem as problem:
+        raise _Problem(str(problem)) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

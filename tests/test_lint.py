@@ -201,7 +201,7 @@ def test_bad_inputs_exit_2_and_the_rest_is_reported(run_cli: RunCli, tmp_path: P
     assert result.returncode == 2
     errors = result.stderr.strip().splitlines()
     assert errors == [
-        f"tablesafe: error: {tmp_path / 'missing.py'}: no such file",
+        f"tablesafe: error: {tmp_path / 'missing.py'}: no such file or directory",
         f"tablesafe: error: {tmp_path / 'latin1.py'}: line 2: not UTF-8 text (byte 38)",
         f"tablesafe: error: {tmp_path / 'template.json'}: not a CDK source file "
         "(lint reads .cts, .mts, .py, .pyi, .ts, .tsx)",

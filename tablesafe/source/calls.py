@@ -76,12 +76,28 @@ class ConstructCall:
     """NonLiteral when the props argument is not an object literal / keyword arguments."""
 
 
-class SourceSyntaxError(Exception):
-    """A source file that does not parse; the message starts with the line number."""
+MAX_LITERAL_DEPTH = 32
+"""How deep a literal is read. CDK props nest a few levels; a deeper value is a NonLiteral
+(left to `tablesafe check`, and named in lint's notice) instead of a recursion without
+bound."""
 
-    def __init__(self, line: int, problem: str) -> None:
-        super().__init__(f"line {line}: syntax error: {problem}")
+
+class SourceSyntaxError(Exception):
+    """A source file that does not parse (or nests deeper than a parser can follow); the
+    message starts with the line number."""
+
+    def __init__(self, line: int | None, problem: str, kind: str = "syntax error") -> None:
+        super().__init__(f"line {line}: {kind}: {problem}" if line else f"{kind}: {problem}")
         self.line = line
+
+
+def too_deep() -> SourceSyntaxError:
+    """The one error for a file whose expressions nest deeper than the parser follows."""
+    return SourceSyntaxError(
+        None,
+        "an expression nests too deeply to be read (tablesafe check reads the synthesized template)",
+        "cannot be linted",
+    )
 
 
 _WORD = re.compile(r"_([a-z0-9])")

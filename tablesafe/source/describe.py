@@ -18,6 +18,7 @@ from tablesafe.model import GLOBAL_TABLE, TABLE, Judged, Source, Suppression, Ta
 from tablesafe.rules import RULE_IDS
 from tablesafe.source.calls import ConstructCall, Member, NonLiteral, Props, Value, plain
 from tablesafe.suppressions import parse_expiry, reason_problem
+from tablesafe.values import brief
 
 RESOURCE_TYPES = {"Table": TABLE, "TableV2": GLOBAL_TABLE}
 REMOVAL_POLICIES = {
@@ -37,7 +38,7 @@ _IGNORE = re.compile(
 def _unknown(value: Value, expected: str) -> Unknown:
     if isinstance(value, NonLiteral):
         return Unknown(f"depends on {value}, which lint does not evaluate")
-    return Unknown(f"is {plain(value)!r}, not {expected}")
+    return Unknown(f"is {brief(plain(value))}, not {expected}")
 
 
 def _setting(layers: Sequence[Props], key: str) -> Value:

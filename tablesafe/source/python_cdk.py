@@ -10,10 +10,12 @@ aws_cdk); a later rebinding of the name is not tracked.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterable
 
 from tablesafe.source.calls import (
+    MAX_LITERAL_DEPTH,
     TABLE_CLASSES,
     ConstructCall,
     Member,
@@ -22,6 +24,7 @@ from tablesafe.source.calls import (
     SourceSyntaxError,
     Value,
     build_props,
+    too_deep,
 )
 
 MODULE = "aws_cdk.aws_dynamodb"
@@ -77,10 +80,16 @@ class _Reader:
         self.names = names
 
     def non_literal(self, node: ast.AST, prefix: str = "") -> NonLiteral:
-        """Its text for messages (ast.unparse: get_source_segment splits the file each time)."""
-        return NonLiteral.of(prefix + ast.unparse(node))
+        """Its text for messages (ast.unparse: get_source_segment splits the file each time;
+        unparse recurses, so a chain of thousands of operators is shown as `…`)."""
+        try:
+            return NonLiteral.of(prefix + ast.unparse(node))
+        except RecursionError:
+            return NonLiteral(prefix + "…")
 
-    def value(self, node: ast.expr) -> Value:
+    def value(self, node: ast.expr, depth: int = 0) -> Value:
+        if depth > MAX_LITERAL_DEPTH:
+            return self.non_literal(node)
         if isinstance(node, ast.Constant) and not isinstance(node.value, bytes | complex):
             return node.value  # type: ignore[no-any-return]
         if (
@@ -91,25 +100,29 @@ class _Reader:
         ):
             return -node.operand.value  # type: ignore[no-any-return]
         if isinstance(node, ast.List | ast.Tuple) and not any(isinstance(e, ast.Starred) for e in node.elts):
-            return [self.value(element) for element in node.elts]
+            return [self.value(element, depth + 1) for element in node.elts]
         if isinstance(node, ast.Dict) and all(k is None or isinstance(k, ast.Constant) for k in node.keys):
             return build_props(
                 (
-                    (None, self.non_literal(v, "**")) if k is None else (str(k.value), self.value(v))  # type: ignore[attr-defined]
+                    (None, self.non_literal(v, "**"))
+                    if k is None
+                    else (str(k.value), self.value(v, depth + 1))  # type: ignore[attr-defined]
                     for k, v in zip(node.keys, node.values, strict=True)
                 ),
                 spread_overrides=True,
             )
         if isinstance(node, ast.Call) and not node.args and self.names.exported(node.func):
-            return self.keywords(node)  # a struct: dynamodb.Attribute(name=..., type=...)
+            return self.keywords(node, depth=depth + 1)  # a struct: dynamodb.Attribute(name=..., type=...)
         if isinstance(node, ast.Attribute) and node.attr.isupper() and (owner := _dotted(node.value)):
             return Member(owner.rpartition(".")[2], node.attr)
         return self.non_literal(node)
 
-    def keywords(self, call: ast.Call, skip: tuple[str, ...] = ()) -> Props:
+    def keywords(self, call: ast.Call, skip: tuple[str, ...] = (), depth: int = 0) -> Props:
         return build_props(
             (
-                (None, self.non_literal(k.value, "**")) if k.arg is None else (k.arg, self.value(k.value))
+                (None, self.non_literal(k.value, "**"))
+                if k.arg is None
+                else (k.arg, self.value(k.value, depth))
                 for k in call.keywords
                 if k.arg not in skip
             ),
@@ -138,39 +151,68 @@ def _blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
     return blocks
 
 
-def _statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
-    """The innermost statement spanning line (a compound statement when line is in its
-    header or decorators)."""
-    for statement in body:
-        decorators = getattr(statement, "decorator_list", ())
-        start = min(statement.lineno, *(d.lineno for d in decorators)) if decorators else statement.lineno
-        if start <= line <= (statement.end_lineno or statement.lineno):
-            for block in _blocks(statement):
-                if inner := _statement_at(block, line):
-                    return inner
-            return statement
-    return None
+def _first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", ())
+    return min(statement.lineno, *(d.lineno for d in decorators)) if decorators else statement.lineno
 
 
-def _locate(tree: ast.Module, text: str, starts: Iterable[int]) -> list[tuple[ast.stmt, int, int]]:
-    """(innermost statement, line, UTF-8 column) of each text offset inside a statement."""
-    found = []
-    for start in starts:
-        line_start = text.rfind("\n", 0, start) + 1
-        line = text.count("\n", 0, line_start) + 1
-        if (statement := _statement_at(tree.body, line)) is not None:
-            found.append((statement, line, len(text[line_start:start].encode())))
-    return found
+class _Where:
+    """Offsets of the text -> (innermost statement, line, UTF-8 column), each in
+    O(log n): line starts and every body's first lines are bisected, never scanned, so
+    locating the calls of a file stays linear in its tables."""
+
+    def __init__(self, tree: ast.Module, text: str) -> None:
+        self.tree = tree
+        self.text = text
+        self.line_starts = [0, *(match.end() for match in re.finditer("\n", text))]
+        self.first_lines: dict[int, list[int]] = {}
+
+    def _in(self, body: list[ast.stmt], line: int) -> ast.stmt | None:
+        """The first statement of body spanning line (bodies are sorted and disjoint,
+        except statements that share a line)."""
+        firsts = self.first_lines.get(id(body))
+        if firsts is None:
+            firsts = self.first_lines[id(body)] = [_first_line(statement) for statement in body]
+        index = bisect.bisect_right(firsts, line) - 1
+        if index < 0:
+            return None
+        for statement in body[bisect.bisect_left(firsts, firsts[index]) : index + 1]:
+            if line <= (statement.end_lineno or statement.lineno):
+                return statement
+        return None
+
+    def statement_at(self, line: int) -> ast.stmt | None:
+        """The innermost statement spanning line (a compound statement when line is in its
+        header or decorators)."""
+        found = None
+        blocks = [self.tree.body]
+        while blocks:
+            inner = next((s for body in blocks if body and (s := self._in(body, line))), None)
+            if inner is None:
+                break
+            found, blocks = inner, _blocks(inner)
+        return found
+
+    def locate(self, starts: Iterable[int]) -> list[tuple[ast.stmt, int, int]]:
+        """(innermost statement, line, UTF-8 column) of each offset inside a statement."""
+        found = []
+        for start in starts:
+            line = bisect.bisect_right(self.line_starts, start)
+            line_start = self.line_starts[line - 1]
+            if (statement := self.statement_at(line)) is not None:
+                found.append((statement, line, len(self.text[line_start:start].encode())))
+        return found
 
 
-def _imports(tree: ast.Module, text: str) -> list[ast.Import | ast.ImportFrom]:
+def _imports(where: _Where) -> list[ast.Import | ast.ImportFrom]:
     """The import statements on lines that name aws_cdk."""
+    text = where.text
     starts = []
     for match in _AWS_CDK.finditer(text):
         line_start = text.rfind("\n", 0, match.start()) + 1
         if text[line_start : match.start()].lstrip().startswith(("from ", "import ")):
             starts.append(match.start())
-    statements = {id(found[0]): found[0] for found in _locate(tree, text, starts)}
+    statements = {id(found[0]): found[0] for found in where.locate(starts)}
     return [s for s in statements.values() if isinstance(s, ast.Import | ast.ImportFrom)]
 
 
@@ -197,19 +239,25 @@ def parse_python(text: str) -> list[ConstructCall]:
         tree = ast.parse(text)
     except SyntaxError as error:
         raise SourceSyntaxError(error.lineno or 1, error.msg) from None
-    names = _Names(_imports(tree, text))
+    except (RecursionError, MemoryError):  # e.g. `1+1+...` with 200,000 terms
+        raise too_deep() from None
+    where = _Where(tree, text)
+    names = _Names(_imports(where))
     reader = _Reader(names)
+    calls: dict[tuple[int, int], ast.Call] = {}
+    walked: set[int] = set()
     found = []
-    for statement, line, column in _locate(tree, text, _callee_starts(text, names)):
-        # ast.walk is breadth-first: the call is usually the statement's own value
-        call = next(
-            (
-                node
-                for node in ast.walk(statement)
-                if isinstance(node, ast.Call) and node.lineno == line and node.col_offset == column
-            ),
-            None,
-        )
+    for statement, line, column in where.locate(_callee_starts(text, names)):
+        call = getattr(statement, "value", None)  # usually the call is the statement's value
+        if not (isinstance(call, ast.Call) and (call.lineno, call.col_offset) == (line, column)):
+            if id(statement) not in walked:  # else each statement is walked once, whatever it holds
+                walked.add(id(statement))
+                calls.update(
+                    ((node.lineno, node.col_offset), node)
+                    for node in ast.walk(statement)
+                    if isinstance(node, ast.Call)
+                )
+            call = calls.get((line, column))
         if call is not None and (kind := names.exported(call.func)) in TABLE_CLASSES:
             found.append(reader.construct(kind, call))
     return found

@@ -17,6 +17,7 @@ import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from tablesafe.source.calls import (
+    MAX_LITERAL_DEPTH,
     TABLE_CLASSES,
     ConstructCall,
     Member,
@@ -66,13 +67,18 @@ def _string(node: Node) -> str | None:
 
 
 def _dotted(node: Node) -> str | None:
-    if node.type == "identifier":
-        return _text(node)
-    if node.type == "member_expression":
+    """`a.b.c` as text; None when any part is not a name (a loop: chains can be long)."""
+    parts: list[str] = []
+    while node.type == "member_expression":
         owner, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
-        if owner is not None and prop is not None and (base := _dotted(owner)):
-            return f"{base}.{_text(prop)}"
-    return None
+        if owner is None or prop is None:
+            return None
+        parts.append(_text(prop))
+        node = owner
+    if node.type != "identifier":
+        return None
+    parts.append(_text(node))
+    return ".".join(reversed(parts))
 
 
 class _Names:
@@ -134,7 +140,9 @@ def _number(text: str) -> int | float | None:
             return None
 
 
-def _value(node: Node) -> Value:
+def _value(node: Node, depth: int = 0) -> Value:
+    if depth > MAX_LITERAL_DEPTH:
+        return NonLiteral.of(_text(node))
     kind = node.type
     while kind in _WRAPPERS or kind == "type_assertion":
         inner = node.named_children[-1] if kind == "type_assertion" else node.named_children[0]
@@ -152,9 +160,9 @@ def _value(node: Node) -> Value:
         if operand.type == "number" and (number := _number(_text(operand))) is not None:
             return -number
     if kind == "array" and all(child.type != "spread_element" for child in node.named_children):
-        return [_value(child) for child in node.named_children if child.type != "comment"]
+        return [_value(child, depth + 1) for child in node.named_children if child.type != "comment"]
     if kind == "object":
-        return _object(node)
+        return _object(node, depth)
     if kind == "member_expression" and (dotted := _dotted(node)):
         owner, _, name = dotted.rpartition(".")
         if owner and name.isupper():
@@ -170,7 +178,7 @@ def _key(node: Node) -> str | None:
     return None
 
 
-def _object(node: Node) -> Props:
+def _object(node: Node, depth: int = 0) -> Props:
     """An object literal; a spread, or a computed key, may set any prop."""
     entries: list[tuple[str | None, Value]] = []
     for child in node.named_children:
@@ -180,7 +188,7 @@ def _object(node: Node) -> Props:
             if key is None or value_node is None:
                 entries.append((None, NonLiteral.of(_text(child))))
             else:
-                entries.append((key, _value(value_node)))
+                entries.append((key, _value(value_node, depth + 1)))
         elif child.type == "shorthand_property_identifier":
             entries.append((_text(child), NonLiteral.of(_text(child))))
         elif child.type == "spread_element":
@@ -209,13 +217,13 @@ def _construct(kind: str, new: Node, arguments: Node) -> ConstructCall:
 
 
 def _first_error(node: Node) -> Node:
-    """The first ERROR or MISSING node below a tree that has an error."""
-    for child in node.children:
-        if child.is_error or child.is_missing:
-            return child
-        if child.has_error:
-            return _first_error(child)
-    return node
+    """The first ERROR or MISSING node below a tree that has an error (a loop: trees can
+    be deep)."""
+    while True:
+        child = next((c for c in node.children if c.is_error or c.is_missing or c.has_error), None)
+        if child is None or child.is_error or child.is_missing:
+            return child or node
+        node = child
 
 
 def parse_typescript(text: str, *, tsx: bool = False) -> list[ConstructCall]:
