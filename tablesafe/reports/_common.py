@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tablesafe.model import Finding, Remediation, Report, Rule, Severity, TableDescription
+from tablesafe.neutralize import markdown_fence
 
 T = TypeVar("T")
 
@@ -81,10 +82,12 @@ def fix_text(remediation: Remediation) -> str:
 
 
 def fix_markdown(remediation: Remediation) -> str:
-    """The fix as Markdown: summary, then each snippet in a fenced code block."""
+    """The fix as Markdown: summary, then each snippet in a fenced code block whose fence no
+    line of the snippet can close (a snippet may quote a table's own names)."""
     parts = [remediation.summary]
     for label, lang, code in snippets(remediation):
-        parts.append(f"**{label}**\n\n```{lang}\n{code}\n```")
+        fence = markdown_fence(code)
+        parts.append(f"**{label}**\n\n{fence}{lang}\n{code}\n{fence}")
     return "\n\n".join(parts)
 
 

@@ -41,12 +41,13 @@ class _Painter:
 
 
 def _wrap(text: str, indent: int) -> list[str]:
-    """Wrap each paragraph to WIDTH without splitting paths or identifiers."""
+    """Wrap each paragraph to WIDTH without splitting paths or identifiers; each is shown
+    neutralized, as a value it quotes could start a wrapped line."""
     pad = " " * indent
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         lines += textwrap.wrap(
-            paragraph,
+            shown(paragraph),
             WIDTH,
             initial_indent=pad,
             subsequent_indent=pad,
@@ -74,7 +75,7 @@ def _finding(finding: Finding, paint: _Painter, shown_fixes: set[str]) -> list[s
         for label, lang, code in snippets(fix):
             if lang != "bash":
                 lines.append(paint(f"      {label}:", "dim"))
-                lines += [paint(f"        {line}", "dim") for line in code.splitlines()]
+                lines += [paint(f"        {shown(line)}", "dim") for line in code.splitlines()]
     return lines
 
 
