@@ -5,7 +5,7 @@ API is untrusted: a stack name can carry a terminal escape, a tag value Markdown
 a KMS key id a shell command. Such a value never reaches an output raw; it goes through the
 neutralizer of the output it lands in:
 
-- ``text``: terminals, logs and stderr (and the base of every other neutralizer);
+- ``text``: terminals, logs and stderr;
 - ``markdown_text`` and ``markdown_code``: Markdown prose and inline code (``markdown_cell``
   and ``markdown_fence`` for table cells and code blocks);
 - ``shell``: one word of a bash command;
@@ -52,20 +52,24 @@ def text(value: object) -> str:
     ``\\n``), so it cannot style the terminal, move the cursor or start a line of its own (a
     GitHub Actions ``::error::`` workflow command); a '::' that could start a line once the
     value is wrapped or printed first is shown as ``\\x3a:``."""
-    return _WORKFLOW_COMMAND.sub(r"\\x3a:", _CONTROL.sub(_escaped, str(value)))
+    return _WORKFLOW_COMMAND.sub(r"\\x3a:", _controls_escaped(value))
+
+
+def _controls_escaped(value: object) -> str:
+    return _CONTROL.sub(_escaped, str(value))
 
 
 def markdown_text(value: object) -> str:
     """The value as Markdown prose: control characters escaped, then every ASCII punctuation
     character backslash-escaped, so it renders as the text it is and never as markup."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", text(value))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", _controls_escaped(value))
 
 
 def markdown_code(value: object) -> str:
     """The value as an inline code span that it cannot close: the fence is one backtick
     longer than any run of backticks inside, padded with a space where the value starts or
     ends with a backtick or a space (CommonMark strips one space from each side)."""
-    shown = text(value)
+    shown = _controls_escaped(value)
     fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(shown)), default=0))
     pad = " " if not shown or shown[0] in "` " or shown[-1] in "` " else ""
     return f"{fence}{pad}{shown}{pad}{fence}"
