@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
+from tablesafe.rules._fixes import pitr_fix
 from tablesafe.rules._switch import switch_messages
 
 
@@ -17,6 +19,12 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     )
 
 
+def fix(ctx: FixContext) -> Remediation:
+    return pitr_fix(
+        ctx, f"Enable point-in-time recovery on {ctx.where} with pointInTimeRecoverySpecification."
+    )
+
+
 RULE = Rule(
     id="TS001",
     slug="pitr-missing",
@@ -28,22 +36,7 @@ RULE = Rule(
         "for exporting the table to S3."
     ),
     severity=Severity.ERROR,
-    remediation=Remediation(
-        summary="Enable point-in-time recovery with pointInTimeRecoverySpecification.",
-        cdk_python=(
-            "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
-            "    point_in_time_recovery_enabled=True, recovery_period_in_days=35)"
-        ),
-        cdk_typescript=(
-            "pointInTimeRecoverySpecification: {\n"
-            "  pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 35 }"
-        ),
-        cli=(
-            "aws dynamodb update-continuous-backups --table-name TABLE "
-            "--point-in-time-recovery-specification "
-            "PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=35"
-        ),
-    ),
+    fix=fix,
     controls=(
         "AWS Security Hub DynamoDB.2",
         "AWS Config dynamodb-pitr-enabled",

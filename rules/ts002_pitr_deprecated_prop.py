@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
+from tablesafe.rules._fixes import props_fix
 
 DEPRECATED_PROP = "pointInTimeRecovery"
 
@@ -45,6 +47,20 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     return messages
 
 
+def fix(ctx: FixContext) -> Remediation:
+    return props_fix(
+        ctx,
+        f"Replace the deprecated prop on {ctx.where} with pointInTimeRecoverySpecification "
+        "(`tablesafe lint --fix` does it for literal values).",
+        "# point_in_time_recovery=True  ->\n"
+        "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
+        "    point_in_time_recovery_enabled=True),",
+        "// pointInTimeRecovery: true  ->\n"
+        "pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },",
+        "# a source change only: the deployed table is unaffected",
+    )
+
+
 RULE = Rule(
     id="TS002",
     slug="pitr-deprecated-prop",
@@ -55,19 +71,7 @@ RULE = Rule(
         "pointInTimeRecoverySpecification is the only way to set the recovery period."
     ),
     severity=Severity.ERROR,
-    remediation=Remediation(
-        summary="Replace pointInTimeRecovery with pointInTimeRecoverySpecification.",
-        cdk_python=(
-            "# point_in_time_recovery=True  ->\n"
-            "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
-            "    point_in_time_recovery_enabled=True)"
-        ),
-        cdk_typescript=(
-            "// pointInTimeRecovery: true  ->\n"
-            "pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true }"
-        ),
-        cli="# a source change only: the deployed table is unaffected",
-    ),
+    fix=fix,
     controls=("cdk deprecation aws-cdk-lib.aws_dynamodb.TableOptions#pointInTimeRecovery",),
     check=check,
     help_url="https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_dynamodb.TableProps.html",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
+from tablesafe.rules._fixes import props_fix
 from tablesafe.rules._switch import switch_messages
 
 
@@ -12,6 +14,21 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
         "Deletion protection",
         "DeletionProtectionEnabled",
         "DeletionProtectionEnabled is not set",
+    )
+
+
+def fix(ctx: FixContext) -> Remediation:
+    python, typescript = (
+        ("deletion_protection_enabled=True,", "deletionProtectionEnabled: true,")
+        if ctx.l1
+        else ("deletion_protection=True,", "deletionProtection: true,")
+    )
+    return props_fix(
+        ctx,
+        f"Enable deletion protection on {ctx.where}.",
+        python,
+        typescript,
+        f"aws dynamodb update-table --table-name {ctx.sh_table}{ctx.sh_region} --deletion-protection-enabled",
     )
 
 
@@ -25,12 +42,7 @@ RULE = Rule(
         "policy only covers CloudFormation; deletion protection covers everyone."
     ),
     severity=Severity.ERROR,
-    remediation=Remediation(
-        summary="Enable deletion protection on the table (and on every replica).",
-        cdk_python="deletion_protection=True",
-        cdk_typescript="deletionProtection: true",
-        cli="aws dynamodb update-table --table-name TABLE --deletion-protection-enabled",
-    ),
+    fix=fix,
     controls=(
         "AWS Security Hub DynamoDB.6",
         "AWS Config dynamodb-table-deletion-protection-enabled",

@@ -6,7 +6,9 @@ RemovalPolicy.DESTROY, RemovalPolicies.of(scope) or a raw template without polic
 
 from __future__ import annotations
 
+from tablesafe.fixes import FixContext, one_line
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+from tablesafe.rules._fixes import props_fix
 
 SAFE_DELETION_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 SAFE_UPDATE_REPLACE_POLICIES = frozenset({"Retain"})
@@ -39,6 +41,32 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     ]
 
 
+def fix(ctx: FixContext) -> Remediation:
+    summary = (
+        f"Retain {ctx.where}: RemovalPolicy.RETAIN (the CDK default) sets DeletionPolicy and "
+        "UpdateReplacePolicy to Retain."
+    )
+    template = (
+        f"# in the template of stack {one_line(ctx.stack or '(this template)')}, on resource "
+        f"{one_line(ctx.logical_id or ctx.named)}:\n"
+        "#   DeletionPolicy: Retain\n#   UpdateReplacePolicy: Retain"
+    )
+    if ctx.live and not ctx.stack:
+        return Remediation(summary, "", "", "")
+    if ctx.l1:  # an L1 has no removal_policy prop: the method sets both attributes
+        return Remediation(
+            summary,
+            f"# {ctx.where}: after {ctx.py_var} = {ctx.python_call()}\n"
+            f"{ctx.py_var}.apply_removal_policy(RemovalPolicy.RETAIN)",
+            f"// {ctx.where}: after const {ctx.ts_var} = {ctx.typescript_call()}\n"
+            f"{ctx.ts_var}.applyRemovalPolicy(RemovalPolicy.RETAIN);",
+            template,
+        )
+    return props_fix(
+        ctx, summary, "removal_policy=RemovalPolicy.RETAIN,", "removalPolicy: RemovalPolicy.RETAIN,", template
+    )
+
+
 RULE = Rule(
     id="TS004",
     slug="removal-policy-not-retain",
@@ -49,15 +77,7 @@ RULE = Rule(
         "Retain leaves the table in the account, from where it can be imported again."
     ),
     severity=Severity.ERROR,
-    remediation=Remediation(
-        summary="Use RemovalPolicy.RETAIN (the CDK default) for DeletionPolicy and UpdateReplacePolicy.",
-        cdk_python="removal_policy=RemovalPolicy.RETAIN",
-        cdk_typescript="removalPolicy: RemovalPolicy.RETAIN",
-        cli=(
-            "# CloudFormation template: set on the resource\n"
-            "DeletionPolicy: Retain\nUpdateReplacePolicy: Retain"
-        ),
-    ),
+    fix=fix,
     controls=("cfn-lint I3011",),
     check=check,
     help_url="https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",

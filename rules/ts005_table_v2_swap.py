@@ -8,7 +8,9 @@ that error (a new construct id) creates a new, empty table.
 from __future__ import annotations
 
 from tablesafe.changes import SAFE_MIGRATION_URL, describe_where, removal_outcome
+from tablesafe.fixes import FixContext
 from tablesafe.model import GLOBAL_TABLE, Remediation, Rule, RuleSettings, Severity, TableChange
+from tablesafe.rules._fixes import retain_steps
 
 _KIND = {GLOBAL_TABLE: "a TableV2 (AWS::DynamoDB::GlobalTable)"}
 _TABLE_KIND = "a Table (AWS::DynamoDB::Table)"
@@ -35,6 +37,23 @@ def check(change: TableChange, settings: RuleSettings) -> list[str]:
     ]
 
 
+def fix(ctx: FixContext) -> Remediation:
+    python, typescript = retain_steps(
+        ctx,
+        python_new=f"dynamodb.TableV2(self, {ctx.py_id}, partition_key=..., ...)",
+        typescript_new=f"new dynamodb.TableV2(this, {ctx.ts_id}, {{ partitionKey: ..., ... }})",
+    )
+    return Remediation(
+        f"Keep {ctx.named} a Table, or migrate without replacement: retain it and deploy, remove it "
+        "from the stack and deploy (it is orphaned, data intact), re-create it as a TableV2 with the "
+        f"same construct id and keys, then `cdk import` it ({SAFE_MIGRATION_URL}).",
+        python,
+        typescript,
+        f"cdk deploy {ctx.sh_stack}   # after steps 1 and 2, each\n"
+        f"cdk import {ctx.sh_stack}   # after step 3 (newer CLIs: cdk orphan, then cdk import)",
+    )
+
+
 RULE = Rule(
     id="TS005",
     slug="table-v2-swap",
@@ -46,26 +65,7 @@ RULE = Rule(
         "data: retain the table, remove it from the stack, switch to TableV2, and import it."
     ),
     severity=Severity.ERROR,
-    remediation=Remediation(
-        summary=(
-            "Keep the Table, or migrate without replacement: set RemovalPolicy.RETAIN and deploy, "
-            "remove the table from the stack and deploy (it is orphaned, data intact), switch the "
-            f"code to TableV2, then `cdk import` the table ({SAFE_MIGRATION_URL})."
-        ),
-        cdk_python=(
-            "# 1. table.apply_removal_policy(RemovalPolicy.RETAIN); cdk deploy\n"
-            "# 2. remove the Table from the stack; cdk deploy (the table is orphaned)\n"
-            "# 3. dynamodb.TableV2(self, 'Orders', partition_key=..., ...)  # same name and keys\n"
-            "# 4. cdk import"
-        ),
-        cdk_typescript=(
-            "// 1. table.applyRemovalPolicy(RemovalPolicy.RETAIN); cdk deploy\n"
-            "// 2. remove the Table from the stack; cdk deploy (the table is orphaned)\n"
-            "// 3. new dynamodb.TableV2(this, 'Orders', { partitionKey: ..., ... }) // same name and keys\n"
-            "// 4. cdk import"
-        ),
-        cli="cdk deploy && cdk import   # after the RETAIN and remove steps above",
-    ),
+    fix=fix,
     controls=("none: no other tool gates on a Table to TableV2 swap (cdk diff shows it, never fails on it)",),
     check=check,
     help_url="https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_dynamodb/README.html#migrating-from-table-to-tablev2",

@@ -7,6 +7,8 @@ logical ID changes; either way the stack ends up with an empty table.
 
 from __future__ import annotations
 
+import shlex
+
 from tablesafe.changes import (
     RETAINING_DELETION_POLICIES,
     S3_IMPORT_URL,
@@ -17,7 +19,9 @@ from tablesafe.changes import (
     replacement_outcome,
     replacing_changes,
 )
+from tablesafe.fixes import FixContext, one_line, python_string, typescript_string
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableChange
+from tablesafe.rules._fixes import retain_steps
 
 
 def check(change: TableChange, settings: RuleSettings) -> list[str]:
@@ -49,6 +53,89 @@ def check(change: TableChange, settings: RuleSettings) -> list[str]:
     return [f"{where}: {'; '.join(map(str, changes))}. {replacement_outcome(old, new)}."]
 
 
+REFACTOR = (
+    "cdk refactor --unstable=refactor --dry-run   # shows how each table is mapped\n"
+    "cdk refactor --unstable=refactor             # moves it without a new table (preview)"
+)
+
+
+def _removed(ctx: FixContext) -> Remediation:
+    return Remediation(
+        f"Keep {ctx.named} in the stack, or retain it before removing it: deploy "
+        "RemovalPolicy.RETAIN first, then remove it (it is orphaned with its data; `cdk import` "
+        f"adopts it again, {SAFE_MIGRATION_URL}).",
+        f"# {ctx.where}: before removing dynamodb.Table(self, {ctx.py_id}, ...), deploy\n"
+        f"{ctx.py_var}.apply_removal_policy(RemovalPolicy.RETAIN)",
+        f"// {ctx.where}: before removing new dynamodb.Table(this, {ctx.ts_id}, ...), deploy\n"
+        f"{ctx.ts_var}.applyRemovalPolicy(RemovalPolicy.RETAIN);",
+        "",
+    )
+
+
+def _moved(ctx: FixContext, old: FixContext) -> Remediation:
+    """A new logical ID or another stack: refactor first; the old ID only within a stack."""
+    same_stack = ctx.stack == old.stack
+    summary = (
+        f"Keep the table of {old.named}: run `cdk refactor --unstable=refactor` (CloudFormation "
+        "stack refactoring keeps the table under its new "
+        f"{'logical ID' if same_stack else 'stack and logical ID'}; preview)"
+    )
+    if same_stack and old.logical_id:
+        summary += f", or keep the deployed logical ID {old.logical_id} with overrideLogicalId"
+    summary += f", or retain, remove and `cdk import` it ({SAFE_MIGRATION_URL})."
+    if not (same_stack and old.logical_id):
+        in_stack = f"in {one_line(ctx.stack or 'the new stack')}"
+        python, typescript = retain_steps(
+            old,
+            python_new=f"dynamodb.{ctx.cdk_class}(self, {ctx.py_id}, ...) {in_stack}",
+            typescript_new=f"new dynamodb.{ctx.cdk_class}(this, {ctx.ts_id}, {{ ... }}) {in_stack}",
+        )
+        return Remediation(summary, python, typescript, REFACTOR)
+    child_py = ctx.py_var if ctx.l1 else f"{ctx.py_var}.node.default_child"
+    child_ts = ctx.ts_var if ctx.l1 else f"({ctx.ts_var}.node.defaultChild as dynamodb.CfnTable)"
+    return Remediation(
+        summary,
+        f"# {ctx.where}: keep the deployed logical ID\n"
+        f"{child_py}.override_logical_id({python_string(old.logical_id)})",
+        f"// {ctx.where}: keep the deployed logical ID\n"
+        f"{child_ts}.overrideLogicalId({typescript_string(old.logical_id)});",
+        REFACTOR,
+    )
+
+
+def _replaced(ctx: FixContext, changed: str) -> Remediation:
+    """A create-only property changed: no logical-ID fix helps; undo, or move the data."""
+    return Remediation(
+        f"Undo the change to {changed} of {ctx.named}, or move the data deliberately: export the "
+        "table to S3 and create the new table from the export with importSource (Table only; "
+        f"retain the old table while you do), {S3_IMPORT_URL}.",
+        f"# {ctx.where}: undo the change to {changed}, or build the new table from an S3 export:\n"
+        f"dynamodb.Table(self, {ctx.py_id}, ...,\n"
+        "    import_source=dynamodb.ImportSourceSpecification(\n"
+        "        bucket=export_bucket, key_prefix=export_data_prefix,\n"
+        "        input_format=dynamodb.InputFormat.dynamo_db_json()))",
+        f"// {ctx.where}: undo the change to {changed}, or build the new table from an S3 export:\n"
+        f"new dynamodb.Table(this, {ctx.ts_id}, {{ ...,\n"
+        "  importSource: { bucket: exportBucket, keyPrefix: exportDataPrefix,\n"
+        "    inputFormat: dynamodb.InputFormat.dynamoDBJson() } });",
+        f"aws dynamodb export-table-to-point-in-time --table-arn {ctx.sh_arn}{ctx.sh_region} "
+        '--s3-bucket "$EXPORT_BUCKET" --s3-prefix ' + shlex.quote(ctx.construct_id or "export"),
+    )
+
+
+def fix(ctx: FixContext) -> Remediation:
+    change = ctx.change
+    if change is None:  # the catalogue: the general advice
+        return _replaced(ctx, "the key schema, table name, local indexes or import source")
+    old = FixContext.of(change.old)
+    if change.new is None:
+        return _removed(old)
+    changes = replacing_changes(change.old, change.new)
+    if ctx.stack != old.stack or (change.old.logical_id != change.new.logical_id and not changes):
+        return _moved(ctx, old)
+    return _replaced(ctx, ", ".join(dict.fromkeys(c.name for c in changes)) or "the table")
+
+
 RULE = Rule(
     id="TS006",
     slug="table-replacement",
@@ -60,26 +147,7 @@ RULE = Rule(
         "cdk diff shows this as one line among many and never fails on it."
     ),
     severity=Severity.ERROR,
-    remediation=Remediation(
-        summary=(
-            "Undo the change, or move the data deliberately: keep the old logical ID (override it "
-            "with overrideLogicalId after a refactor), or retain the table, remove it from the stack "
-            f"and `cdk import` it under the new construct ({SAFE_MIGRATION_URL}); for a new key "
-            f"schema, export to S3 and create the new table with importSource ({S3_IMPORT_URL})."
-        ),
-        cdk_python=(
-            "# keep the deployed logical ID after moving or renaming the construct:\n"
-            "table.node.default_child.override_logical_id('OrdersA9B65338')"
-        ),
-        cdk_typescript=(
-            "// keep the deployed logical ID after moving or renaming the construct:\n"
-            "(table.node.defaultChild as dynamodb.CfnTable).overrideLogicalId('OrdersA9B65338');"
-        ),
-        cli=(
-            "aws dynamodb export-table-to-point-in-time --table-arn ARN --s3-bucket BUCKET "
-            "--s3-prefix PREFIX   # then a new table with importSource"
-        ),
-    ),
+    fix=fix,
     controls=("none: cdk diff reports replacements but does not gate on them",),
     check=check,
     help_url="https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from tablesafe.model import Rule, RuleSettings, Severity, TableDescription, Unknown
-from tablesafe.rules import ts001_pitr_missing
+from tablesafe.fixes import FixContext
+from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+from tablesafe.rules._fixes import pitr_fix
 
 
 def check(table: TableDescription, settings: RuleSettings) -> list[str]:
@@ -23,6 +22,12 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     return []
 
 
+def fix(ctx: FixContext) -> Remediation:
+    return pitr_fix(
+        ctx, f"Raise the PITR recovery period of {ctx.where} to 35 days (the maximum and the default)."
+    )
+
+
 RULE = Rule(
     id="TS007",
     slug="pitr-recovery-period-short",
@@ -33,11 +38,7 @@ RULE = Rule(
         "restored."
     ),
     severity=Severity.WARNING,
-    # The fix is TS001's: the same specification, with the full recovery period.
-    remediation=replace(
-        ts001_pitr_missing.RULE.remediation,
-        summary="Raise recoveryPeriodInDays to at least the minimum (35 is the maximum and the default).",
-    ),
+    fix=fix,
     controls=("AWS Security Hub DynamoDB.2 (recovery period)",),
     check=check,
     help_url="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery_Howitworks.html",

@@ -27,6 +27,7 @@ _IDENTITY_FIELDS = (
     "table_name",
     "table_arn",
     "cdk_props",
+    "language",
 )
 
 

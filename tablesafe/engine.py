@@ -54,8 +54,10 @@ def judge(
                     reason = exemption.reason
                     break
     suffix = f" ({'; '.join(notes)})" if notes and reason is None else ""
+    change = subject if isinstance(subject, TableChange) else None
     return [
-        Finding(rule, table, severity, message + suffix, reason is not None, reason) for message in messages
+        Finding(rule, table, severity, message + suffix, reason is not None, reason, change)
+        for message in messages
     ]
 
 

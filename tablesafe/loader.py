@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tablesafe.describe import describe_resource
+from tablesafe.fixes import CDK_METADATA_TYPE, app_language
 from tablesafe.model import TABLE_TYPES, InputError, LoadResult, Notice, Severity, TableDescription
 from tablesafe.values import TemplateContext
 
@@ -220,6 +221,7 @@ def _describe_resources(
     tables: list[TableDescription] = []
     problems: list[str] = []
     found: list[tuple[str, Mapping[str, Any]]] = []
+    language: str | None = None
     for logical_id, resource in template["Resources"].items():
         logical_id = str(logical_id)
         if not isinstance(resource, Mapping):
@@ -230,6 +232,8 @@ def _describe_resources(
             problems.append(f"resource {logical_id} has a Type that is not a string")
         elif resource["Type"] in TABLE_TYPES:
             found.append((logical_id, resource))
+        elif resource["Type"] == CDK_METADATA_TYPE:
+            language = app_language(resource)
     lines = {} if identity_only else _key_lines(text, (logical_id for logical_id, _ in found))
     for logical_id, resource in found:
         metadata = resource.get("Metadata")
@@ -244,6 +248,7 @@ def _describe_resources(
             file=source.display,
             line=lines.get(logical_id),
             cdk_props=_cdk_props(path, source.analytics),
+            language=language,
         )
         described, resource_problems = describe_resource(resource, ctx, identity, identity_only)
         tables.extend(described)

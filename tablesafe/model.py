@@ -10,7 +10,10 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tablesafe.fixes import FixContext
 
 TABLE = "AWS::DynamoDB::Table"
 GLOBAL_TABLE = "AWS::DynamoDB::GlobalTable"
@@ -87,6 +90,8 @@ class TableDescription:
     deletion_policy: str | Unknown | None = None
     """None means the attribute is absent, which CloudFormation treats as Delete."""
     update_replace_policy: str | Unknown | None = None
+    language: str | None = None
+    """The CDK app's language (python, typescript), for fixes in it; None when unknown."""
     cdk_props: Mapping[str, Any] | None = None
     """Props the CDK L2 construct was created with (analytics metadata); None if unknown."""
     suppressions: tuple[Suppression, ...] = ()
@@ -154,7 +159,8 @@ class Rule:
     title: str
     rationale: str
     severity: Severity
-    remediation: Remediation
+    fix: Callable[[FixContext], Remediation]
+    """The remediation for one finding, rendered from what it knows of the table."""
     controls: tuple[str, ...]
     check: Check | ChangeCheck
     help_url: str
@@ -162,6 +168,13 @@ class Rule:
     """Judged once per resource, not per replica (the policy belongs to the resource)."""
     judges_changes: bool = False
     """check takes a TableChange (baseline vs new) instead of one TableDescription."""
+
+    @property
+    def remediation(self) -> Remediation:
+        """The fix with placeholders instead of a table: what the catalogue shows."""
+        from tablesafe.fixes import PLACEHOLDER
+
+        return self.fix(PLACEHOLDER)
 
 
 @dataclass(slots=True)
@@ -174,6 +187,16 @@ class Finding:
     message: str
     suppressed: bool = False
     suppression_reason: str | None = None
+    change: TableChange | None = None
+    """The baseline pair a change rule (TS005, TS006) judged; its fix depends on the cause."""
+
+    @property
+    def remediation(self) -> Remediation:
+        """The rule's fix rendered for this finding's table (and change)."""
+        from tablesafe.fixes import FixContext, for_reader
+
+        context = FixContext.for_finding(self)
+        return for_reader(self.rule.fix(context), context, cdk_commands=self.rule.judges_changes)
 
     @property
     def replica_region(self) -> str | None:
@@ -197,7 +220,7 @@ class Finding:
             "line": table.line,
             "table_name": table.table_name,
             "table_arn": table.table_arn,
-            "remediation": self.rule.remediation.summary,
+            "remediation": self.remediation.summary,
             "suppressed": self.suppressed,
             "suppression_reason": self.suppression_reason,
         }

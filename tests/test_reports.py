@@ -52,11 +52,11 @@ def make_rule(rule_id: str, slug: str, severity: Severity, *, per_resource: bool
         title=f"{slug} title",
         rationale=f"Why {slug} matters.",
         severity=severity,
-        remediation=Remediation(
-            summary=f"Fix {slug}.",
-            cdk_python="table = dynamodb.Table(self, 'T')",
-            cdk_typescript="const table = new dynamodb.Table(this, 'T');",
-            cli="aws dynamodb update-table --table-name T",
+        fix=lambda ctx: Remediation(
+            summary=f"Fix {slug} on {ctx.named}.",
+            cdk_python=f"table = dynamodb.Table(self, {ctx.py_id})",
+            cdk_typescript=f"const table = new dynamodb.Table(this, {ctx.ts_id});",
+            cli=f"aws dynamodb update-table --table-name {ctx.sh_table}",
         ),
         controls=("AWS Security Hub DynamoDB.2",),
         check=no_check,
@@ -243,8 +243,8 @@ def test_junit_has_one_case_per_table_and_rule(report: Report) -> None:
 
     failure = outcome["TS007 pitr-recovery-period-short: Svc/Orders/Resource"].result[0]
     assert failure.message == "RecoveryPeriodInDays is 3, below 7"
-    assert "Fix pitr-recovery-period-short." in failure.text
-    assert "CDK Python:\ntable = dynamodb.Table" in failure.text
+    assert "Fix pitr-recovery-period-short on Svc/Orders." in failure.text
+    assert "CDK Python:\ntable = dynamodb.Table(self, 'Orders')" in failure.text
     skip = outcome["TS004 removal-policy-not-retain: Svc/Orders/Resource"].result[0]
     assert skip.message == "Retained by the backup team"
     assert root.get("tests") == "9"
@@ -272,9 +272,10 @@ def test_markdown_has_the_table_and_escapes_pipes(report: Report) -> None:
     assert "PITR is off \\\\| replica eu\\-west\\-1" in row
     assert row.count(" | ") == 4  # five cells: the escaped pipe does not split one
     assert "`Global/Events/Resource (replica eu-west-1)` (`Events1234`)" in row
-    assert "```python\ntable = dynamodb.Table" in text
-    assert "```typescript\n" in text
-    assert "```bash\naws dynamodb" in text
+    assert "<summary>How to fix TS001 on Global/Events/Resource (replica eu-west-1)</summary>" in text
+    assert "```python\ntable = dynamodb.Table(self, 'Events')" in text
+    assert '```typescript\nconst table = new dynamodb.Table(this, "Events");' in text
+    assert "```bash" not in text  # a template's table is fixed in its code, not with the CLI
     assert "<details><summary>1 suppressed</summary>" in text
     assert "Retained by the backup team" in text
     assert "- `cdk.out/Broken.template.json`: invalid JSON at line 3" in text
@@ -301,9 +302,9 @@ def test_text_groups_by_stack_and_colours_only_on_request(report: Report) -> Non
     assert "  ✖ TS001 pitr-missing  Global/Events/Resource (replica eu-west-1) [Events1234]" in lines
     warning = "  ▲ TS007 pitr-recovery-period-short  Svc/Orders/Resource [OrdersA9B65338] line 12"
     assert warning in lines
-    assert "    fix: Fix pitr-missing." in lines
-    assert "        table = dynamodb.Table(self, 'T')" in lines
-    assert "        const table = new dynamodb.Table(this, 'T');" in lines
+    assert "    fix: Fix pitr-missing on Global/Events." in lines
+    assert "        table = dynamodb.Table(self, 'Events')" in lines
+    assert '        const table = new dynamodb.Table(this, "Events");' in lines
     assert "  ○ suppressed TS004 Svc/Orders/Resource: Retained by the backup team" in lines
     assert "error: cdk.out/Broken.template.json: invalid JSON at line 3" in lines
     assert "warning: TS006 skipped: no baseline" in lines
@@ -312,12 +313,16 @@ def test_text_groups_by_stack_and_colours_only_on_request(report: Report) -> Non
     )
 
 
-def test_text_shows_each_rules_snippets_once(report: Report) -> None:
-    first, second = report.tables[1:]
-    report.findings = [Finding(PITR, t, Severity.ERROR, "off") for t in (first, second)]
+def test_text_shows_each_findings_own_fix_in_the_apps_language(report: Report) -> None:
+    orders, events = report.tables[0], report.tables[1]
+    python_app = dataclasses.replace(orders, language="python")
+    typescript_app = dataclasses.replace(events, language="typescript")
+    report.findings = [Finding(PITR, t, Severity.ERROR, "off") for t in (python_app, typescript_app)]
     text = render(report, "text", tool_version=VERSION)
-    assert text.count("table = dynamodb.Table(self, 'T')") == 1
-    assert text.count("fix: Fix pitr-missing.") == 2
+    assert text.count("fix: Fix pitr-missing on ") == 2
+    assert text.count("dynamodb.Table(self, 'Orders')") == 1 and '(this, "Orders")' not in text
+    assert text.count('new dynamodb.Table(this, "Events");') == 1 and "(self, 'Events')" not in text
+    assert "aws dynamodb" not in text
 
 
 def test_text_clean_run(report: Report) -> None:

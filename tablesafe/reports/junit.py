@@ -56,7 +56,7 @@ def _testcase(case: _Case, classname: str) -> TestCase:
     if failing:
         failure = Failure("; ".join(f.message for f in failing), failing[0].severity.value)
         messages = "\n".join(f.message for f in failing)
-        failure.text = f"{messages}\n\n{fix_text(rule.remediation)}"
+        failure.text = f"{messages}\n\n{fix_text(failing[0].remediation)}"
         testcase.result = [failure]
     elif case.findings:
         reasons = [f.suppression_reason or "suppressed" for f in case.findings]

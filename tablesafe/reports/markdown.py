@@ -7,10 +7,13 @@ only HTML is tablesafe's own <details>, and the only links are in the rules' fix
 
 from __future__ import annotations
 
+import html
+
+from tablesafe.fixes import one_line
 from tablesafe.model import Finding, Report
 from tablesafe.neutralize import markdown_cell, markdown_code, markdown_text
 
-from ._common import SYMBOL, active, all_rules, failed, fix_markdown, stack_of, subject, summary_line
+from ._common import SYMBOL, active, failed, fix_markdown, stack_of, subject, summary_line
 
 
 def _resource(finding: Finding) -> str:
@@ -46,11 +49,11 @@ def render_markdown(report: Report, *, tool_version: str) -> str:
             )
             for f in findings
         ]
-        failing_rules = {f.rule.id for f in findings}
-        for rule in all_rules(report):
-            if rule.id in failing_rules:
-                summary = f"How to fix {rule.id} {rule.slug}: {rule.title}"
-                lines += _details(summary, [fix_markdown(rule.remediation)])
+        for finding in findings:
+            # <summary> is an HTML block: Markdown is not rendered there, HTML escaping applies
+            table = html.escape(one_line(subject(finding.table, finding.rule)))
+            summary = f"How to fix {finding.rule.id} on {table}"
+            lines += _details(summary, [fix_markdown(finding.remediation)])
     suppressed = [f for f in report.findings if f.suppressed]
     if suppressed:
         table = ["| Rule | Stack | Resource | Reason |", "|---|---|---|---|"]

@@ -92,7 +92,9 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
         "ruleId": rule.id,
         "ruleIndex": index,
         "level": LEVEL[finding.severity],
-        "message": {"text": f"{subject(finding.table, rule)}: {finding.message}"},
+        "message": {
+            "text": f"{subject(finding.table, rule)}: {finding.message} Fix: {finding.remediation.summary}"
+        },
         "partialFingerprints": {"tablesafe/v1": fingerprint(finding)},
     }
     location = _location(finding.table)

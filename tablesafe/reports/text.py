@@ -57,8 +57,8 @@ def _wrap(text: str, indent: int) -> list[str]:
     return lines
 
 
-def _finding(finding: Finding, paint: _Painter, shown_fixes: set[str]) -> list[str]:
-    """One finding; a rule's snippets are printed the first time only, to stay compact."""
+def _finding(finding: Finding, paint: _Painter) -> list[str]:
+    """One finding with its own fix: the code names this table, in the app's language."""
     rule, table = finding.rule, finding.table
     style = _SEVERITY_STYLE[finding.severity]
     head = "  " + paint(f"{SYMBOL[finding.severity]} {rule.id}", style, "bold")
@@ -68,14 +68,11 @@ def _finding(finding: Finding, paint: _Painter, shown_fixes: set[str]) -> list[s
     if table.line:
         head += " " + paint(f"line {table.line}", "dim")
     lines = [head, *_wrap(shown(finding.message), 4)]
-    fix = rule.remediation
+    fix = finding.remediation
     lines += [paint(line, "dim") for line in _wrap(f"fix: {fix.summary}", 4)]
-    if rule.id not in shown_fixes:
-        shown_fixes.add(rule.id)
-        for label, lang, code in snippets(fix):
-            if lang != "bash":
-                lines.append(paint(f"      {label}:", "dim"))
-                lines += [paint(f"        {shown(line)}", "dim") for line in code.splitlines()]
+    for label, _, code in snippets(fix):
+        lines.append(paint(f"      {label}:", "dim"))
+        lines += [paint(f"        {shown(line)}", "dim") for line in code.splitlines()]
     return lines
 
 
@@ -88,7 +85,6 @@ def _suppressed(finding: Finding, paint: _Painter) -> list[str]:
 def render_text(report: Report, *, color: bool, tool_version: str) -> str:
     paint = _Painter(color)
     lines = [f"{paint(f'tablesafe {tool_version}', 'bold')}  checked {scope(report)}"]
-    shown_fixes: set[str] = set()
     for stack, findings in group_by_stack(report.findings, lambda f: f.table).items():
         files = dict.fromkeys(relative_path(f.table.file) for f in findings if f.table.file)
         heading = paint(shown(stack), "bold")
@@ -97,7 +93,7 @@ def render_text(report: Report, *, color: bool, tool_version: str) -> str:
         lines += ["", heading]
         for finding in findings:
             if not finding.suppressed:
-                lines += _finding(finding, paint, shown_fixes)
+                lines += _finding(finding, paint)
         for finding in findings:
             if finding.suppressed:
                 lines += _suppressed(finding, paint)
