@@ -90,6 +90,37 @@ def test_tables_moved_to_another_stack_are_replacements(
         assert not any("Products" in n["message"] or "Carts" in n["message"] for n in report["notices"])
 
 
+def test_replacement_fixes_match_the_cause(pair: tuple[Path, Path]) -> None:
+    """A rename keeps the real old logical ID (after `cdk refactor`); a key change gets no
+    logical-ID fix but the S3 export route; a swap gets the migration with its construct id."""
+    from tablesafe.config import Config
+    from tablesafe.engine import build_report
+    from tablesafe.loader import load_paths
+
+    before, after = pair
+    loaded = load_paths([str(after)])
+    from tablesafe.baseline import compare
+
+    compare(loaded, [str(after)], str(before), None, after)
+    fixes = {
+        (f.rule.id, (f.table.logical_id or "")[:-8]): f.remediation
+        for f in build_report(loaded, Config()).findings
+        if f.rule.id in ("TS005", "TS006")
+    }
+    renamed = fixes["TS006", "GroupMoved"]
+    old_id = next(
+        c.old.logical_id for c in loaded.changes if c.new and c.new.logical_id.startswith("GroupMoved")
+    )
+    assert old_id.startswith("Moved") and f".override_logical_id('{old_id}')" in renamed.cdk_python
+    assert f'.overrideLogicalId("{old_id}")' in renamed.cdk_typescript
+    assert "cdk refactor --unstable=refactor" in renamed.cli
+    keys = fixes["TS006", "Keys"]
+    assert "override" not in keys.cdk_python + keys.cdk_typescript
+    assert "export-table-to-point-in-time" in keys.cli and "KeySchema" in keys.summary
+    swap = fixes["TS005", "Swap"]
+    assert "dynamodb.TableV2(self, 'Swap'" in swap.cdk_python and "cdk import Repl" in swap.cli
+
+
 def test_unchanged_assembly_has_no_replacement_findings(run_cli: RunCli, pair: tuple[Path, Path]) -> None:
     before, _ = pair
     result = run_cli("check", before, "--baseline", before, "--format", "json")
