@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tablesafe.fixes import FixContext
+from tablesafe.fixes import PYTHON, TYPESCRIPT, FixContext, table_language
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
 from tablesafe.rules._fixes import props_fix
 
@@ -28,21 +28,35 @@ def _replica_regions_using_prop(props: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _prop_names(table: TableDescription) -> tuple[str, str]:
+    """(deprecated, current) prop names as the app's language spells them; both spellings
+    when the language is unknown."""
+    language = table_language(table)
+    if language == PYTHON:
+        return "point_in_time_recovery", "point_in_time_recovery_specification"
+    if language == TYPESCRIPT:
+        return DEPRECATED_PROP, "pointInTimeRecoverySpecification"
+    return (
+        "pointInTimeRecovery (Python: point_in_time_recovery)",
+        "pointInTimeRecoverySpecification (point_in_time_recovery_specification)",
+    )
+
+
 def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     props = table.cdk_props
     if props is None:
         return []
+    deprecated, current = _prop_names(table)
     messages = []
     if DEPRECATED_PROP in props:
         messages.append(
-            "PITR is set with the deprecated pointInTimeRecovery prop; it will be removed in "
-            "the next major CDK release. Use pointInTimeRecoverySpecification."
+            f"PITR is set with the deprecated {deprecated} prop; it will be removed in "
+            f"the next major CDK release. Use {current}."
         )
     replicas = _replica_regions_using_prop(props)
     if replicas:
         messages.append(
-            "The deprecated pointInTimeRecovery prop is set on replicas "
-            f"({', '.join(replicas)}). Use pointInTimeRecoverySpecification."
+            f"The deprecated {deprecated} prop is set on replicas ({', '.join(replicas)}). Use {current}."
         )
     return messages
 

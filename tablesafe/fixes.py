@@ -18,6 +18,7 @@ import shlex
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from tablesafe.model import GLOBAL_TABLE, Remediation, Source, TableChange, TableDescription
@@ -119,7 +120,7 @@ class FixContext:
             global_table=table.resource_type == GLOBAL_TABLE,
             l1=bool(path) and table.source is not Source.SOURCE and not path.endswith("/Resource"),
             live=table.source is Source.LIVE,
-            language=table.language or _SOURCE_LANGUAGES.get(_suffix(table.file)),
+            language=table_language(table),
             change=change,
         )
 
@@ -223,8 +224,12 @@ PLACEHOLDER = FixContext(construct_id="<construct id>", logical_id="<logical ID>
 """The context the catalogue renders fixes with: placeholders, clearly not real names."""
 
 
-def _suffix(file: str | None) -> str:
-    return ("." + file.rsplit(".", 1)[-1]) if file and "." in file else ""
+def table_language(table: TableDescription) -> str | None:
+    """The language of the app that defines the table: from the CDK analytics of its
+    template, or a linted source file's extension."""
+    if table.language or table.source is not Source.SOURCE or not table.file:
+        return table.language
+    return _SOURCE_LANGUAGES.get(PurePath(table.file).suffix)
 
 
 def shown_languages(context: FixContext) -> tuple[str, ...]:

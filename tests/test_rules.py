@@ -16,7 +16,7 @@ from tablesafe.baseline import compare
 from tablesafe.config import Config
 from tablesafe.engine import evaluate
 from tablesafe.loader import load_paths
-from tablesafe.model import Rule, RuleSettings, TableChange, TableDescription, Unknown
+from tablesafe.model import TABLE, Rule, RuleSettings, TableChange, TableDescription, Unknown
 from tablesafe.rules import ALL_RULES, RULES_BY_ID
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
@@ -114,8 +114,23 @@ def test_recovery_period_minimum_is_configurable() -> None:
 def test_deprecated_prop_on_replicas_is_named() -> None:
     _, findings = _findings("TS002")
     by_id = {f.table.logical_id: f.message for f in findings}
-    assert "pointInTimeRecovery prop" in by_id["FailOld"]
+    assert "pointInTimeRecovery (Python: point_in_time_recovery) prop" in by_id["FailOld"]  # language unknown
     assert "replicas" in by_id["FailReplicaProp"]
+
+
+@pytest.mark.parametrize(
+    ("language", "deprecated", "current"),
+    [
+        ("python", "point_in_time_recovery prop", "Use point_in_time_recovery_specification."),
+        ("typescript", "pointInTimeRecovery prop", "Use pointInTimeRecoverySpecification."),
+    ],
+)
+def test_deprecated_prop_is_named_as_the_apps_language_spells_it(
+    language: str, deprecated: str, current: str
+) -> None:
+    table = TableDescription(TABLE, cdk_props={"pointInTimeRecovery": True}, language=language)
+    (message,) = RULES_BY_ID["TS002"].check(table, RuleSettings())
+    assert f"deprecated {deprecated}" in message and message.endswith(current)
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.id)
