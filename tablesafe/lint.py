@@ -66,6 +66,16 @@ def register_lint_command(
     lint.add_argument(
         "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
     )
+    fixing = lint.add_mutually_exclusive_group()
+    fixing.add_argument(
+        "--fix",
+        action="store_true",
+        help="rewrite literal props to fix TS001-TS004 (comments and layout kept), then report what "
+        "remains (exit 1 while findings remain)",
+    )
+    fixing.add_argument(
+        "--diff", action="store_true", help="print the unified diff --fix would apply; write nothing"
+    )
     add_report_options(lint)
     lint.set_defaults(handler=_lint)
 
@@ -77,8 +87,14 @@ def _lint(args: argparse.Namespace) -> int:
 
     config, config_errors = load_config(args.config, Path.cwd())
     files, folder_problems = expand_folders(args.files)
+    problems = [*config_errors, *(InputError(path, problem) for path, problem in folder_problems)]
+    if args.fix or args.diff:
+        from tablesafe.fix import apply_fixes
+
+        if (code := apply_fixes(files, config, args.diff_base, problems, write=args.fix)) is not None:
+            return code
     report = lint_files(files, config, args.diff_base)
-    report.errors[:0] = [*config_errors, *(InputError(path, problem) for path, problem in folder_problems)]
+    report.errors[:0] = problems
     return emit_report(report, args)
 
 

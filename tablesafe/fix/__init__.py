@@ -1,0 +1,127 @@
+"""`tablesafe lint --fix` and `--diff`: rewrite the literal props behind lint's findings.
+
+The findings come from `tablesafe.lint.lint_files`, so a fix is applied exactly where lint
+reports a problem, honouring suppressions, exemptions and disabled rules. For each
+finding, tablesafe.fix.plan decides what to write from the literal props (the same for
+Python and TypeScript), and tablesafe.fix.python (libcst) or tablesafe.fix.typescript
+(tree-sitter byte ranges) writes it. libcst is imported only when a Python file has a fix.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tablesafe.config import Config
+from tablesafe.fix.plan import FIXABLE, Edit, Target, plan_edits
+from tablesafe.model import InputError, Report
+from tablesafe.source import PYTHON_SUFFIXES, parse_source
+
+
+@dataclass(frozen=True, slots=True)
+class FileFix:
+    """One file's text before and after its fixes."""
+
+    path: str
+    before: str
+    after: str
+    edits: tuple[Edit, ...]
+    bom: bool
+
+    def summary(self) -> str:
+        rules = ", ".join(sorted({rule for edit in self.edits for rule in edit.rules}))
+        count = len(self.edits)
+        return f"{self.path}: {count} fix{'es' if count != 1 else ''} ({rules})"
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                fromfile=f"a/{self.path}",
+                tofile=f"b/{self.path}",
+            )
+        )
+
+    def write(self) -> None:
+        Path(self.path).write_bytes((codecs.BOM_UTF8 if self.bom else b"") + self.after.encode("utf-8"))
+
+
+def _targets(report: Report) -> dict[str, dict[tuple[int, str | None], set[Target]]]:
+    """Per file, per construct call (line, construct id): the findings a fix may resolve."""
+    found: dict[str, dict[tuple[int, str | None], set[Target]]] = {}
+    for finding in report.findings:
+        table = finding.table
+        if finding.suppressed or finding.rule.id not in FIXABLE or not table.file or table.line is None:
+            continue
+        call = (table.line, table.construct_path)
+        found.setdefault(table.file, {}).setdefault(call, set()).add((finding.rule.id, table.replica_region))
+    return found
+
+
+def _fix_file(path: str, calls: dict[tuple[int, str | None], set[Target]]) -> FileFix | None:
+    """The file with its fixes applied; None when nothing in it can be fixed."""
+    data = Path(path).read_bytes()
+    text = data.decode("utf-8-sig")
+    planned = [
+        (call, edits)
+        for call in parse_source(Path(path), text)
+        if (targets := calls.get((call.line, call.construct_id))) and (edits := plan_edits(call, targets))
+    ]
+    if not planned:
+        return None
+    if Path(path).suffix in PYTHON_SUFFIXES:
+        from tablesafe.fix.python import render_python
+
+        after, applied = render_python(text, planned)
+    else:
+        from tablesafe.fix.typescript import render_typescript
+
+        after, applied = render_typescript(text, planned, tsx=path.endswith(".tsx"))
+    if after == text:
+        return None
+    return FileFix(path, text, after, tuple(applied), data.startswith(codecs.BOM_UTF8))
+
+
+def fix_files(
+    paths: Sequence[str], config: Config, diff_base: str | None = None
+) -> tuple[list[FileFix], Report]:
+    """The fixes for lint's findings on paths (nothing written), and the report they fix."""
+    from tablesafe.lint import lint_files
+
+    report = lint_files(paths, config, diff_base)
+    fixes = [fix for path, calls in _targets(report).items() if (fix := _fix_file(path, calls))]
+    return fixes, report
+
+
+def apply_fixes(
+    paths: Sequence[str],
+    config: Config,
+    diff_base: str | None,
+    problems: Sequence[InputError] = (),
+    *,
+    write: bool,
+) -> int | None:
+    """--fix (write): apply the fixes, say which, and return None so that lint reports what
+    remains. --diff: print the patch, write nothing, and return the exit code: 1 when the
+    patch is not empty, 2 when an input (or problems, found before) could not be read,
+    else 0."""
+    from tablesafe.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, say
+
+    fixes, report = fix_files(paths, config, diff_base)
+    for fix in fixes:
+        if write:
+            fix.write()
+        else:
+            sys.stdout.write(fix.diff())
+        say(f"{'fixed' if write else 'would fix'} {fix.summary()}")
+    if write:
+        return None
+    errors = [*problems, *report.errors]
+    for error in errors:
+        say(f"error: {error}")
+    return EXIT_INPUT if errors else EXIT_FINDINGS if fixes else EXIT_OK

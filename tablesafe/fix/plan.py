@@ -1,0 +1,167 @@
+"""What `tablesafe lint --fix` changes in one construct call, whatever the language.
+
+The plan reads the same neutral `Props` lint judged (tablesafe.source.calls), so one set
+of decisions serves Python and TypeScript; tablesafe.fix.python and
+tablesafe.fix.typescript only render each `Edit` in their syntax. A value lint cannot
+see (a variable, a call, a spread that may set the prop) is never planned over: its
+finding stays for `tablesafe check` to judge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+
+from tablesafe.source.calls import ConstructCall, Member, NonLiteral, Props
+from tablesafe.source.describe import describe_call
+
+SPEC = "pointInTimeRecoverySpecification"
+ENABLED = "pointInTimeRecoveryEnabled"
+DEPRECATED = "pointInTimeRecovery"
+PROTECTION = "deletionProtection"
+POLICY = "removalPolicy"
+FIXABLE = frozenset({"TS001", "TS002", "TS003", "TS004"})
+UNSAFE_POLICIES = frozenset({"DESTROY", "SNAPSHOT"})
+
+PropsPath = tuple[str | int, ...]
+"""From the construct's props to a nested props object: keys, and list indexes (replicas)."""
+Target = tuple[str, str | None]
+"""(rule id, replica region) of a finding on the call; region None for the table itself."""
+
+
+class Keep:
+    """The value of the entry being replaced, exactly as written (TS002 keeps it)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+class Retain:
+    """The enum member written in the entry, renamed RETAIN (its qualifier kept)."""
+
+    def __repr__(self) -> str:
+        return "RETAIN"
+
+
+KEEP = Keep()
+RETAIN = Retain()
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A PointInTimeRecoverySpecification with only pointInTimeRecoveryEnabled."""
+
+    enabled: bool | Keep
+
+
+NewValue = bool | Spec | Retain
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Write `key: value` into the props object at container: over the entry named
+    replaces when it is written there (same place, same comments), else as a new entry."""
+
+    container: PropsPath
+    key: str
+    value: NewValue
+    replaces: str
+    rules: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """The construct's props, or one replica's, with the region lint names it by."""
+
+    path: PropsPath
+    props: Props | None
+    region: str | None
+
+
+def _layers(call: ConstructCall) -> list[_Layer]:
+    """The props objects in the order describe_call judges them: table, then replicas."""
+    assert isinstance(call.props, Props)
+    regions = [table.replica_region for table in describe_call(call, "")]
+    replicas = call.props.get("replicas") if call.kind == "TableV2" else None
+    found: list[tuple[PropsPath, Props | None]] = [((), call.props)]
+    if isinstance(replicas, list):
+        found += [(("replicas", i), r if isinstance(r, Props) else None) for i, r in enumerate(replicas)]
+    return [_Layer(path, props, region) for (path, props), region in zip(found, regions, strict=False)]
+
+
+def _owner(layers: list[_Layer], layer: _Layer, keys: tuple[str, ...], table_targeted: bool) -> _Layer:
+    """The layer whose props decide a replica's setting: the replica when it sets one of
+    keys itself, else the table, whose fix every inheriting replica shares, when the table's
+    own finding is being fixed too (a suppressed table-level finding stays untouched)."""
+    if layer.props is None or layer is layers[0] or any(layer.props.get(key) is not None for key in keys):
+        return layer
+    return layers[0] if table_targeted else layer
+
+
+def _enable_pitr(layer: _Layer) -> Edit | None:
+    props = layer.props
+    if props is None:
+        return None
+    spec = props.get(SPEC)
+    if isinstance(spec, Props):
+        enabled = spec.get(ENABLED)
+        return (
+            Edit((*layer.path, SPEC), ENABLED, True, ENABLED) if enabled is None or enabled is False else None
+        )
+    if spec is not None or isinstance(props.get(DEPRECATED), NonLiteral):
+        return None  # a specification lint cannot read, or a spread that may set one
+    replaces = SPEC if SPEC in props.values else DEPRECATED if DEPRECATED in props.values else SPEC
+    return Edit(layer.path, SPEC, Spec(True), replaces)
+
+
+def _protect(layer: _Layer) -> Edit | None:
+    if layer.props is None:
+        return None
+    value = layer.props.get(PROTECTION)
+    return Edit(layer.path, PROTECTION, True, PROTECTION) if value is None or value is False else None
+
+
+def _replace_deprecated(layer: _Layer) -> Edit | None:
+    props = layer.props
+    if props is None or DEPRECATED not in props.values or SPEC in props.values or props.get(SPEC) is not None:
+        return None  # both props written, or a spread that may set the specification
+    return Edit(layer.path, SPEC, Spec(KEEP), DEPRECATED)
+
+
+def _retain(layer: _Layer) -> Edit | None:
+    policy = layer.props.get(POLICY) if layer.props is not None else None
+    if isinstance(policy, Member) and policy.enum == "RemovalPolicy" and policy.name in UNSAFE_POLICIES:
+        return Edit(layer.path, POLICY, RETAIN, POLICY)
+    return None
+
+
+def plan_edits(call: ConstructCall, targets: Collection[Target]) -> list[Edit]:
+    """The edits that fix the call's findings named by targets, where the values are literal.
+
+    Two findings that need the same entry get one edit: TS001 on a deprecated
+    `pointInTimeRecovery: false` and TS002 become one specification with PITR enabled."""
+    if not isinstance(call.props, Props):
+        return []
+    layers = _layers(call)
+    edits: dict[tuple[PropsPath, str], Edit] = {}
+
+    def add(rule_id: str, edit: Edit | None) -> None:
+        if edit is None:
+            return
+        earlier = edits.get((edit.container, edit.replaces))
+        rules = frozenset({rule_id}) | (earlier.rules if earlier else frozenset())
+        edits[(edit.container, edit.replaces)] = replace(edit, rules=rules)
+
+    if ("TS002", None) in targets:
+        for layer in layers:
+            add("TS002", _replace_deprecated(layer))
+    for rule_id, keys, fix in (
+        ("TS001", (SPEC, DEPRECATED), _enable_pitr),
+        ("TS003", (PROTECTION,), _protect),
+    ):
+        for layer in layers:
+            if (rule_id, layer.region) in targets:
+                add(rule_id, fix(_owner(layers, layer, keys, (rule_id, None) in targets)))
+    if ("TS004", None) in targets:
+        add("TS004", _retain(layers[0]))
+    return list(edits.values())

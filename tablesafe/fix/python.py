@@ -1,0 +1,308 @@
+"""Python CDK sources: planned edits applied with libcst, which keeps every comment and
+the layout of the code around them.
+
+A new keyword argument (or dict entry) goes after the last one, on its own line with the
+same indentation when the call spans lines. PointInTimeRecoverySpecification is named the
+way the table's class is: through the same module alias (`dynamodb.`, `cdk.aws_dynamodb.`),
+or imported from aws_cdk.aws_dynamodb next to `Table` when the file imports names from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from tablesafe.fix.plan import ENABLED, Edit, NewValue, PropsPath, Retain, Spec
+from tablesafe.source.calls import ConstructCall, Props, camel
+
+MODULE = "aws_cdk.aws_dynamodb"
+SPEC_CLASS = "PointInTimeRecoverySpecification"
+_CONSTRUCTOR_ARGS = frozenset({"scope", "id"})
+_CAPITAL = re.compile(r"[A-Z]")
+Container = cst.Call | cst.Dict
+Element = cst.Arg | cst.DictElement
+
+
+class _NotFound(Exception):
+    """The syntax does not hold what the plan expects; the call is left as it is."""
+
+
+def snake(key: str) -> str:
+    """pointInTimeRecoverySpecification -> point_in_time_recovery_specification."""
+    return _CAPITAL.sub(lambda match: "_" + match.group().lower(), key)
+
+
+def _no_space() -> cst.AssignEqual:
+    return cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
+
+
+def _key(element: cst.BaseElement | cst.BaseDictElement | cst.Arg) -> str | None:
+    """The prop an argument or dict entry writes (camelCase, as Props keys are)."""
+    if isinstance(element, cst.Arg):
+        return camel(element.keyword.value) if element.keyword else None
+    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+        value = element.key.evaluated_value
+        return camel(value) if isinstance(value, str) else None
+    return None
+
+
+def _elements(node: cst.BaseExpression) -> Sequence[cst.CSTNode]:
+    if isinstance(node, cst.Call):
+        return node.args
+    if isinstance(node, cst.Dict | cst.List | cst.Tuple):
+        return node.elements
+    raise _NotFound
+
+
+def _with_elements(node: cst.BaseExpression, elements: list[cst.CSTNode]) -> cst.BaseExpression:
+    return node.with_changes(**{"args" if isinstance(node, cst.Call) else "elements": elements})
+
+
+# --- appending an entry in the layout of the others ---------------------------------------------
+
+
+def _uncommented(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return whitespace.with_changes(first_line=cst.TrailingWhitespace())
+    return whitespace
+
+
+def _separator(before_last: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    """What separates the last entry from the one before: a line break with its indent, or
+    one space."""
+    if isinstance(before_last, cst.ParenthesizedWhitespace):
+        return before_last.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return cst.SimpleWhitespace(" ")
+
+
+def _continued(
+    after_last: cst.BaseParenthesizableWhitespace, separator: cst.BaseParenthesizableWhitespace
+) -> cst.BaseParenthesizableWhitespace:
+    """After the old last entry's comma: its own trailing comment, then the separator."""
+    if isinstance(after_last, cst.ParenthesizedWhitespace) and isinstance(
+        separator, cst.ParenthesizedWhitespace
+    ):
+        return after_last.with_changes(empty_lines=[], indent=separator.indent, last_line=separator.last_line)
+    return after_last if isinstance(after_last, cst.ParenthesizedWhitespace) else separator
+
+
+def _lead(node: Container) -> cst.BaseParenthesizableWhitespace:
+    return node.whitespace_before_args if isinstance(node, cst.Call) else node.lbrace.whitespace_after
+
+
+def _before(node: Container, index: int) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace in front of the entry at index (a line break and indent, or spaces)."""
+    previous = _elements(node)[index - 1].comma if index > 0 else None  # type: ignore[attr-defined]
+    return previous.whitespace_after if isinstance(previous, cst.Comma) else _lead(node)
+
+
+def _next_entry(node: Container) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace in front of an entry appended to node."""
+    count = len(_elements(node))
+    return _separator(_before(node, count - 1)) if count else _lead(node)
+
+
+def _append(node: Container, element: Element) -> cst.BaseExpression:
+    elements = list(_elements(node))
+    if not elements:
+        return _with_elements(node, [element])
+    last = elements[-1]
+    assert isinstance(last, cst.Arg | cst.DictElement | cst.StarredDictElement)
+    separator = _next_entry(node)
+    if isinstance(last.comma, cst.Comma):
+        after = last.comma.whitespace_after
+        elements[-1] = last.with_changes(
+            comma=last.comma.with_changes(whitespace_after=_continued(after, separator))
+        )
+        new_comma = last.comma.with_changes(whitespace_after=_uncommented(after))
+        return _with_elements(node, [*elements, element.with_changes(comma=new_comma)])
+    if isinstance(node, cst.Call):  # the space before `)` belongs to the last argument
+        assert isinstance(last, cst.Arg)
+        tail = last.whitespace_after_arg
+        elements[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=_continued(tail, separator)),
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+        )
+        return _with_elements(
+            node, [*elements, element.with_changes(whitespace_after_arg=_uncommented(tail))]
+        )
+    tail = node.rbrace.whitespace_before
+    elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=_continued(tail, separator)))
+    fixed = node.with_changes(rbrace=node.rbrace.with_changes(whitespace_before=_uncommented(tail)))
+    return _with_elements(fixed, [*elements, element])
+
+
+# --- the edits ----------------------------------------------------------------------------------
+
+
+class _Renderer:
+    """The edits of one call at a time; imported is the local name of an existing import of
+    PointInTimeRecoverySpecification from aws_cdk.aws_dynamodb."""
+
+    def __init__(self, imported: str | None, indent: str) -> None:
+        self.imported = imported
+        self.indent = indent
+        self.call: cst.Call | None = None
+        self.names_class = False
+        """Whether the edits of the call name the class through an import."""
+
+    def spec_class(self) -> cst.BaseExpression:
+        assert self.call is not None
+        if isinstance(self.call.func, cst.Attribute):  # the module alias the table's class goes through
+            return cst.Attribute(value=self.call.func.value, attr=cst.Name(SPEC_CLASS))
+        self.names_class = True
+        return cst.Name(self.imported or SPEC_CLASS)
+
+    def value(
+        self, value: NewValue, old: cst.BaseExpression | None, before: cst.BaseParenthesizableWhitespace
+    ) -> cst.BaseExpression:
+        """The new value of an entry; before is the whitespace in front of the entry, so that
+        a specification written on its own line spans lines as a formatter would write it."""
+        if isinstance(value, Retain):
+            if not isinstance(old, cst.Attribute):
+                raise _NotFound
+            return old.with_changes(attr=cst.Name("RETAIN"))
+        if not isinstance(value, Spec):
+            return cst.Name(str(value))
+        enabled = cst.Name("True") if value.enabled is True or old is None else old
+        argument = cst.Arg(keyword=cst.Name(snake(ENABLED)), equal=_no_space(), value=enabled)
+        if not isinstance(before, cst.ParenthesizedWhitespace):
+            return cst.Call(func=self.spec_class(), args=[argument])
+        closing = before.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        opening = closing.with_changes(last_line=cst.SimpleWhitespace(closing.last_line.value + self.indent))
+        return cst.Call(
+            func=self.spec_class(),
+            args=[argument.with_changes(whitespace_after_arg=closing)],
+            whitespace_before_args=opening,
+        )
+
+    def write(self, node: cst.BaseExpression, edit: Edit) -> cst.BaseExpression:
+        """`key=value` over the entry edit.replaces, or appended."""
+        if not isinstance(node, cst.Call | cst.Dict):
+            raise _NotFound
+        elements = list(_elements(node))
+        index = next((i for i, element in enumerate(elements) if _key(element) == edit.replaces), None)  # type: ignore[arg-type]
+        if index is None:
+            new_value = self.value(edit.value, None, _next_entry(node))
+            if isinstance(node, cst.Call):
+                return _append(
+                    node, cst.Arg(keyword=cst.Name(snake(edit.key)), equal=_no_space(), value=new_value)
+                )
+            return _append(node, cst.DictElement(cst.SimpleString(f'"{snake(edit.key)}"'), new_value))
+        element = elements[index]
+        assert isinstance(element, cst.Arg | cst.DictElement)
+        changes: dict[str, object] = {"value": self.value(edit.value, element.value, _before(node, index))}
+        if edit.key != edit.replaces:
+            name = snake(edit.key)
+            if isinstance(element, cst.Arg):
+                changes["keyword"] = cst.Name(name)
+            else:
+                quote = element.key.value[-1] if isinstance(element.key, cst.SimpleString) else '"'
+                changes["key"] = cst.SimpleString(f"{quote}{name}{quote}")
+        elements[index] = element.with_changes(**changes)
+        return _with_elements(node, elements)
+
+    def apply(self, node: cst.BaseExpression, edits: list[tuple[PropsPath, Edit]]) -> cst.BaseExpression:
+        """The edits, each at its path below node (keys, then list indexes)."""
+        deeper: dict[str | int, list[tuple[PropsPath, Edit]]] = {}
+        for path, edit in edits:
+            if path:
+                deeper.setdefault(path[0], []).append((path[1:], edit))
+        elements = list(_elements(node))
+        for step, inner in deeper.items():
+            if isinstance(step, int) and isinstance(node, cst.List | cst.Tuple) and step < len(elements):
+                index = step
+            elif isinstance(step, str) and isinstance(node, cst.Call | cst.Dict):
+                index = next((i for i, e in enumerate(elements) if _key(e) == step), -1)  # type: ignore[arg-type]
+            else:
+                raise _NotFound
+            if index < 0:
+                raise _NotFound
+            element = elements[index]
+            elements[index] = element.with_changes(value=self.apply(element.value, inner))  # type: ignore[attr-defined]
+        node = _with_elements(node, elements) if deeper else node
+        for path, edit in edits:
+            if not path:
+                node = self.write(node, edit)
+        return node
+
+
+def _calls_at(
+    wrapper: MetadataWrapper, planned: list[tuple[ConstructCall, list[Edit]]]
+) -> dict[cst.Call, list[Edit]]:
+    """The libcst node of each planned call: same lines, same keyword props."""
+    positions = wrapper.resolve(PositionProvider)
+    wanted: dict[tuple[int, int], list[tuple[ConstructCall, list[Edit]]]] = {}
+    for call, edits in planned:
+        wanted.setdefault((call.line, call.end_line), []).append((call, edits))
+    found: dict[cst.Call, list[Edit]] = {}
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            span = positions[node]
+            candidates = wanted.get((span.start.line, span.end.line), [])
+            keys = {_key(arg) for arg in node.args} - {None} - _CONSTRUCTOR_ARGS
+            for candidate in candidates:
+                call, edits = candidate
+                if isinstance(call.props, Props) and keys == set(call.props.values):
+                    found[node] = edits
+                    candidates.remove(candidate)
+                    return
+
+    wrapper.module.visit(Finder())
+    return found
+
+
+def _imported_spec_class(module: cst.Module) -> str | None:
+    """The local name of an existing `from aws_cdk.aws_dynamodb import ...` of the class."""
+    for statement in module.body:
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+            if not isinstance(small, cst.ImportFrom) or small.module is None or small.relative:
+                continue
+            if get_full_name_for_node(small.module) != MODULE:
+                continue
+            if isinstance(small.names, cst.ImportStar):
+                return SPEC_CLASS
+            for alias in small.names:
+                if alias.evaluated_name == SPEC_CLASS:
+                    return alias.evaluated_alias or SPEC_CLASS
+    return None
+
+
+def render_python(text: str, planned: list[tuple[ConstructCall, list[Edit]]]) -> tuple[str, list[Edit]]:
+    """The fixed text, and the edits it holds (a call the syntax does not match is skipped)."""
+    wrapper = MetadataWrapper(cst.parse_module(text))
+    targets = _calls_at(wrapper, planned)
+    renderer = _Renderer(_imported_spec_class(wrapper.module), wrapper.module.default_indent)
+    applied: list[Edit] = []
+    needs_import = False
+
+    class Fixer(cst.CSTTransformer):
+        def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+            nonlocal needs_import
+            edits = targets.get(original_node)
+            if edits is None:
+                return updated_node
+            renderer.call, renderer.names_class = updated_node, False
+            try:
+                fixed = renderer.apply(updated_node, [(edit.container, edit) for edit in edits])
+            except _NotFound:
+                return updated_node
+            applied.extend(edits)
+            needs_import = needs_import or (renderer.names_class and renderer.imported is None)
+            return fixed
+
+    module = wrapper.module.visit(Fixer())
+    if needs_import:
+        context = CodemodContext()
+        AddImportsVisitor.add_needed_import(context, MODULE, SPEC_CLASS)
+        module = AddImportsVisitor(context).transform_module(module)
+    return module.code, applied
