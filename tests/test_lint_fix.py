@@ -1,0 +1,249 @@
+"""`tablesafe lint --fix` and `--diff` on real Python and TypeScript CDK apps.
+
+fixtures/source/fix/app.{py,ts} hold one table per way a safeguard can be missing, with
+comments and uneven formatting; app.fixed.{py,ts} are what --fix must make of them. The
+fixed Python app is synthesized once (one aws-cdk-lib subprocess) and `tablesafe check`
+on its cloud assembly must agree with lint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tree_sitter_typescript
+from conftest import JSII_QUIET
+from tree_sitter import Language, Parser
+
+from tablesafe.config import Config
+from tablesafe.fix import fix_files
+from tablesafe.lint import lint_files
+from tablesafe.model import Report
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "fix"
+APPS = ("app.py", "app.ts")
+FIXED_RULES = {"TS001", "TS002", "TS003", "TS004"}
+NOT_LITERAL = {"Configured", "Extended"}
+"""The tables whose props come from a variable or a spread: never rewritten, left to check."""
+PROP_LINE = re.compile(
+    r"point_?in_?time_?recovery|deletion_?protection|removal_?policy|RemovalPolicy|"
+    r"^from aws_cdk\.aws_dynamodb import",
+    re.I,
+)
+"""What a line that --fix may rewrite mentions: a fixed prop, or the import it extends."""
+
+
+def fixable(report: Report) -> set[tuple[str, str | None, str | None]]:
+    return {
+        (f.rule.id, f.table.construct_path, f.table.replica_region)
+        for f in report.findings
+        if f.rule.id in FIXED_RULES and not f.suppressed
+    }
+
+
+@pytest.fixture(scope="module")
+def fixed(tmp_path_factory: pytest.TempPathFactory, run_cli) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """Both apps copied and fixed with one `tablesafe lint --fix` run."""
+    folder = tmp_path_factory.mktemp("fixed")
+    for name in APPS:
+        shutil.copy(FIXTURES / name, folder / name)
+    return folder, run_cli("lint", "--fix", *APPS, cwd=folder)
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_fix_writes_the_expected_file(
+    fixed: tuple[Path, subprocess.CompletedProcess[str]], name: str
+) -> None:
+    folder, _ = fixed
+    expected = FIXTURES / name.replace("app.", "app.fixed.")
+    assert (folder / name).read_text() == expected.read_text()
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_fix_changes_only_the_fixed_props(name: str) -> None:
+    """Every line the fix removes holds a fixed prop (or the import it extends); the rest of
+    the file, comments included, is byte for byte what it was."""
+    before = (FIXTURES / name).read_text().splitlines(keepends=True)
+    after = (FIXTURES / name.replace("app.", "app.fixed.")).read_text().splitlines(keepends=True)
+    removed = [line for line in difflib.ndiff(before, after) if line.startswith("- ")]
+    assert removed and all(PROP_LINE.search(line[2:].strip()) for line in removed), removed
+    comments = re.compile(r"(?:#|//) .*")
+    assert comments.findall("".join(before)) == comments.findall("".join(after))
+
+
+def test_fix_exits_0_and_says_what_it_fixed(fixed: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    folder, result = fixed
+    assert result.returncode == 0, result.stdout + result.stderr  # only not-literal notices remain
+    assert "tablesafe: fixed app.py: 13 fixes (TS001, TS002, TS003, TS004)" in result.stderr
+    assert "tablesafe: fixed app.ts: 12 fixes (TS001, TS002, TS003, TS004)" in result.stderr
+    assert "No findings in 13 tables" in result.stdout
+    report = lint_files([str(folder / name) for name in APPS], Config())
+    assert not fixable(report) and not report.errors
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_the_apps_need_every_fix_on_tables_and_replicas(name: str) -> None:
+    found = fixable(lint_files([str(FIXTURES / name)], Config()))
+    assert {rule for rule, _, _ in found} == FIXED_RULES
+    assert {("TS001", "Global", "us-west-2"), ("TS003", "Global", "eu-west-1")} <= found
+
+
+def test_fix_twice_changes_nothing(fixed: tuple[Path, subprocess.CompletedProcess[str]], run_cli) -> None:
+    folder, _ = fixed
+    before = {name: (folder / name).read_bytes() for name in APPS}
+    fixes, _ = fix_files([str(folder / name) for name in APPS], Config())
+    assert fixes == []
+    again = run_cli("lint", "--fix", *APPS, cwd=folder)
+    assert again.returncode == 0 and "fixed" not in again.stderr
+    assert {name: (folder / name).read_bytes() for name in APPS} == before
+
+
+def test_fixed_typescript_parses_without_errors() -> None:
+    text = (FIXTURES / "app.fixed.ts").read_bytes()
+    tree = Parser(Language(tree_sitter_typescript.language_typescript())).parse(text)
+    assert not tree.root_node.has_error
+
+
+def test_not_literal_values_are_left_alone_and_still_reported(
+    fixed: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    folder, result = fixed
+    for name in APPS:
+        calls = (FIXTURES / name).read_text().split("not literals:")[1]
+        assert (folder / name).read_text().split("not literals:")[1] == calls
+    assert "Configured (line 77): TS003 (depends on `protect`" in result.stdout
+    assert "Extended (line 86): TS001, TS003, TS007 (depends on `**extra`" in result.stdout
+    assert "Configured (line 54): TS001, TS003, TS004, TS007 (depends on `...shared`" in result.stdout
+
+
+def test_diff_prints_the_patch_and_writes_nothing(run_cli, tmp_path: Path) -> None:
+    for name in APPS:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    result = run_cli("lint", "--diff", *APPS, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    expected = "".join(
+        line
+        for name in APPS
+        for line in difflib.unified_diff(
+            (FIXTURES / name).read_text().splitlines(keepends=True),
+            (FIXTURES / name.replace("app.", "app.fixed.")).read_text().splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
+    )
+    assert result.stdout == expected
+    assert "tablesafe: would fix app.ts: 12 fixes" in result.stderr
+    assert all((tmp_path / name).read_bytes() == (FIXTURES / name).read_bytes() for name in APPS)
+    for name in APPS:
+        shutil.copy(FIXTURES / name.replace("app.", "app.fixed."), tmp_path / name)
+    clean = run_cli("lint", "--diff", *APPS, cwd=tmp_path)
+    assert (clean.returncode, clean.stdout) == (0, "")
+
+
+REMAINS = """from aws_cdk import aws_dynamodb as ddb
+
+PK = ddb.Attribute(name="pk", type=ddb.AttributeType.STRING)
+
+
+def tables(self, policy):
+    # tablesafe: ignore[TS003] rebuilt from the event log every night
+    ddb.Table(self, "Cache", partition_key=PK, point_in_time_recovery=True)
+    ddb.Table(
+        self,
+        "Both",
+        partition_key=PK,
+        point_in_time_recovery=True,
+        point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True, recovery_period_in_days=3
+        ),
+        deletion_protection=True,
+        removal_policy=policy,
+    )
+"""
+
+
+def test_what_cannot_be_fixed_remains_and_exits_1(run_cli, tmp_path: Path) -> None:
+    """A suppressed finding is not fixed; TS002 with both props written, and TS007, stay."""
+    (tmp_path / "stack.py").write_text(REMAINS)
+    result = run_cli("lint", "--fix", "stack.py", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    remaining = {
+        (f["rule_id"], f["construct_path"], f["suppressed"]) for f in json.loads(result.stdout)["findings"]
+    }
+    assert remaining == {
+        ("TS003", "Cache", True),
+        ("TS002", "Both", False),
+        ("TS007", "Both", False),
+    }
+    fixed = (tmp_path / "stack.py").read_text()
+    assert fixed == REMAINS.replace(
+        "point_in_time_recovery=True)",
+        "point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True))",
+    )
+    assert "tablesafe: fixed stack.py: 1 fix (TS002)" in result.stderr
+
+
+def test_input_errors_exit_2(run_cli, tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "app.ts", tmp_path / "app.ts")
+    for mode in ("--fix", "--diff"):
+        result = run_cli("lint", mode, "app.ts", "missing.py", cwd=tmp_path)
+        assert result.returncode == 2, (mode, result.stderr)
+        assert "missing.py: no such file" in result.stdout + result.stderr
+    assert (tmp_path / "app.ts").read_text() == (FIXTURES / "app.fixed.ts").read_text()  # the rest is fixed
+
+
+def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path) -> None:
+    source = "\ufeff" + (FIXTURES / "app.ts").read_text().replace("\n", "\r\n")
+    path = tmp_path / "app.ts"
+    path.write_bytes(source.encode())
+    [fix], _ = fix_files([str(path)], Config())
+    fix.write()
+    expected = "\ufeff" + (FIXTURES / "app.fixed.ts").read_text().replace("\n", "\r\n")
+    assert path.read_bytes() == expected.encode()
+
+
+def test_lint_without_fix_does_not_import_libcst(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tablesafe", "lint", str(FIXTURES / "app.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    imported = {
+        line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
+    }
+    assert "tablesafe" in imported and "libcst" not in imported
+
+
+@pytest.mark.cdk
+def test_fixed_python_app_synthesizes_and_check_agrees(
+    fixed: tuple[Path, subprocess.CompletedProcess[str]], run_cli
+) -> None:
+    """The one synth of this module: aws-cdk-lib accepts every rewritten prop, and the
+    synthesized template has TS001-TS004 findings only where lint could not read the value."""
+    folder, _ = fixed
+    out = folder / "cdk.out"
+    subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=folder,
+        env={**os.environ, **JSII_QUIET, "CDK_OUTDIR": str(out)},
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    result = run_cli("check", out, "--format", "json")
+    findings = json.loads(result.stdout)["findings"]
+    tables = {
+        finding["construct_path"].split("/")[1] for finding in findings if finding["rule_id"] in FIXED_RULES
+    }
+    assert tables == NOT_LITERAL
+    assert not fixable(lint_files([str(folder / "app.py")], Config()))
