@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tablesafe.fixes import FixContext, one_line
+from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation
+from tablesafe.neutralize import text as shown_text
 
 FULL_PERIOD = 35
 
@@ -42,7 +43,7 @@ def pitr_fix(ctx: FixContext, summary: str) -> Remediation:
 def retain_steps(ctx: FixContext, *, python_new: str, typescript_new: str) -> tuple[str, str]:
     """The documented migration that keeps the data: retain, remove, re-create the construct
     as python_new / typescript_new, `cdk import` (newer CLIs: `cdk orphan`, then import)."""
-    stack = one_line(ctx.stack or "its stack")
+    stack = shown_text(ctx.stack or "its stack")
     python = (
         f"# 1. {ctx.py_var}.apply_removal_policy(RemovalPolicy.RETAIN); cdk deploy {stack}\n"
         f"# 2. remove {ctx.py_id} from {stack}; cdk deploy {stack} (the table is orphaned, data intact)\n"

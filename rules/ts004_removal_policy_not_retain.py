@@ -6,8 +6,9 @@ RemovalPolicy.DESTROY, RemovalPolicies.of(scope) or a raw template without polic
 
 from __future__ import annotations
 
-from tablesafe.fixes import FixContext, one_line
+from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
+from tablesafe.neutralize import text as shown_text
 from tablesafe.rules._fixes import props_fix
 
 SAFE_DELETION_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
@@ -47,8 +48,8 @@ def fix(ctx: FixContext) -> Remediation:
         "UpdateReplacePolicy to Retain."
     )
     template = (
-        f"# in the template of stack {one_line(ctx.stack or '(this template)')}, on resource "
-        f"{one_line(ctx.logical_id or ctx.named)}:\n"
+        f"# in the template of stack {shown_text(ctx.stack or '(this template)')}, on resource "
+        f"{shown_text(ctx.logical_id or ctx.named)}:\n"
         "#   DeletionPolicy: Retain\n#   UpdateReplacePolicy: Retain"
     )
     if ctx.live and not ctx.stack:

@@ -7,8 +7,6 @@ logical ID changes; either way the stack ends up with an empty table.
 
 from __future__ import annotations
 
-import shlex
-
 from tablesafe.changes import (
     RETAINING_DELETION_POLICIES,
     S3_IMPORT_URL,
@@ -19,8 +17,10 @@ from tablesafe.changes import (
     replacement_outcome,
     replacing_changes,
 )
-from tablesafe.fixes import FixContext, one_line, python_string, typescript_string
+from tablesafe.fixes import FixContext, python_string, typescript_string
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableChange
+from tablesafe.neutralize import shell
+from tablesafe.neutralize import text as shown_text
 from tablesafe.rules._fixes import retain_steps
 
 
@@ -84,7 +84,7 @@ def _moved(ctx: FixContext, old: FixContext) -> Remediation:
         summary += f", or keep the deployed logical ID {old.logical_id} with overrideLogicalId"
     summary += f", or retain, remove and `cdk import` it ({SAFE_MIGRATION_URL})."
     if not (same_stack and old.logical_id):
-        in_stack = f"in {one_line(ctx.stack or 'the new stack')}"
+        in_stack = f"in {shown_text(ctx.stack or 'the new stack')}"
         python, typescript = retain_steps(
             old,
             python_new=f"dynamodb.{ctx.cdk_class}(self, {ctx.py_id}, ...) {in_stack}",
@@ -119,7 +119,7 @@ def _replaced(ctx: FixContext, changed: str) -> Remediation:
         "  importSource: { bucket: exportBucket, keyPrefix: exportDataPrefix,\n"
         "    inputFormat: dynamodb.InputFormat.dynamoDBJson() } });",
         f"aws dynamodb export-table-to-point-in-time --table-arn {ctx.sh_arn}{ctx.sh_region} "
-        '--s3-bucket "$EXPORT_BUCKET" --s3-prefix ' + shlex.quote(ctx.construct_id or "export"),
+        '--s3-bucket "$EXPORT_BUCKET" --s3-prefix ' + shell(ctx.construct_id or "export"),
     )
 
 

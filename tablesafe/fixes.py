@@ -14,7 +14,6 @@ import base64
 import json
 import keyword
 import re
-import shlex
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from tablesafe.model import GLOBAL_TABLE, Remediation, Source, TableChange, TableDescription
+from tablesafe.neutralize import shell, text
 
 if TYPE_CHECKING:
     from tablesafe.model import Finding
@@ -63,11 +63,6 @@ def python_string(value: str) -> str:
 def typescript_string(value: str) -> str:
     """A TypeScript string literal holding value exactly (JSON escaping is valid TS)."""
     return json.dumps(value)
-
-
-def one_line(text: str) -> str:
-    """text with control characters escaped, so it cannot end a code comment's line."""
-    return "".join(json.dumps(ch)[1:-1] if ch.isprintable() is False else ch for ch in text)
 
 
 def _identifier(words: list[str], *, camel: bool) -> str:
@@ -137,7 +132,7 @@ class FixContext:
         """The table in prose (one line, so it can stand in a code comment): its construct
         path (without the L1 `/Resource`), else logical ID, else name."""
         path = (self.construct_path or "").removesuffix("/Resource")
-        return one_line(path or self.logical_id or self.table_name or "the table")
+        return text(path or self.logical_id or self.table_name or "the table")
 
     @property
     def py_id(self) -> str:
@@ -159,25 +154,25 @@ class FixContext:
     def where(self) -> str:
         """Where the CDK code goes, as a comment line's text."""
         in_path = bool(self.stack) and (self.construct_path or "").startswith(f"{self.stack}/")
-        place = f"in stack {one_line(self.stack)}" if self.stack and not in_path else ""
+        place = f"in stack {text(self.stack)}" if self.stack and not in_path else ""
         if self.replica_region and self.global_table:
-            return f"the replica {one_line(self.replica_region)} of {self.named} {place}".rstrip()
+            return f"the replica {text(self.replica_region)} of {self.named} {place}".rstrip()
         return f"{self.named} {place}".rstrip()
 
     @property
     def sh_region(self) -> str:
         region = self.replica_region or self.region
-        return f" --region {shlex.quote(region)}" if region and region != "?" else ""
+        return f" --region {shell(region)}" if region and region != "?" else ""
 
     @property
     def sh_table(self) -> str:
         """The table's name as one shell word: its name, else looked up from its stack."""
         if self.table_name:
-            return shlex.quote(self.table_name)
+            return shell(self.table_name)
         if self.stack and self.logical_id:
             return (
-                f'"$(aws cloudformation describe-stack-resource --stack-name {shlex.quote(self.stack)}'
-                f" --logical-resource-id {shlex.quote(self.logical_id)}{self.sh_region}"
+                f'"$(aws cloudformation describe-stack-resource --stack-name {shell(self.stack)}'
+                f" --logical-resource-id {shell(self.logical_id)}{self.sh_region}"
                 ' --query StackResourceDetail.PhysicalResourceId --output text)"'
             )
         return '"$TABLE_NAME"'
@@ -185,7 +180,7 @@ class FixContext:
     @property
     def sh_arn(self) -> str:
         if self.table_arn:
-            return shlex.quote(self.table_arn)
+            return shell(self.table_arn)
         return (
             f'"$(aws dynamodb describe-table --table-name {self.sh_table}{self.sh_region}'
             ' --query Table.TableArn --output text)"'
@@ -193,7 +188,7 @@ class FixContext:
 
     @property
     def sh_stack(self) -> str:
-        return shlex.quote(self.stack) if self.stack else '"$STACK_NAME"'
+        return shell(self.stack) if self.stack else '"$STACK_NAME"'
 
     @property
     def cdk_class(self) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import html
 
-from tablesafe.fixes import one_line
 from tablesafe.model import Finding, Report
 from tablesafe.neutralize import markdown_cell, markdown_code, markdown_text
+from tablesafe.neutralize import text as shown_text
 
 from ._common import SYMBOL, active, failed, fix_markdown, stack_of, subject, summary_line
 
@@ -51,7 +51,7 @@ def render_markdown(report: Report, *, tool_version: str) -> str:
         ]
         for finding in findings:
             # <summary> is an HTML block: Markdown is not rendered there, HTML escaping applies
-            table = html.escape(one_line(subject(finding.table, finding.rule)))
+            table = html.escape(shown_text(subject(finding.table, finding.rule)))
             summary = f"How to fix {finding.rule.id} on {table}"
             lines += _details(summary, [fix_markdown(finding.remediation)])
     suppressed = [f for f in report.findings if f.suppressed]
