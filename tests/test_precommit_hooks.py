@@ -88,8 +88,9 @@ def project_with(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def test_hooks_file_declares_both_hooks() -> None:
     hooks = {hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    assert set(hooks) == {"tablesafe-lint", "tablesafe-check"}
+    assert set(hooks) == {"tablesafe-lint", "tablesafe-fix", "tablesafe-check"}
     assert hooks["tablesafe-lint"]["entry"] == "tablesafe lint"
+    assert hooks["tablesafe-fix"]["entry"] == "tablesafe lint --fix"
     assert hooks["tablesafe-check"]["pass_filenames"] is False
 
 
@@ -108,6 +109,29 @@ def test_lint_hook_passes_a_safe_table(hook_repo: Path, pre_commit_home: Path, t
     result = try_repo(hook_repo, pre_commit_home, project, "tablesafe-lint")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Passed" in result.stdout
+
+
+def test_fix_hook_fixes_a_staged_file(hook_repo: Path, pre_commit_home: Path, tmp_path: Path) -> None:
+    """The hook rewrites the staged file and fails the run (pre-commit's rule for a hook that
+    changes files); once the fix is staged, the next run passes."""
+    project = project_with(tmp_path, {"infra/orders.py": UNSAFE})
+    result = try_repo(hook_repo, pre_commit_home, project, "tablesafe-fix", "infra/orders.py")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "files were modified by this hook" in output
+    assert "tablesafe: fixed infra/orders.py: 3 fixes (TS002, TS003, TS004)" in output
+    assert (project / "infra/orders.py").read_text() == UNSAFE.replace(
+        "            point_in_time_recovery=True,\n            removal_policy=RemovalPolicy.DESTROY,\n",
+        "            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(\n"
+        "                point_in_time_recovery_enabled=True\n"
+        "            ),\n"
+        "            removal_policy=RemovalPolicy.RETAIN,\n"
+        "            deletion_protection=True,\n",
+    )
+    git(project, "add", "infra/orders.py")
+    again = try_repo(hook_repo, pre_commit_home, project, "tablesafe-fix", "infra/orders.py")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Passed" in again.stdout
 
 
 def test_check_hook_runs_on_a_committed_assembly(
