@@ -1,7 +1,8 @@
 """Run the audit: discover the tables, read them concurrently, judge them with the engine.
 
-Discovery failures (an account whose role cannot be assumed, a disabled region) and read
-failures become InputErrors in the report; every table that discovery found is in it.
+Discovery failures (an account whose role cannot be assumed, a disabled region, a listing cut
+short) and read failures become InputErrors in the report; every table that discovery found is
+in it, read or not.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ from tablesafe.config import Config
 from tablesafe.engine import build_report
 from tablesafe.model import InputError, Report
 from tablesafe.scanner import discover
-from tablesafe.scanner.aws import AWS_ERRORS, Account, Clients, StartError, base_account, error_text
-from tablesafe.scanner.collect import NOT_FOUND, TableReader
+from tablesafe.scanner.aws import (
+    AWS_ERRORS,
+    Account,
+    Clients,
+    StartError,
+    base_account,
+    deadline,
+    error_text,
+)
+from tablesafe.scanner.collect import NOT_FOUND, OUT_OF_TIME, TableReader
 from tablesafe.scanner.live import describe_records
-from tablesafe.scanner.records import TableRecord
+from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT, TableRecord
 
 DEFAULT_CONCURRENCY = 16
 FALLBACK_REGION = "us-east-1"
@@ -38,6 +47,8 @@ class AuditOptions:
     organization: bool = False
     endpoint_url: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
+    table_timeout: float = DEFAULT_TABLE_TIMEOUT
+    """Seconds to read one table before it is reported as not read (--table-timeout)."""
 
 
 @dataclass(slots=True)
@@ -75,13 +86,17 @@ def resolve_scope(options: AuditOptions) -> AuditScope:
         raise discover.UsageError("--accounts and --organization need --role-name")
     requested = discover.parse_regions(options.regions, _session_region(options.profile))
     home = requested[0] if requested else _session_region(options.profile) or FALLBACK_REGION
-    clients = Clients(endpoint_url=options.endpoint_url, max_pool=options.concurrency + 4)
+    clients = Clients(
+        endpoint_url=options.endpoint_url,
+        max_pool=options.concurrency + 4,
+        table_timeout=options.table_timeout,
+    )
     base = base_account(options.profile, clients, home)
     account_ids = list(options.accounts)
     if options.organization:
         try:
             account_ids = discover.organization_accounts(base, clients, home)
-        except AWS_ERRORS as error:
+        except Exception as error:  # whatever the answer: one line, exit 2
             raise StartError(f"cannot list the Organization's accounts: {error_text(error)}") from None
     accounts, errors = discover.resolve_accounts(
         base, clients, home, role_name=options.role_name, account_ids=account_ids
@@ -93,19 +108,26 @@ def resolve_scope(options: AuditOptions) -> AuditScope:
             continue
         try:
             regions += [(account, region) for region in discover.enabled_regions(account, clients, home)]
-        except AWS_ERRORS as error:
+        except Exception as error:  # whatever the answer, only this account is lost
             errors.append(InputError(account.id, f"DescribeRegions: {error_text(error)}"))
     return AuditScope(clients, regions, errors)
 
 
 def read_regions(
-    scope: AuditScope, *, concurrency: int = DEFAULT_CONCURRENCY, progress: bool | None = None
+    scope: AuditScope,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: bool | None = None,
+    table_timeout: float = DEFAULT_TABLE_TIMEOUT,
+    stop_at: float | None = None,
 ) -> tuple[list[TableRecord], list[InputError]]:
-    """Every table of the scope's regions, read concurrently, and the regions that refused ListTables."""
+    """Every table of the scope's regions, read concurrently, and the regions whose listing
+    failed. stop_at (time.monotonic()) is when to stop reading, e.g. before a Lambda's time runs
+    out: no table is started after it, and every table not read is recorded as such."""
     errors: list[InputError] = []
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tablesafe") as pool:
-        targets = _targets(pool, scope.clients, scope.regions, errors)
-        reader = TableReader(scope.clients)
+        targets = _targets(pool, scope.clients, scope.regions, errors, stop_at)
+        reader = TableReader(scope.clients, table_timeout=table_timeout, stop_at=stop_at)
         bar = _progress_bar(len(targets), progress)
         records = []
         for record in pool.map(lambda target: reader.read(*target), targets):
@@ -125,10 +147,19 @@ def judge_records(records: list[TableRecord], errors: list[InputError], config: 
     return AuditResult(records, build_report(loaded, config))
 
 
-def run_audit(options: AuditOptions, config: Config, *, progress: bool | None = None) -> AuditResult:
-    """Audit every table in scope; raises UsageError or StartError when it cannot begin."""
+def run_audit(
+    options: AuditOptions, config: Config, *, progress: bool | None = None, stop_at: float | None = None
+) -> AuditResult:
+    """Audit every table in scope; raises UsageError or StartError when it cannot begin.
+    stop_at: see read_regions."""
     scope = resolve_scope(options)
-    records, errors = read_regions(scope, concurrency=options.concurrency, progress=progress)
+    records, errors = read_regions(
+        scope,
+        concurrency=options.concurrency,
+        progress=progress,
+        table_timeout=options.table_timeout,
+        stop_at=stop_at,
+    )
     return judge_records(records, scope.errors + errors, config)
 
 
@@ -150,22 +181,19 @@ def _targets(
     clients: Clients,
     regions: list[tuple[Account, str]],
     errors: list[InputError],
+    stop_at: float | None,
 ) -> list[tuple[Account, str, str]]:
-    """(account, region, table) for every table found, sorted; failures go into errors."""
+    """(account, region, table) for every table found, sorted; listing failures go into errors."""
 
-    def tables(target: tuple[Account, str]) -> list[str] | InputError:
-        account, region = target
-        try:
-            return discover.list_tables(account, clients, region)
-        except AWS_ERRORS as error:
-            return InputError(f"{account.id}/{region}", f"ListTables: {error_text(error)}")
+    def tables(target: tuple[Account, str]) -> tuple[list[str], str | None]:
+        with deadline(stop_at, OUT_OF_TIME):
+            return discover.list_tables(target[0], clients, target[1])
 
     found: list[tuple[Account, str, str]] = []
-    for (account, region), answer in zip(regions, pool.map(tables, regions), strict=True):
-        if isinstance(answer, InputError):
-            errors.append(answer)
-        else:
-            found += [(account, region, name) for name in answer]
+    for (account, region), (names, problem) in zip(regions, pool.map(tables, regions), strict=True):
+        if problem is not None:
+            errors.append(InputError(f"{account.id}/{region}", f"ListTables: {problem}"))
+        found += [(account, region, name) for name in names]
     return sorted(found, key=lambda target: (target[0].id, target[1], target[2]))
 
 

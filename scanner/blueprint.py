@@ -8,6 +8,7 @@ pasted back into an API call (KeySchema, Projection, AttributeDefinitions).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -172,19 +173,51 @@ def blueprint(record: TableRecord) -> dict[str, Any]:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_PLAIN_NAME = re.compile(r"^[a-z0-9_-][a-z0-9_.-]{2,127}$")
+"""A table name used as its file name as it is: lower case (two names never meet on a
+case-insensitive file system), not starting with a dot, short enough for any file system."""
+_DEVICE_NAME = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\.|$)")
+"""Names Windows reserves whatever the extension: a run copied there must not lose a file."""
+STEM_PREFIX = 100
+DIGEST_MARK = "~"
+"""Separates a name's readable prefix from its digest; no table name contains it, so a
+digested file name never equals a plain one."""
 
 
 def _path_part(name: str) -> str:
-    """DynamoDB names are [a-zA-Z0-9_.-] already; anything else (and '.'/'..') is made safe."""
+    """An account or region as one safe path component (both are checked where they are read;
+    this keeps a path inside the run whatever they are)."""
     cleaned = _UNSAFE.sub("_", name)
     return cleaned if cleaned.strip(".") else cleaned.replace(".", "_") or "_"
 
 
+def table_file_stem(name: str) -> str:
+    """The file name (without extension) of a table's blueprint and runbook: the name itself
+    when it is plain (see _PLAIN_NAME), else a readable prefix plus a digest of the exact name.
+    Unique for every pair of table names, case-insensitively; at most 117 characters; never
+    hidden, never '.' or '..'."""
+    if _PLAIN_NAME.match(name) and not _DEVICE_NAME.match(name):
+        return name
+    readable = _UNSAFE.sub("_", name[:STEM_PREFIX])
+    readable = "_" * (len(readable) - len(readable.lstrip("."))) + readable.lstrip(".")
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{readable}{DIGEST_MARK}{digest}"
+
+
 def blueprint_path(root: Path, record_or_blueprint: TableRecord | Mapping[str, Any]) -> Path:
-    """``root/tables/<account>/<region>/<table>.json`` for a record or a blueprint."""
+    """``root/tables/<account>/<region>/<table file stem>.json`` for a record or a blueprint;
+    the runbook is the same path with ``.md`` (runbook_path)."""
     if isinstance(record_or_blueprint, TableRecord):
-        parts = (record_or_blueprint.account, record_or_blueprint.region, record_or_blueprint.name)
+        account, region, name = (
+            record_or_blueprint.account,
+            record_or_blueprint.region,
+            record_or_blueprint.name,
+        )
     else:
-        parts = tuple(record_or_blueprint[key] for key in ("account", "region", "table_name"))
-    account, region, name = (_path_part(part) for part in parts)
-    return root / "tables" / account / region / f"{name}.json"
+        account, region, name = (record_or_blueprint[key] for key in ("account", "region", "table_name"))
+    return root / "tables" / _path_part(account) / _path_part(region) / f"{table_file_stem(name)}.json"
+
+
+def runbook_path(root: Path, record_or_blueprint: TableRecord | Mapping[str, Any]) -> Path:
+    """The runbook beside the blueprint: ``.md`` instead of ``.json``."""
+    return blueprint_path(root, record_or_blueprint).with_suffix(".md")

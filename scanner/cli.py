@@ -15,7 +15,10 @@ from typing import Any
 
 from tablesafe.cli import say
 from tablesafe.model import Report
+from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT
 
+EXIT_INTERRUPTED = 130
+"""As a shell reports a command ended by SIGINT."""
 EXIT_PARTIAL = 3
 """Some reads failed: the report is complete about what it knows, and says what it does not."""
 DEMO_REGIONS = "us-east-1,eu-west-1"
@@ -30,6 +33,16 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
     return value
 
 
@@ -66,6 +79,14 @@ def register_commands(commands: Any, add_report_options: Callable[[argparse.Argu
     )
     audit.add_argument(
         "--concurrency", type=_positive, default=16, metavar="N", help="tables read at once (default: 16)"
+    )
+    audit.add_argument(
+        "--table-timeout",
+        type=_seconds,
+        default=DEFAULT_TABLE_TIMEOUT,
+        metavar="SECONDS",
+        help="time to read one table, retries included, before it is reported as not read "
+        f"(default: {DEFAULT_TABLE_TIMEOUT:g})",
     )
     audit.add_argument(
         "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
@@ -126,9 +147,18 @@ def _audit(args: argparse.Namespace) -> int:
         from tablesafe.scanner.audit import AuditOptions, run_audit
         from tablesafe.scanner.aws import StartError
         from tablesafe.scanner.discover import UsageError, parse_accounts
+        from tablesafe.scanner.history import (
+            OutputDirError,
+            check_output_dir,
+            find_previous_run,
+            is_run,
+            write_run,
+        )
     except ModuleNotFoundError as error:
         return _missing_extra(error, "demo" if args.demo else "aws")
+    output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
     try:
+        check_output_dir(output_dir)  # before the audit, not after an hour of reading
         options = AuditOptions(
             profile=args.profile,
             regions=args.regions,
@@ -137,6 +167,7 @@ def _audit(args: argparse.Namespace) -> int:
             organization=args.organization,
             endpoint_url=args.endpoint_url,
             concurrency=args.concurrency,
+            table_timeout=args.table_timeout,
         )
         if args.demo:
             try:
@@ -146,22 +177,31 @@ def _audit(args: argparse.Namespace) -> int:
 
             with demo_endpoint() as url:
                 options = AuditOptions(
-                    regions=args.regions or DEMO_REGIONS, endpoint_url=url, concurrency=args.concurrency
+                    regions=args.regions or DEMO_REGIONS,
+                    endpoint_url=url,
+                    concurrency=args.concurrency,
+                    table_timeout=args.table_timeout,
                 )
                 result = run_audit(options, config)
         else:
             result = run_audit(options, config)
-    except (UsageError, StartError) as error:
+    except (UsageError, StartError, OutputDirError) as error:
         return _fail(error)
-    from tablesafe.scanner.history import find_previous_run, write_run
-
-    output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
+    replacing = is_run(output_dir)
     try:
         previous = find_previous_run(output_dir.parent, output_dir)
         write_run(output_dir, result.report, result.records, tool_version=__version__, previous=previous)
+    except OutputDirError as error:
+        return _fail(error)
     except OSError as error:
         return _fail(f"{output_dir}: cannot write the audit: {error.strerror or error}")
-    say(f"audited {len(result.records)} tables; wrote {output_dir}")
+    except KeyboardInterrupt:
+        _fail(f"interrupted: the run was not written; {output_dir} is as it was")
+        return EXIT_INTERRUPTED
+    say(
+        f"audited {len(result.records)} tables; wrote {output_dir}"
+        + (" (replacing the run there)" if replacing else "")
+    )
     return emit_report(result.report, args, audit_exit_code)
 
 

@@ -11,9 +11,24 @@ from collections.abc import Sequence
 import boto3
 
 from tablesafe.model import InputError
-from tablesafe.scanner.aws import AWS_ERRORS, Account, Clients, assume_role, error_text
+from tablesafe.scanner.aws import (
+    ACCOUNT_ID,
+    REGION_NAME,
+    Account,
+    Clients,
+    MalformedAnswer,
+    answer_field,
+    assume_role,
+    error_text,
+    one_line,
+    pages,
+)
 
 ALL = "all"
+MAX_TABLE_PAGES = 1000
+"""ListTables pages of 100 names: 100,000 tables, forty times DynamoDB's default quota per region."""
+MAX_ACCOUNT_PAGES = 1000
+"""ListAccounts pages of up to 20 accounts: far more accounts than an Organization may hold."""
 
 
 class UsageError(Exception):
@@ -57,9 +72,20 @@ def parse_accounts(text: str, *, option: str = "--accounts") -> list[str]:
 
 
 def organization_accounts(base: Account, clients: Clients, home: str) -> list[str]:
-    """The ACTIVE accounts of the caller's Organization (raises AWS_ERRORS when refused)."""
-    pages = clients.get(base, home, "organizations").get_paginator("list_accounts").paginate()
-    return [account["Id"] for page in pages for account in page["Accounts"] if account["Status"] == "ACTIVE"]
+    """The ACTIVE accounts of the caller's Organization; raises when refused or when an answer
+    is malformed (an account ID becomes part of role ARNs and file paths)."""
+    organizations = clients.get(base, home, "organizations")
+    accounts: list[str] = []
+    for page in pages(
+        organizations.list_accounts, token_in="NextToken", token_out="NextToken", max_pages=MAX_ACCOUNT_PAGES
+    ):
+        for account in answer_field(page, "Accounts", list):
+            account_id = answer_field(account, "Id", str)
+            if not ACCOUNT_ID.match(account_id):
+                raise MalformedAnswer(f"malformed answer: account ID {one_line(repr(account_id), 40)}")
+            if account.get("Status") == "ACTIVE":
+                accounts.append(account_id)
+    return list(dict.fromkeys(accounts))
 
 
 def resolve_accounts(
@@ -82,17 +108,39 @@ def resolve_accounts(
             continue
         try:
             accounts.append(assume_role(base, clients, home, account_id, role_name))
-        except AWS_ERRORS as error:
+        except Exception as error:  # whatever the answer, only this account is lost
             errors.append(InputError(account_id, f"AssumeRole {role_name}: {error_text(error)}"))
     return accounts, errors
 
 
 def enabled_regions(account: Account, clients: Clients, home: str) -> list[str]:
-    """Regions enabled for the account (opt-in regions only once opted in)."""
+    """Regions enabled for the account (opt-in regions only once opted in); raises when the
+    answer is refused or malformed, a name that is not a region's included."""
     answer = clients.get(account, home, "ec2").describe_regions(AllRegions=False)
-    return sorted(region["RegionName"] for region in answer["Regions"])
+    regions = [answer_field(region, "RegionName", str) for region in answer_field(answer, "Regions", list)]
+    bad = [region for region in regions if not REGION_NAME.match(region)]
+    if bad:
+        raise MalformedAnswer(f"malformed answer: {one_line(repr(bad[0]), 80)} is not a region name")
+    return sorted(set(regions))
 
 
-def list_tables(account: Account, clients: Clients, region: str) -> list[str]:
-    pages = clients.get(account, region, "dynamodb").get_paginator("list_tables").paginate()
-    return [name for page in pages for name in page.get("TableNames", [])]
+def list_tables(account: Account, clients: Clients, region: str) -> tuple[list[str], str | None]:
+    """The region's table names, and why the listing is incomplete (None when it is not): the
+    names of the pages read before a failure are kept, so that those tables are still audited.
+    An answer without a TableNames list is a failure, never an empty region."""
+    names: list[str] = []
+    try:
+        dynamodb = clients.get(account, region, "dynamodb")
+        for page in pages(
+            dynamodb.list_tables,
+            token_in="ExclusiveStartTableName",
+            token_out="LastEvaluatedTableName",
+            max_pages=MAX_TABLE_PAGES,
+        ):
+            listed = answer_field(page, "TableNames", list)
+            if not all(isinstance(name, str) for name in listed):
+                raise MalformedAnswer("malformed answer: TableNames holds something other than names")
+            names += listed
+    except Exception as error:  # whatever the answer, only this region's listing is cut short
+        return list(dict.fromkeys(names)), error_text(error)
+    return list(dict.fromkeys(names)), None

@@ -1,7 +1,10 @@
 """Write one audit run to disk, and say what changed since the previous run.
 
 A run directory holds every table's blueprint and runbook, the reports, and
-``summary.json``: the per-table protections the next run compares against. Protection is
+``summary.json``: the per-table protections the next run compares against, and the map from
+each table to its files. A run is written in a temporary sibling directory and renamed into
+place once complete, ``summary.json`` written last: a directory with a ``summary.json`` is a
+complete run, and only complete runs are compared with. Protection is
 tri-state (True, False, None for unknown), and only a definite on -> off is "lost", so a
 table that merely could not be read this time is not reported as unprotected.
 """
@@ -10,7 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import shutil
+import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +30,7 @@ from tablesafe.rules.ts004_removal_policy_not_retain import (
     SAFE_UPDATE_REPLACE_POLICIES,
 )
 
-from .blueprint import blueprint, blueprint_path
+from .blueprint import blueprint, blueprint_path, runbook_path
 from .html_report import findings_by_record, render_html
 from .live import describe_record, where
 from .records import TableRecord
@@ -65,9 +72,7 @@ def protections(record: TableRecord) -> dict[str, bool | None]:
     }
 
 
-def _table_entry(
-    output_dir: Path, record: TableRecord, findings: list[Finding], bp: Mapping[str, Any]
-) -> dict[str, Any]:
+def _table_entry(record: TableRecord, findings: list[Finding], bp: Mapping[str, Any]) -> dict[str, Any]:
     def ids(suppressed: bool) -> list[str]:
         return sorted(
             {
@@ -77,7 +82,6 @@ def _table_entry(
             }
         )
 
-    path = blueprint_path(output_dir, record).relative_to(output_dir)
     return {
         "key": where(record.account, record.region, record.name),
         "arn": bp["table_arn"],
@@ -90,8 +94,8 @@ def _table_entry(
         "findings": ids(False),
         "suppressed": ids(True),
         "unreadable": sorted({problem["api"] for problem in bp["unreadable"]}),
-        "blueprint": path.as_posix(),
-        "runbook": path.with_suffix(".md").as_posix(),
+        "blueprint": blueprint_path(Path(), record).as_posix(),
+        "runbook": runbook_path(Path(), record).as_posix(),
     }
 
 
@@ -217,21 +221,81 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+class OutputDirError(Exception):
+    """--output-dir cannot take the run; one line, exit 2."""
+
+
+def is_run(directory: Path) -> bool:
+    """True when directory holds a complete tablesafe run (its summary.json says so)."""
+    try:
+        return json.loads((directory / SUMMARY_FILE).read_text(encoding="utf-8")).get("tool") == "tablesafe"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_output_dir(output_dir: Path) -> None:
+    """Raise OutputDirError unless the run may go to output_dir: a new or empty directory, or
+    a complete tablesafe run, which the new run replaces whole. Anything else is refused, so
+    that a mistyped --output-dir never deletes other files or mixes a run into them."""
+    if not output_dir.exists() and not output_dir.is_symlink():
+        return
+    if output_dir.is_symlink() or not output_dir.is_dir():
+        raise OutputDirError(f"{output_dir} exists and is not a directory: refusing to replace it")
+    if any(output_dir.iterdir()) and not is_run(output_dir):
+        raise OutputDirError(
+            f"{output_dir} is not empty and holds no tablesafe run (no summary.json): refusing to "
+            "replace it; choose another --output-dir or remove it"
+        )
+
+
+def _swap_in(written: Path, output_dir: Path) -> None:
+    """Put the complete run written beside output_dir in its place; an old run there is
+    removed only once the new one is in place."""
+    check_output_dir(output_dir)
+    old = output_dir.with_name(f".{output_dir.name}.replaced-{uuid.uuid4().hex[:8]}")
+    if output_dir.exists():
+        os.rename(output_dir, old)
+    try:
+        os.rename(written, output_dir)
+    except BaseException:
+        if old.exists():
+            os.rename(old, output_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_run(
     output_dir: Path, report: Report, records: list[TableRecord], *, tool_version: str, previous: Path | None
 ) -> RunSummary:
-    """Blueprints, runbooks, reports, summary.json and changes.json of one run under output_dir.
+    """Blueprints, runbooks, reports, changes.json and summary.json of one run, as output_dir.
 
+    The run is written in a temporary sibling, summary.json last, and renamed into place
+    when complete; an existing output_dir is replaced whole if it holds a run, else refused
+    (OutputDirError, see check_output_dir). Interrupted, it leaves output_dir as it was.
     previous is the previous run's directory (see find_previous_run), or None.
     """
+    check_output_dir(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    writing = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.writing-", dir=output_dir.parent))
+    try:
+        summary = _write_files(writing, report, records, tool_version=tool_version, previous=previous)
+        _swap_in(writing, output_dir)
+    finally:
+        shutil.rmtree(writing, ignore_errors=True)
+    summary.output_dir = output_dir
+    return summary
+
+
+def _write_files(
+    output_dir: Path, report: Report, records: list[TableRecord], *, tool_version: str, previous: Path | None
+) -> RunSummary:
     tables = []
     findings = findings_by_record(records, report.findings)
     for record in sorted(records, key=lambda r: (r.account, r.region, r.name)):
         bp = blueprint(record)
-        path = blueprint_path(output_dir, record)
-        _write(path, _json(bp))
-        _write(path.with_suffix(".md"), render_runbook(bp))
-        tables.append(_table_entry(output_dir, record, findings[id(record)], bp))
+        _write(blueprint_path(output_dir, record), _json(bp))
+        _write(runbook_path(output_dir, record), render_runbook(bp))
+        tables.append(_table_entry(record, findings[id(record)], bp))
     previous_tables = _previous_tables(previous)
     summary = RunSummary(
         output_dir=output_dir,
@@ -249,10 +313,10 @@ def write_run(
             changes["lost_protection"],
             changes["gained_protection"],
         )
-    _write(output_dir / SUMMARY_FILE, _json(summary.to_dict()))
     _write(output_dir / "changes.json", _json(summary.changes()))
     _write(output_dir / "report.json", render(report, "json", tool_version=tool_version))
     _write(output_dir / "report.html", render_html(report, records, tool_version=tool_version))
+    _write(output_dir / SUMMARY_FILE, _json(summary.to_dict()))  # last: the run is complete
     return summary
 
 

@@ -15,6 +15,10 @@ from typing import Any
 DATETIME_SUFFIX = "DateTime"
 """Every timestamp of the DynamoDB answers a record keeps is named so (CreationDateTime,
 EarliestRestorableDateTime, LastIncreaseDateTime, ...): how a JSON record gets them back."""
+DEFAULT_TABLE_TIMEOUT = 60.0
+"""Seconds to read one table (all its calls, retries and replicas) before it is reported as
+not read: far more than a healthy read takes, far less than a throttle storm or a stalled
+endpoint would hold it (here, where the command line can import it without boto3)."""
 
 
 @dataclass(slots=True)
@@ -119,31 +123,56 @@ def record_to_json(record: TableRecord) -> dict[str, Any]:
     return json_value(asdict(record))
 
 
-def _problems(data: list[dict[str, Any]]) -> list[ReadProblem]:
-    return [ReadProblem(**problem) for problem in data]
+def _typed(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """data[key], checked: a record read back from JSON (a fan-out part) may be cut or damaged."""
+    value = data[key]
+    if not isinstance(value, kind):
+        raise TypeError(f"{key} is a {type(value).__name__}")
+    return value
+
+
+def _answer(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    return _datetimes(_typed(data, key, (dict, type(None))))
+
+
+def _problems(data: Mapping[str, Any]) -> list[ReadProblem]:
+    return [
+        ReadProblem(_typed(problem, "api", str), _typed(problem, "message", str), problem.get("region"))
+        for problem in _typed(data, "problems", list)
+    ]
 
 
 def record_from_json(data: Mapping[str, Any]) -> TableRecord:
-    """The record that record_to_json wrote, datetimes included."""
+    """The record that record_to_json wrote, datetimes included; raises KeyError, TypeError or
+    ValueError when data is not such a record."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"the record is a {type(data).__name__}")
+    tags = _typed(data, "tags", (list, type(None)))
+    if tags is not None and not all(
+        isinstance(tag, Mapping) and isinstance(tag.get("Key"), str) and isinstance(tag.get("Value"), str)
+        for tag in tags
+    ):
+        raise TypeError("tags holds something other than Key/Value pairs")
+    stack = _typed(data, "stack", (dict, type(None)))
     return TableRecord(
-        account=data["account"],
-        region=data["region"],
-        name=data["name"],
-        arn=data["arn"],
-        describe=_datetimes(data["describe"]),
-        continuous_backups=_datetimes(data["continuous_backups"]),
-        time_to_live=_datetimes(data["time_to_live"]),
-        tags=data["tags"],
-        stack=OwningStack(**data["stack"]) if data["stack"] else None,
-        stack_known=data["stack_known"],
+        account=_typed(data, "account", str),
+        region=_typed(data, "region", str),
+        name=_typed(data, "name", str),
+        arn=_typed(data, "arn", (str, type(None))),
+        describe=_answer(data, "describe"),
+        continuous_backups=_answer(data, "continuous_backups"),
+        time_to_live=_answer(data, "time_to_live"),
+        tags=tags,
+        stack=OwningStack(**stack) if stack else None,
+        stack_known=bool(_typed(data, "stack_known", bool)),
         replicas=[
             ReplicaRecord(
-                region=replica["region"],
-                describe=_datetimes(replica["describe"]),
-                continuous_backups=_datetimes(replica["continuous_backups"]),
-                problems=_problems(replica["problems"]),
+                region=_typed(replica, "region", str),
+                describe=_answer(replica, "describe"),
+                continuous_backups=_answer(replica, "continuous_backups"),
+                problems=_problems(replica),
             )
-            for replica in data["replicas"]
+            for replica in _typed(data, "replicas", list)
         ],
-        problems=_problems(data["problems"]),
+        problems=_problems(data),
     )

@@ -2,7 +2,10 @@
 
 Faults are injected where real ones happen, on the wire: the code under test sees the same
 status codes and error bodies AWS sends (throttling, AccessDenied, a table that is gone),
-through botocore's own parsing and retries. Also usable by the benchmarks:
+through botocore's own parsing and retries, and the hostile answers an endpoint can give
+(SPEC, "Hostile answers seen from an endpoint"): a 200 whose body is cut short (JSON or XML,
+whichever the service speaks), an HTML page with status 200, pagination tokens that alternate
+or repeat forever, a call that stalls. Also usable by the benchmarks:
 
     proxy = AwsProxy(moto_url, rate_limits={"DescribeContinuousBackups": 10})
     with proxy:
@@ -41,15 +44,22 @@ class Call:
 
 @dataclass(slots=True)
 class Fault:
-    """Answer matching calls with an AWS error instead of forwarding them."""
+    """Answer matching calls with an AWS error or a hostile answer instead of the real one."""
 
     operation: str
     error: str
-    """"throttle", "access_denied" or "not_found"."""
+    """An AWS error: "throttle", "access_denied" or "not_found". A hostile answer:
+    "cut_body" (the real answer, status 200, cut to half its length), "html" (a captive
+    portal's page, status 200), "stall" (the real answer after `seconds`), "alternate_tokens"
+    (the real first page again and again, with a next-page token alternating between two
+    values), "endless_token" (the same, always with one token)."""
     table: str | None = None
     region: str | None = None
     times: int | None = None
-    """How many calls to refuse; None: every one."""
+    """How many calls to answer so; None: every one."""
+    seconds: float = 0.0
+    """How long a "stall" holds the call."""
+    hits: int = 0
 
     def matches(self, call: Call) -> bool:
         return (
@@ -91,6 +101,8 @@ class AwsProxy:
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
+        self.released = threading.Event()
+        """Set by reset() and on exit: a stalled call ends at once instead of outliving its test."""
         self.buckets = {operation: _Bucket(rate) for operation, rate in self.rate_limits.items()}
         target = urllib.parse.urlsplit(self.upstream)
         self.target = (target.hostname or "127.0.0.1", target.port or 80)
@@ -105,10 +117,13 @@ class AwsProxy:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
     def reset(self) -> None:
+        self.released.set()
+        self.released = threading.Event()
         with self.lock:
             self.calls.clear()
             self.faults.clear()
@@ -120,19 +135,20 @@ class AwsProxy:
 
     # --- the proxying ---------------------------------------------------------------------
 
-    def _decide(self, call: Call) -> str | None:
-        """The error to answer with, if any; records the call."""
+    def _decide(self, call: Call) -> Fault | None:
+        """The fault to answer with, if any; records the call."""
         with self.lock:
             self.calls.append(call)
             for fault in self.faults:
                 if fault.matches(call):
                     if fault.times is not None:
                         fault.times -= 1
-                    return fault.error
+                    fault.hits += 1
+                    return fault
             bucket = self.buckets.get(call.operation)
             if bucket is not None and not bucket.take():
                 self.throttled[call.operation] += 1
-                return "throttle"
+                return Fault(call.operation, "throttle")
         return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -153,21 +169,34 @@ class AwsProxy:
             def _proxy(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 call = _describe_call(self.headers, body)
-                error = proxy._decide(call)
-                if error is not None:
+                fault = proxy._decide(call)
+                kind = fault.error if fault is not None else None
+                if kind in _ERROR_KINDS:
                     status, headers, payload = _error_answer(
-                        error, call, json_protocol="X-Amz-Target" in self.headers
+                        kind, call, json_protocol="X-Amz-Target" in self.headers
                     )
+                elif kind == "html":
+                    status, headers, payload = 200, {"Content-Type": "text/html"}, CAPTIVE_PORTAL
                 else:
+                    if kind == "stall":
+                        proxy.released.wait(fault.seconds)
+                    if kind in _TOKEN_KINDS:
+                        body = _without_token(call, body)
                     status, headers, payload = proxy._forward(self.command, self.path, self.headers, body)
                     if status == 200 and proxy.rewrites and "json" in headers.get("Content-Type", ""):
                         answer = json.loads(payload)
                         for rewrite in proxy.rewrites:
                             rewrite(call, answer)
-                        payload = json.dumps(answer).encode()
-                        if "x-amz-crc32" in {name.lower() for name in headers}:  # botocore checks it
-                            headers = {k: v for k, v in headers.items() if k.lower() != "x-amz-crc32"}
-                            headers["x-amz-crc32"] = str(zlib.crc32(payload))
+                        headers, payload = _with_crc(headers, json.dumps(answer).encode())
+                    if kind in _TOKEN_KINDS:
+                        answer = json.loads(payload)
+                        answer[_TOKENS[call.operation][1]] = (
+                            f"t{fault.hits % 2 if kind == 'alternate_tokens' else 0:04d}"
+                        )
+                        headers, payload = _with_crc(headers, json.dumps(answer).encode())
+                    if kind == "cut_body":
+                        payload = payload[: len(payload) // 2]
+                        headers = {k: v for k, v in headers.items() if k.lower() != "x-amz-crc32"}
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -190,6 +219,33 @@ class AwsProxy:
             return response.status, kept, payload
         finally:
             connection.close()
+
+
+_ERROR_KINDS = {"throttle", "access_denied", "not_found"}
+_TOKEN_KINDS = {"alternate_tokens", "endless_token"}
+_TOKENS = {
+    "ListTables": ("ExclusiveStartTableName", "LastEvaluatedTableName"),
+    "ListTagsOfResource": ("NextToken", "NextToken"),
+}
+"""(request token, answer token) of the paginated operations a token fault applies to."""
+CAPTIVE_PORTAL = (
+    b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Accept the terms</body></html>"
+)
+
+
+def _with_crc(headers: dict[str, str], payload: bytes) -> tuple[dict[str, str], bytes]:
+    """The headers with x-amz-crc32 (which botocore checks for DynamoDB) matching payload."""
+    if "x-amz-crc32" in {name.lower() for name in headers}:
+        headers = {k: v for k, v in headers.items() if k.lower() != "x-amz-crc32"}
+        headers["x-amz-crc32"] = str(zlib.crc32(payload))
+    return headers, payload
+
+
+def _without_token(call: Call, body: bytes) -> bytes:
+    """The request without its next-page token, so that the server answers the first page again."""
+    document = json.loads(body or b"{}")
+    document.pop(_TOKENS[call.operation][0], None)
+    return json.dumps(document).encode()
 
 
 def _describe_call(headers: Any, body: bytes) -> Call:

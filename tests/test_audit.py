@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAKE_CREDENTIALS, REPO_ROOT, load_helper, reset_moto
+from conftest import FAKE_CREDENTIALS, REPO_ROOT, _cli_env, load_helper, reset_moto
 
 aws_proxy = load_helper("aws_proxy.py")
 helpers = load_helper("audit_helpers.py")
@@ -451,3 +453,258 @@ def test_owning_stack_found_through_describe_stack_resources() -> None:
         None,
     )
     assert unmanaged.stack is None and unmanaged.stack_known and unmanaged.problems == []
+
+
+# --- the fault matrix: whatever an endpoint answers, every listed table is reported -------------
+
+FAULT_TABLES = ("alpha", "bravo", "charlie")
+
+
+def audit_with_faults(
+    cli: RunCli,
+    moto_server: str,
+    proxy: Any,
+    tmp_path: Path,
+    tables: tuple[str, ...],
+    *args: str,
+    created: tuple[str, ...] = (),
+) -> tuple[Any, dict[str, Any], dict[str, Any], float]:
+    """Create tables, audit them through the proxy's faults; returns (CompletedProcess, report,
+    summary.json, wall seconds) after asserting what every fault must leave: no traceback,
+    exit 3, a complete run, every table in it (and those already created)."""
+    for name in tables:
+        helpers.create_table(moto_server, name)
+    started = time.monotonic()
+    result, report = audit(cli, proxy, tmp_path, "--regions", HOME, *args)
+    elapsed = time.monotonic() - started
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 3, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert {table["name"] for table in summary["tables"]} == {*tables, *created}
+    assert report["summary"]["tables"] == len(tables) + len(created)
+    assert summary["changes"]["partial"] is True
+    return result, report, summary, elapsed
+
+
+def problems_of(report: dict[str, Any], table: str) -> list[str]:
+    return [error["problem"] for error in report["errors"] if error["path"] == f"{ACCOUNT}/{HOME}/{table}"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "api", "reason"),
+    [
+        ("cut_body", "DescribeTable", "malformed answer: Table is missing or not an object"),
+        (
+            "cut_body",
+            "DescribeContinuousBackups",
+            "malformed answer: ContinuousBackupsDescription is missing or not an object",
+        ),
+        ("html", "DescribeTable", "malformed answer: Table is missing or not an object"),
+        ("html", "DescribeTimeToLive", "malformed answer: TimeToLiveDescription is missing or not an object"),
+        (
+            "endless_token",
+            "ListTagsOfResource",
+            "pagination does not end: NextToken repeats a token seen before",
+        ),
+    ],
+)
+def test_a_hostile_answer_for_one_table_is_that_tables_read_problem(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, fault: str, api: str, reason: str
+) -> None:
+    aws.faults.append(aws_proxy.Fault(api, fault, table="bravo"))
+    _, report, _, elapsed = audit_with_faults(cli, moto_server, aws, tmp_path, FAULT_TABLES)
+    assert problems_of(report, "bravo") == [f"{api}: {reason}"]
+    assert problems_of(report, "alpha") == problems_of(report, "charlie") == []
+    assert elapsed < 30
+
+
+def test_an_html_page_for_list_tables_is_a_region_error_not_an_empty_region(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    for name in FAULT_TABLES:
+        helpers.create_table(moto_server, name)
+    aws.faults.append(aws_proxy.Fault("ListTables", "html"))
+    result, report = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert report["errors"] == [
+        {
+            "path": f"{ACCOUNT}/{HOME}",
+            "problem": "ListTables: malformed answer: TableNames is missing or not a list",
+        }
+    ]
+
+
+def test_alternating_list_tables_tokens_end_and_every_table_is_still_audited(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    aws.faults.append(aws_proxy.Fault("ListTables", "alternate_tokens"))
+    _, report, summary, elapsed = audit_with_faults(cli, moto_server, aws, tmp_path, FAULT_TABLES)
+    assert [(e["path"], e["problem"]) for e in report["errors"]] == [
+        (
+            f"{ACCOUNT}/{HOME}",
+            "ListTables: pagination does not end: LastEvaluatedTableName repeats a token seen before",
+        )
+    ]
+    assert aws.operations()["ListTables"] == 3
+    assert all(table["unreadable"] == [] for table in summary["tables"])
+    assert elapsed < 30
+
+
+def test_a_cut_xml_template_is_a_read_problem_of_the_stacks_tables(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    helpers.create_stack(moto_server, "ShopStack", {"CartsTable": "carts", "WishlistsTable": "wishlists"})
+    aws.faults.append(aws_proxy.Fault("GetTemplate", "cut_body"))
+    _, report, _, elapsed = audit_with_faults(
+        cli, moto_server, aws, tmp_path, ("alpha",), created=("carts", "wishlists")
+    )
+    assert (
+        problems_of(report, "carts")
+        == problems_of(report, "wishlists")
+        == [
+            "GetTemplate: ShopStack: ResponseParserError: the answer is not in the API's format "
+            "(cut short, or not from AWS?)"
+        ]
+    )
+    assert by_table(report) == {"carts": {"TS004"}, "wishlists": {"TS004"}}
+    assert elapsed < 30
+
+
+def test_a_replica_region_that_is_no_region_name_is_a_read_problem(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    aws.rewrites.append(helpers.global_table_rewrite("bravo", (HOME, "../../etc\n; rm -rf /")))
+    _, report, _, elapsed = audit_with_faults(cli, moto_server, aws, tmp_path, FAULT_TABLES)
+    assert problems_of(report, "bravo") == [
+        "DescribeTable: malformed answer: replica region '../../etc\\n; rm -rf /' is not a region name"
+    ]
+    assert not any(call.region not in (HOME, "") for call in aws.calls)
+    assert elapsed < 30
+
+
+def test_a_throttle_storm_on_eight_tables_ends_within_a_minute(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    """The issue's target, with the default retries and --table-timeout."""
+    storm = ("DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource")
+    aws.faults.extend(aws_proxy.Fault(api, "throttle") for api in storm)
+    tables = tuple(f"busy-{index}" for index in range(8))
+    _, report, _, elapsed = audit_with_faults(cli, moto_server, aws, tmp_path, tables)
+    assert elapsed < 60
+    for table in tables:
+        assert sorted(p.partition(":")[0] for p in problems_of(report, table)) == sorted(storm)
+        assert all("ThrottlingException" in p for p in problems_of(report, table))
+
+
+def test_a_stalled_call_costs_the_table_timeout_not_minutes(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    aws.faults.append(aws_proxy.Fault("DescribeTable", "stall", table="bravo", seconds=35))
+    _, report, _, elapsed = audit_with_faults(
+        cli, moto_server, aws, tmp_path, FAULT_TABLES, "--table-timeout", "2"
+    )
+    problems = problems_of(report, "bravo")
+    assert problems and all(p.endswith("not read within the table time limit (2 s)") for p in problems)
+    assert problems_of(report, "alpha") == problems_of(report, "charlie") == []
+    assert elapsed < 15
+
+
+# --- every table has its own files, and a run is complete or visibly not ------------------------
+
+ODD_NAMES = ("t" * 255, "...", "___", "Orders", "orders", "ORDERS", "con", "sessions.v2")
+
+
+def test_table_file_names_are_safe_and_unique() -> None:
+    from tablesafe.scanner.blueprint import table_file_stem
+
+    stems = [table_file_stem(name) for name in ODD_NAMES]
+    assert stems[-1] == "sessions.v2"  # a plain name is its own file name
+    assert len({stem.lower() for stem in stems}) == len(ODD_NAMES)  # even where case does not count
+    for stem in stems:
+        assert len(f"{stem}.json") <= 255 and not stem.startswith(".")
+        assert re.fullmatch(r"[A-Za-z0-9_.~-]+", stem)
+    assert table_file_stem("Orders") == table_file_stem("Orders")  # stable from run to run
+
+
+def test_odd_table_names_each_get_their_own_files(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    for name in ODD_NAMES:
+        helpers.create_table(moto_server, name)
+    result, _ = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "run"
+    entries = json.loads((run / "summary.json").read_text())["tables"]
+    assert sorted(entry["name"] for entry in entries) == sorted(ODD_NAMES)
+    files = [entry[kind] for entry in entries for kind in ("blueprint", "runbook")]
+    assert len({path.lower() for path in files}) == len(files)
+    for entry in entries:
+        assert json.loads((run / entry["blueprint"]).read_text())["table_name"] == entry["name"]
+        assert (run / entry["runbook"]).read_text().startswith("# ")
+    assert sorted(p.relative_to(run).as_posix() for p in (run / "tables").rglob("*.*")) == sorted(files)
+
+
+def test_a_rerun_replaces_the_previous_run_whole_and_refuses_a_foreign_directory(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    helpers.create_table(moto_server, "kept")
+    helpers.create_table(moto_server, "dropped")
+    audit(cli, aws, tmp_path, "--regions", HOME)
+    helpers.client(moto_server, "dynamodb").update_table(TableName="dropped", DeletionProtectionEnabled=False)
+    helpers.client(moto_server, "dynamodb").delete_table(TableName="dropped")
+    result, _ = audit(cli, aws, tmp_path, "--regions", HOME)
+    assert result.returncode == 0, result.stderr
+    assert "replacing the run there" in result.stderr
+    tables = tmp_path / "run" / "tables" / ACCOUNT / HOME
+    assert sorted(p.name for p in tables.iterdir()) == ["kept.json", "kept.md"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "todo.txt").write_text("mine")
+    refused = cli(
+        "audit", "--endpoint-url", aws.url, "--regions", HOME, "--output-dir", foreign, cwd=tmp_path
+    )
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"tablesafe: error: {foreign} is not empty and holds no tablesafe run (no summary.json): "
+        "refusing to replace it; choose another --output-dir or remove it\n"
+    )
+    assert [p.name for p in foreign.iterdir()] == ["todo.txt"]
+
+
+def test_sigint_while_the_run_is_written_leaves_the_previous_run_whole(
+    moto_server: str, aws: Any, tmp_path: Path, cli: RunCli
+) -> None:
+    for index in range(40):
+        helpers.create_table(moto_server, f"table-{index:02d}")
+    audit(cli, aws, tmp_path, "--regions", HOME)
+    run = tmp_path / "run"
+    before = (run / "summary.json").read_text()
+    env = {**_cli_env(), **FAKE_CREDENTIALS}
+    command = [sys.executable, "-m", "tablesafe", "audit", "--endpoint-url", aws.url, "--regions", HOME]
+    process = subprocess.Popen(
+        [*command, "--output-dir", str(run), "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(".run.writing-") for p in tmp_path.iterdir()):
+            process.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.001)
+    else:
+        pytest.fail("the audit ended before its write phase was seen")
+    _, stderr = process.communicate(timeout=60)
+    assert "Traceback" not in stderr, stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    summary = json.loads((run / "summary.json").read_text())  # a complete run, either one
+    if stderr.endswith(f"tablesafe: error: interrupted: the run was not written; {run} is as it was\n"):
+        assert process.returncode == 130
+        assert (run / "summary.json").read_text() == before
+    else:  # the signal came after the new run was in place
+        assert summary["counts"]["tables"] == 40
