@@ -166,11 +166,23 @@ def tables(self, policy):
         deletion_protection=True,
         removal_policy=policy,
     )
+    ddb.TableV2(
+        self,
+        "Shadowed",
+        partition_key=PK,
+        point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        deletion_protection=True,
+        replicas=[ddb.ReplicaTableProps(region="eu-west-1", point_in_time_recovery=False)],
+    )
 """
 
 
 def test_what_cannot_be_fixed_remains_and_exits_1(run_cli, tmp_path: Path) -> None:
-    """A suppressed finding is not fixed; TS002 with both props written, and TS007, stay."""
+    """A suppressed finding is not fixed; TS002 stays where both props are written, or where
+    the replica's deprecated prop is shadowed by the table's specification (rewriting it would
+    turn PITR off for the replica); TS007 has no fix."""
     (tmp_path / "stack.py").write_text(REMAINS)
     result = run_cli("lint", "--fix", "stack.py", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
@@ -181,6 +193,7 @@ def test_what_cannot_be_fixed_remains_and_exits_1(run_cli, tmp_path: Path) -> No
         ("TS003", "Cache", True),
         ("TS002", "Both", False),
         ("TS007", "Both", False),
+        ("TS002", "Shadowed", False),
     }
     fixed = (tmp_path / "stack.py").read_text()
     assert fixed == REMAINS.replace(

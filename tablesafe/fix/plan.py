@@ -139,7 +139,9 @@ def plan_edits(call: ConstructCall, targets: Collection[Target]) -> list[Edit]:
     """The edits that fix the call's findings named by targets, where the values are literal.
 
     Two findings that need the same entry get one edit: TS001 on a deprecated
-    `pointInTimeRecovery: false` and TS002 become one specification with PITR enabled."""
+    `pointInTimeRecovery: false` and TS002 become one specification with PITR enabled. A
+    replica's deprecated prop stays when the table sets a specification: that specification
+    decides the replica's PITR now, and the replica's own would replace it."""
     if not isinstance(call.props, Props):
         return []
     layers = _layers(call)
@@ -153,7 +155,8 @@ def plan_edits(call: ConstructCall, targets: Collection[Target]) -> list[Edit]:
         edits[(edit.container, edit.replaces)] = replace(edit, rules=rules)
 
     if ("TS002", None) in targets:
-        for layer in layers:
+        table_spec = layers[0].props.get(SPEC) if layers[0].props is not None else None
+        for layer in layers if table_spec is None else layers[:1]:
             add("TS002", _replace_deprecated(layer))
     for rule_id, keys, fix in (
         ("TS001", (SPEC, DEPRECATED), _enable_pitr),

@@ -49,11 +49,12 @@ def _code(node: Node) -> list[Node]:
 
 
 def _key(entry: Node) -> str | None:
-    """The prop an object entry writes (camelCase, as Props keys are); None for a spread."""
+    """The prop an object entry writes (camelCase, as Props keys are); None for a spread or a
+    computed key, which lint reads as a spread too."""
     if entry.type == "shorthand_property_identifier":
         return camel(_text(entry))
     name = entry.child_by_field_name("key") or entry.child_by_field_name("name")
-    if name is None:
+    if name is None or name.type == "computed_property_name":
         return None
     if name.type == "string":
         return camel("".join(_text(part) for part in name.named_children))
@@ -137,7 +138,9 @@ def _append(source: bytes, container: Node, entries: list[str]) -> list[Change]:
     last = written[-1]
     if container.end_point.row == last.end_point.row:
         return [(last.end_byte, last.end_byte, "".join(f", {entry}" for entry in entries).encode())]
-    trailing_comma = source[last.end_byte : container.end_byte].lstrip().startswith(b",")
+    trailing_comma = any(
+        child.type == "," and child.start_byte >= last.end_byte for child in container.children
+    )
     line_start = source.rfind(b"\n", 0, last.start_byte) + 1
     indent = source[line_start : last.start_byte]
     if indent.strip():
