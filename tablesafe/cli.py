@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tablesafe import __version__, neutralize
-from tablesafe.model import Report, Rule, Severity
+from tablesafe.model import CONFIG_ERROR, Report, Rule, Severity
 from tablesafe.reports._common import snippets
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -176,7 +176,7 @@ def emit_report(
     )
     if not to_terminal_text:
         for error in report.errors:
-            say(f"error: {error}")
+            say(f"{'configuration error' if error.kind == CONFIG_ERROR else 'error'}: {error}")
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")

@@ -225,3 +225,32 @@ def test_demo_without_moto_names_the_demo_extra(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         "tablesafe: error: moto is not installed: pip install 'tablesafe[demo]'"
     ]
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_text_wraps_to_the_terminal_without_splitting_names(run_cli: RunCli, width: int) -> None:
+    """COLUMNS sets the width; a longer line is only a line of code or a command (pasted as
+    it is), and no construct path, logical ID or file name is split across lines."""
+    text = run_cli("check", SAMPLE, env={"COLUMNS": str(width)}).stdout
+    report = json.loads(run_cli("check", SAMPLE, "--format", "json").stdout)
+    lines = text.splitlines()
+    for line in lines:
+        if len(line) > width:
+            code = line.strip()
+            one_token = " " not in code.rstrip(",")
+            assert one_token or (line.startswith(" " * 8) and not code.startswith(("#", "//"))), line
+    names = {f[key] for f in report["findings"] for key in ("construct_path", "logical_id") if f[key]}
+    for name in names:
+        assert any(name in line for line in lines), name
+    if width == 200:
+        assert any(len(line) > 100 for line in lines)  # not cut at the old fixed 100 columns
+
+
+def test_configuration_errors_come_first_and_are_counted_as_such(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / ".tablesafe.yaml").write_text("rules:\n  TS001: {sevrity: warning}\n", encoding="utf-8")
+    result = run_cli("check", SAMPLE, cwd=tmp_path, env={"COLUMNS": "200"})
+    lines = result.stdout.splitlines()
+    assert result.returncode == 2
+    assert lines[1].startswith("configuration error: ") and "rules.TS001.sevrity: unknown key" in lines[1]
+    assert lines[-1].endswith("; 1 configuration error")
+    assert "could not be read" not in lines[-1]

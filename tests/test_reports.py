@@ -132,7 +132,7 @@ def test_json_matches_the_contract(report: Report) -> None:
         "tables": 2, "findings": 2, "errors": 1, "warnings": 1, "suppressed": 1
     }  # fmt: skip
     assert document["errors"] == [
-        {"path": "cdk.out/Broken.template.json", "problem": "invalid JSON at line 3"}
+        {"path": "cdk.out/Broken.template.json", "problem": "invalid JSON at line 3", "kind": "input"}
     ]
     assert document["notices"] == [{"level": "warning", "message": "TS006 skipped: no baseline"}]
 
@@ -297,10 +297,10 @@ def test_text_groups_by_stack_and_colours_only_on_request(report: Report) -> Non
     lines = plain.splitlines()
     assert all(len(line) <= 100 for line in lines)
     assert lines[0] == f"tablesafe {VERSION}  checked 2 tables across 2 stacks"
-    assert "Svc  cdk.out/Svc.template.json" in lines
-    assert "Global  cdk.out/Global.template.json" in lines
-    assert "  ✖ TS001 pitr-missing  Global/Events/Resource (replica eu-west-1) [Events1234]" in lines
-    warning = "  ▲ TS007 pitr-recovery-period-short  Svc/Orders/Resource [OrdersA9B65338] line 12"
+    assert "Svc cdk.out/Svc.template.json" in lines
+    assert "Global cdk.out/Global.template.json" in lines
+    assert "  ✖ TS001 pitr-missing Global/Events/Resource (replica eu-west-1) [Events1234]" in lines
+    warning = "  ▲ TS007 pitr-recovery-period-short Svc/Orders/Resource [OrdersA9B65338] line 12"
     assert warning in lines
     assert "    fix: Fix pitr-missing on Global/Events." in lines
     assert "        table = dynamodb.Table(self, 'Events')" in lines

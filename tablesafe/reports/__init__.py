@@ -34,7 +34,9 @@ def render_json(report: Report, *, tool_version: str) -> str:
         "version": json.dumps(tool_version),
         "findings": _json_list([finding.to_dict() for finding in report.findings]),
         "summary": json.dumps(report.summary()),
-        "errors": _json_list([{"path": error.path, "problem": error.problem} for error in report.errors]),
+        "errors": _json_list(
+            [{"path": error.path, "problem": error.problem, "kind": error.kind} for error in report.errors]
+        ),
         "notices": _json_list(
             [{"level": notice.level.value, "message": notice.message} for notice in report.notices]
         ),
@@ -42,12 +44,15 @@ def render_json(report: Report, *, tool_version: str) -> str:
     return "{\n" + ",\n".join(f'  "{key}": {value}' for key, value in sections.items()) + "\n}\n"
 
 
-def render(report: Report, fmt: str, *, color: bool = False, tool_version: str) -> str:
-    """The report in format fmt (one of FORMATS), ending with a newline; colour is text-only."""
+def render(
+    report: Report, fmt: str, *, color: bool = False, tool_version: str, width: int | None = None
+) -> str:
+    """The report in format fmt (one of FORMATS), ending with a newline; colour and width
+    (default: the terminal's, see text.terminal_width) are text-only."""
     if fmt == "text":
-        from .text import render_text
+        from .text import render_text, terminal_width
 
-        return render_text(report, color=color, tool_version=tool_version)
+        return render_text(report, color=color, tool_version=tool_version, width=width or terminal_width())
     if fmt == "json":
         return render_json(report, tool_version=tool_version)
     if fmt == "sarif":

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from tablesafe.model import Finding, Remediation, Report, Rule, Severity, TableDescription
-from tablesafe.neutralize import markdown_fence
+from tablesafe.model import CONFIG_ERROR, Finding, Remediation, Report, Rule, Severity, TableDescription
+from tablesafe.neutralize import markdown_fence, markdown_text
 
 T = TypeVar("T")
 
@@ -82,9 +82,9 @@ def fix_text(remediation: Remediation) -> str:
 
 
 def fix_markdown(remediation: Remediation) -> str:
-    """The fix as Markdown: summary, then each snippet in a fenced code block whose fence no
-    line of the snippet can close (a snippet may quote a table's own names)."""
-    parts = [remediation.summary]
+    """The fix as Markdown: summary as escaped prose (it names the table), then each snippet
+    in a fenced code block whose fence no line of the snippet can close."""
+    parts = [markdown_text(remediation.summary)]
     for label, lang, code in snippets(remediation):
         fence = markdown_fence(code)
         parts.append(f"**{label}**\n\n{fence}{lang}\n{code}\n{fence}")
@@ -124,6 +124,9 @@ def summary_line(report: Report) -> str:
         found.append(f"{summary['suppressed']} suppressed")
     where = scope(report)
     line = f"{', '.join(found)} in {where}" if found else f"No findings in {where}"
-    if report.errors:
-        line += f"; {plural(len(report.errors), 'input')} could not be read"
+    config_errors = sum(error.kind == CONFIG_ERROR for error in report.errors)
+    if config_errors:
+        line += f"; {plural(config_errors, 'configuration error')}"
+    if len(report.errors) > config_errors:
+        line += f"; {plural(len(report.errors) - config_errors, 'input')} could not be read"
     return line

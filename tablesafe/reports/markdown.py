@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from tablesafe.model import Finding, Report
+from tablesafe.model import CONFIG_ERROR, Finding, Report
 from tablesafe.neutralize import markdown_cell, markdown_code, markdown_text
 from tablesafe.neutralize import text as shown_text
 
@@ -67,9 +67,10 @@ def render_markdown(report: Report, *, tool_version: str) -> str:
             for f in suppressed
         ]
         lines += _details(f"{len(suppressed)} suppressed", table)
-    if report.errors:
-        lines += ["", "**Inputs that could not be read**", ""]
-        lines += [f"- {markdown_code(error.path)}: {markdown_text(error.problem)}" for error in report.errors]
+    for kind, title in ((CONFIG_ERROR, "Configuration errors"), ("input", "Inputs that could not be read")):
+        if errors := [error for error in report.errors if error.kind == kind]:
+            lines += ["", f"**{title}**", ""]
+            lines += [f"- {markdown_code(error.path)}: {markdown_text(error.problem)}" for error in errors]
     if report.notices:
         lines += ["", "**Notices**", ""]
         lines += [f"- {notice.level.value}: {markdown_text(notice.message)}" for notice in report.notices]

@@ -6,9 +6,10 @@ neutralize.text, so none can style the terminal or start a line of its own.
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 
-from tablesafe.model import Finding, Report, Severity
+from tablesafe.model import CONFIG_ERROR, Finding, Report, Severity
 from tablesafe.neutralize import text as shown
 
 from ._common import (
@@ -22,7 +23,7 @@ from ._common import (
     summary_line,
 )
 
-WIDTH = 100
+DEFAULT_WIDTH = 100
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "yellow": "33", "cyan": "36"}
 _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -40,70 +41,127 @@ class _Painter:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
 
-def _wrap(text: str, indent: int) -> list[str]:
-    """Wrap each paragraph to WIDTH without splitting paths or identifiers; each is shown
-    neutralized, as a value it quotes could start a wrapped line."""
-    pad = " " * indent
-    lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        lines += textwrap.wrap(
-            shown(paragraph),
-            WIDTH,
-            initial_indent=pad,
-            subsequent_indent=pad,
+def terminal_width() -> int:
+    """COLUMNS, else the terminal's width, else DEFAULT_WIDTH (not a terminal); at least 40."""
+    return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+
+
+class _Layout:
+    """Paints and wraps to the width, never breaking inside a path, an ID or a command."""
+
+    def __init__(self, color: bool, width: int) -> None:
+        self.paint = _Painter(color)
+        self.width = width
+
+    def wrap(self, text: str, indent: int, *styles: str) -> list[str]:
+        """Each paragraph wrapped at spaces; each is shown neutralized, as a value it quotes
+        could start a wrapped line."""
+        pad = " " * indent
+        lines: list[str] = []
+        for paragraph in text.splitlines() or [""]:
+            lines += textwrap.wrap(
+                shown(paragraph),
+                self.width,
+                initial_indent=pad,
+                subsequent_indent=pad + "  " if indent == 0 else pad,
+                break_long_words=False,
+                break_on_hyphens=False,
+            ) or [pad]
+        return [self.paint(line, *styles) for line in lines]
+
+    def code_line(self, line: str, indent: int) -> list[str]:
+        """A line of a fix snippet: a comment is wrapped as a comment; code and commands are
+        never broken (a reader pastes them)."""
+        pad = " " * indent
+        marker = next((m for m in ("# ", "// ") if line.lstrip().startswith(m)), None)
+        if marker is None or len(pad) + len(line) <= self.width:
+            return [self.paint(pad + shown(line), "dim")]
+        lead = pad + line[: len(line) - len(line.lstrip())] + marker
+        body = line.lstrip()[len(marker) :]
+        wrapped = textwrap.wrap(
+            shown(body),
+            self.width,
+            initial_indent=lead,
+            subsequent_indent=lead + "  ",
             break_long_words=False,
             break_on_hyphens=False,
-        ) or [pad]
-    return lines
+        )
+        return [self.paint(out, "dim") for out in wrapped]
+
+    def labelled(self, label: str, text: str, styles: tuple[str, ...]) -> list[str]:
+        """text wrapped after a painted label (error:, warning:): continuation lines are
+        indented, so only the first line starts with the label."""
+        first, *rest = self.wrap(f"{label} {text}", 0)
+        return [self.paint(label, *styles) + first[len(label) :], *rest]
+
+    def pieces(self, pieces: list[tuple[str, tuple[str, ...]]], indent: int) -> list[str]:
+        """Pieces of one line (text, styles), moved whole to the next line when they do not
+        fit: a heading's name, logical ID and line number are never split."""
+        lines: list[str] = []
+        plain, painted = " " * indent, " " * indent
+        for text, styles in pieces:
+            if plain.strip() and len(plain) + 1 + len(text) > self.width:
+                lines.append(painted)
+                plain, painted = " " * (indent + 2), " " * (indent + 2)
+            separator = " " if plain.strip() else ""
+            plain += separator + text
+            painted += separator + self.paint(text, *styles)
+        return [*lines, painted]
 
 
-def _finding(finding: Finding, paint: _Painter) -> list[str]:
+def _finding(finding: Finding, layout: _Layout) -> list[str]:
     """One finding with its own fix: the code names this table, in the app's language."""
     rule, table = finding.rule, finding.table
     style = _SEVERITY_STYLE[finding.severity]
-    head = "  " + paint(f"{SYMBOL[finding.severity]} {rule.id}", style, "bold")
-    head += f" {rule.slug}  {shown(subject(table, rule))}"
+    head = [(f"{SYMBOL[finding.severity]} {rule.id}", (style, "bold")), (rule.slug, ())]
+    head.append((shown(subject(table, rule)), ()))
     if table.construct_path and table.logical_id:
-        head += " " + paint(f"[{shown(table.logical_id)}]", "dim")
+        head.append((f"[{shown(table.logical_id)}]", ("dim",)))
     if table.line:
-        head += " " + paint(f"line {table.line}", "dim")
-    lines = [head, *_wrap(shown(finding.message), 4)]
+        head.append((f"line {table.line}", ("dim",)))
+    lines = [*layout.pieces(head, 2), *layout.wrap(finding.message, 4)]
     fix = finding.remediation
-    lines += [paint(line, "dim") for line in _wrap(f"fix: {fix.summary}", 4)]
+    lines += layout.wrap(f"fix: {fix.summary}", 4, "dim")
     for label, _, code in snippets(fix):
-        lines.append(paint(f"      {label}:", "dim"))
-        lines += [paint(f"        {shown(line)}", "dim") for line in code.splitlines()]
+        lines.append(layout.paint(f"      {label}:", "dim"))
+        lines += [out for line in code.splitlines() for out in layout.code_line(line, 8)]
     return lines
 
 
-def _suppressed(finding: Finding, paint: _Painter) -> list[str]:
+def _suppressed(finding: Finding, layout: _Layout) -> list[str]:
     reason = finding.suppression_reason or "no reason given"
     text = f"○ suppressed {finding.rule.id} {subject(finding.table, finding.rule)}: {reason}"
-    return [paint(line, "dim") for line in _wrap(shown(text), 2)]
+    return layout.wrap(text, 2, "dim")
 
 
-def render_text(report: Report, *, color: bool, tool_version: str) -> str:
-    paint = _Painter(color)
-    lines = [f"{paint(f'tablesafe {tool_version}', 'bold')}  checked {scope(report)}"]
+def render_text(report: Report, *, color: bool, tool_version: str, width: int = DEFAULT_WIDTH) -> str:
+    layout = _Layout(color, width)
+    lines = layout.pieces([(f"tablesafe {tool_version}", ("bold",)), (f" checked {scope(report)}", ())], 0)
+    for error in report.errors:  # configuration first: a typo there explains what follows
+        if error.kind == CONFIG_ERROR:
+            lines += layout.labelled("configuration error:", str(error), ("red", "bold"))
     for stack, findings in group_by_stack(report.findings, lambda f: f.table).items():
-        files = dict.fromkeys(relative_path(f.table.file) for f in findings if f.table.file)
-        heading = paint(shown(stack), "bold")
-        if list(files) != [stack]:
-            heading += "  " + paint(shown(", ".join(files)), "dim")
-        lines += ["", heading]
+        files = list(dict.fromkeys(relative_path(f.table.file) for f in findings if f.table.file))
+        heading = [(shown(stack), ("bold",))]
+        if files != [stack]:
+            heading += [(shown(file) + ("," if file != files[-1] else ""), ("dim",)) for file in files]
+        lines += ["", *layout.pieces(heading, 0)]
         for finding in findings:
             if not finding.suppressed:
-                lines += _finding(finding, paint)
+                lines += _finding(finding, layout)
         for finding in findings:
             if finding.suppressed:
-                lines += _suppressed(finding, paint)
-    trailer = [paint("error:", "red", "bold") + f" {shown(error)}" for error in report.errors]
-    trailer += [
-        paint(f"{notice.level.value}:", _SEVERITY_STYLE[notice.level]) + f" {shown(notice.message)}"
-        for notice in report.notices
+                lines += _suppressed(finding, layout)
+    trailer = [
+        line
+        for error in report.errors
+        if error.kind != CONFIG_ERROR
+        for line in layout.labelled("error:", str(error), ("red", "bold"))
     ]
+    for notice in report.notices:
+        trailer += layout.labelled(f"{notice.level.value}:", notice.message, (_SEVERITY_STYLE[notice.level],))
     if trailer:
         lines += ["", *trailer]
     outcome = ("red", "bold") if failed(report) else ("bold",)
-    lines += ["", paint(summary_line(report), *outcome)]
+    lines += ["", *layout.wrap(summary_line(report), 0, *outcome)]
     return "\n".join(lines) + "\n"
