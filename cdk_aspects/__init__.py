@@ -1,10 +1,11 @@
-"""The tablesafe rules inside a CDK app: Aspects, a suppression helper and a cdk-nag pack;
-and the live audit deployed as a scheduled job.
+"""The tablesafe rules inside a CDK app: a policy-validation plugin, an enforcing Aspect, a
+suppression helper and a cdk-nag pack; and the live audit deployed as a scheduled job.
 
-    from tablesafe.cdk_aspects import TableSafetyChecks, TableSafetyEnforcer, TableSafetyPack, suppress
+    from tablesafe.cdk_aspects import TableSafetyValidator, TableSafetyEnforcer, TableSafetyPack, suppress
     from tablesafe.cdk_aspects import ScheduledTableAudit, TableAuditMemberRoleStack
 
-Importing this package imports aws-cdk-lib (only CDK apps do); `TableSafetyPack`,
+`TableSafetyChecks` is the validator under its earlier name (it can still be added as an
+Aspect). Importing this package imports aws-cdk-lib (only CDK apps do); `TableSafetyPack`,
 `ScheduledTableAudit` and `TableAuditMemberRoleStack` are imported on first use, so cdk-nag
 is needed only by apps that use the pack, and the Aspects do not load the modules of Lambda,
 Step Functions and the rest. The `tablesafe` command line never imports this package.
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .checks import TableSafetyChecks
 from .enforcer import ENFORCED_METADATA, TableSafetyEnforcer
 from .suppress import suppress
+from .validator import TableSafetyValidator
 
 if TYPE_CHECKING:
     from .member_role import TableAuditMemberRoleStack
@@ -30,6 +32,7 @@ __all__ = [
     "TableSafetyChecks",
     "TableSafetyEnforcer",
     "TableSafetyPack",
+    "TableSafetyValidator",
     "suppress",
 ]
 _LAZY = {

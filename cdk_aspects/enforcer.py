@@ -3,13 +3,19 @@
 It only fills gaps, so it never weakens a choice someone made: a setting that is absent
 gets the safe value; an explicit `false`, an explicit shorter recovery period, an explicit
 `RemovalPolicy.DESTROY` or a value that depends on a parameter or condition stays as it is
-(and `TableSafetyChecks` still reports it). What it changed is recorded in the construct
+(and `TableSafetyValidator` still reports it). What it changed is recorded in the construct
 metadata under `tablesafe:enforced` (in the cloud assembly's `<stack>.metadata.json`).
 
 A `CfnTable` is changed through its typed properties. The replicas of a `CfnGlobalTable`
 (and so of a `TableV2`, whose L1 renders them lazily) are wrapped in a token that fills
 the gaps of each replica when the template is resolved, so replicas stay lazy and the
 checks, which resolve the same token, see the result.
+
+`enforcer.apply(scope)` is the fast way to use it: CDK calls Aspects for every construct,
+and each call from Node.js into Python is a round trip, so instead of being an Aspect of
+the whole scope the enforcer puts a one-construct Aspect beside it, whose single visit
+lists the constructs once (`find_all`) and fills the tables of that Stage, reading them one
+stack at a time. `cdk.Aspects.of(scope).add(enforcer)` still works, at the per-construct cost.
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_dynamodb as dynamodb
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
-from ._resource import TABLE_L1, owner_of, read_tables
+from ._resource import TABLE_L1, owner_of, read_tables, ref
 
 ENFORCED_METADATA = "tablesafe:enforced"
 _PITR = "pointInTimeRecoverySpecification"
@@ -89,7 +95,8 @@ class TableSafetyEnforcer:
     """Sets PITR (with `recovery_period_days`), deletion protection (per replica for global
     tables) and Retain (DeletionPolicy and UpdateReplacePolicy) where a table lacks them.
 
-    Add it with `priority=cdk.AspectPriority.MUTATING` so that read-only Aspects run after it.
+    `apply(scope)` is the fast way; added as an Aspect of a scope instead, give it
+    `priority=cdk.AspectPriority.MUTATING` so that read-only Aspects run after it.
     """
 
     def __init__(self, recovery_period_days: int = 35) -> None:
@@ -97,19 +104,29 @@ class TableSafetyEnforcer:
             raise ValueError(f"recovery_period_days must be from 1 to 35, not {recovery_period_days!r}")
         self.recovery_period_days = recovery_period_days
 
+    def apply(self, scope: Construct) -> None:
+        """Fill the tables of scope (those of its Stage: CDK synthesizes a nested Stage
+        before its parent's Aspects run, so apply it to each Stage) when CDK invokes the
+        Aspects, at MUTATING priority, with one call into Python."""
+        trigger = Construct(scope, "TableSafetyEnforcer")
+        cdk.Aspects.of(trigger).add(_EnforceOnce(self, scope), priority=cdk.AspectPriority.MUTATING)
+
     def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, TABLE_L1):
-            return
-        (read,) = read_tables(cdk.Stack.of(node), [node])
-        if isinstance(read, Exception):
-            return  # nothing can be proven missing; TableSafetyChecks reports the table
-        if isinstance(node, dynamodb.CfnGlobalTable):
-            changes = self._fill_global_table(node, read.props)
-        else:
-            changes = self._fill_table(node, read.props)
-        changes.extend(self._fill_policies(node, read.options))
-        if changes:
-            (owner_of(node) or node).node.add_metadata(ENFORCED_METADATA, changes)
+        if isinstance(node, TABLE_L1):
+            self.fill(cdk.Stack.of(node), [node])
+
+    def fill(self, stack: cdk.Stack, cfns: list[Any]) -> None:
+        """Fill the gaps of these tables of one stack (read in one round trip)."""
+        for cfn, read in zip(cfns, read_tables(stack, cfns), strict=True):
+            if isinstance(read, Exception):
+                continue  # nothing can be proven missing; the validator reports the table
+            if isinstance(cfn, dynamodb.CfnGlobalTable):
+                changes = self._fill_global_table(cfn, read.props)
+            else:
+                changes = self._fill_table(cfn, read.props)
+            changes.extend(self._fill_policies(cfn, read.options))
+            if changes:
+                (owner_of(cfn) or cfn).node.add_metadata(ENFORCED_METADATA, changes)
 
     def _fill_table(self, cfn: dynamodb.CfnTable, props: Mapping[str, Any]) -> list[str]:
         changes = []
@@ -151,3 +168,24 @@ class TableSafetyEnforcer:
             cfn.cfn_options.update_replace_policy = cdk.CfnDeletionPolicy.RETAIN
             changes.append("UpdateReplacePolicy: Retain")
         return changes
+
+
+@jsii.implements(cdk.IAspect)
+class _EnforceOnce:
+    """The Aspect of the enforcer's own leaf construct: visited once, it fills every table
+    of the scope's Stage."""
+
+    def __init__(self, enforcer: TableSafetyEnforcer, scope: Construct) -> None:
+        self._enforcer = enforcer
+        self._scope = scope
+
+    def visit(self, node: IConstruct) -> None:
+        scope = self._scope
+        stage = ref(scope if isinstance(scope, cdk.Stage) else cdk.Stage.of(scope))
+        by_stack: dict[str, tuple[cdk.Stack, list[Any]]] = {}
+        for construct in scope.node.find_all():
+            if isinstance(construct, TABLE_L1) and ref(cdk.Stage.of(construct)) == stage:
+                stack = cdk.Stack.of(construct)
+                by_stack.setdefault(ref(stack), (stack, []))[1].append(construct)
+        for stack, cfns in by_stack.values():
+            self._enforcer.fill(stack, cfns)

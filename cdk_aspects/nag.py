@@ -2,31 +2,30 @@
 
     Validations.of(app).add_plugins(TableSafetyPack(app))
 
-CDK runs validation plugins after synthesis, so the pack loads the cloud assembly CDK has
-just written with the same loader as `tablesafe check` (raw overrides, suppressions in
-Metadata and the analytics props included) and judges every table at once, in Python.
-cdk-nag then walks the construct tree; for each DynamoDB L1 the pack asks only for its
-construct path (every jsii call is a round trip to Node.js) and applies the rules that
-failed there.
-
-`RULE_CLASSES` holds one `IApplyRule` class per rule, generated from the rule's metadata
-(id, title, rationale, remediation, severity). The pack hands each the verdict it computed;
-used on its own in another `NagPack` (`self._apply_rule(RULE_CLASSES["TS001"](node))`), a
-rule class judges the construct itself.
-
-Rule ids are `TableSafety-TS001` ...; a finding on one replica of a global table is
-`TableSafety-TS001[eu-west-1]` (cdk-nag's per-finding ids), so each replica is reported
-and acknowledged on its own:
+For teams that already run cdk-nag; others use `TableSafetyValidator` (not both: each
+reports every finding). CDK runs validation plugins after synthesis, so the pack judges the
+templates CDK hands it like the validator does (`_synthesized`: the loader, lockfile and
+engine of `tablesafe check`; raw overrides, suppressions in Metadata and the analytics props
+included), and reports in cdk-nag's terms: rule ids `TableSafety-TS001` ..., a finding on
+one replica of a global table as `TableSafety-TS001[eu-west-1]` (cdk-nag's per-finding ids),
+the construct path of the table, and cdk-nag's acknowledgments, read from the assembly's
+metadata rather than by walking the construct tree (every jsii call is a round trip):
 
     Validations.of(table).acknowledge(Acknowledgment(id="TableSafety-TS003[eu-west-1]", reason="..."))
+
+`RULE_CLASSES` holds one `IApplyRule` class per rule, generated from the rule's metadata
+(id, title, rationale, remediation, severity). Used in another `NagPack`
+(`self._apply_rule(RULE_CLASSES["TS001"](node))`), or through `validate_scope` before there
+is a cloud assembly, a rule class judges the construct itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
+import json
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,19 +33,21 @@ import aws_cdk as cdk
 import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 
-from tablesafe.baseline import compare
 from tablesafe.config import Config
 from tablesafe.describe import describe_resource
 from tablesafe.engine import evaluate
-from tablesafe.loader import load_paths
+from tablesafe.loader import InputProblem, read_text
 from tablesafe.model import Finding, Rule, Severity
 from tablesafe.rules import ALL_RULES
 from tablesafe.values import TemplateContext
 
-from ._common import StackFacts, finding_text, identity, load, today_or
+from ._common import StackFacts, finding_description, identity, load, today_or
 from ._resource import TABLE_L1, analytics_props, owner_of, read_tables, resource_type
+from ._synthesized import assembly_inputs, judge_synthesized, violation, warn_once
 
 PACK_NAME = "TableSafety"
+ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
+_ANNOTATION = re.compile(r"^annotation::", re.IGNORECASE)
 LEVELS = {
     Severity.ERROR: NagMessageLevel.ERROR,
     Severity.WARNING: NagMessageLevel.WARN,
@@ -173,7 +174,7 @@ class TableSafetyPack(NagPack):
         self._config = config
         self._today = today
         self._lock_path = lock_path
-        self._by_path: dict[str, list[Finding]] | None = None
+        self._verbose = bool(verbose)
         self._told: set[str] = set()
 
     @property
@@ -181,41 +182,80 @@ class TableSafetyPack(NagPack):
         return PACK_NAME
 
     def validate(self, context: Any) -> Any:
-        """Judge the freshly written assembly, then let cdk-nag walk the tree and report."""
-        self._by_path = self._judge_assembly(context.app_construct.outdir)
-        try:
-            return super().validate(context)
-        finally:
-            self._by_path = None
-
-    def _judge_assembly(self, outdir: str) -> dict[str, list[Finding]]:
-        loaded = load_paths([outdir])
-        if loaded.tables:
-            compare(loaded, [outdir], None, self._lock_path, Path.cwd())
-        findings = evaluate(loaded.tables, self._config, today_or(self._today), loaded.changes)
-        removed = {id(change.old) for change in loaded.changes if change.new is None}
-        notes = [str(error) for error in loaded.errors]
-        notes += [n.message for n in loaded.notices if n.rule_id not in self._config.disabled]
-        notes += [finding_text(f) for f in findings if id(f.table) in removed and not f.suppressed]
-        for note in notes:
-            if note not in self._told:  # once per pack: cdk-nag has no channel for notes
-                self._told.add(note)
-                warnings.warn(f"[tablesafe] {note}", stacklevel=2)
-        by_path: dict[str, list[Finding]] = defaultdict(list)
-        for finding in findings:
-            if finding.table.construct_path and id(finding.table) not in removed:
-                by_path[finding.table.construct_path].append(finding)
-        return by_path
+        """Judge the templates CDK has just written; cdk-nag's walk of the construct tree
+        (a call into Python per resource) is only for `validate_scope`."""
+        template_paths = context.template_paths
+        judgement = judge_synthesized(template_paths, self._config, self._lock_path, today_or(self._today))
+        for note in [*judgement.notices, *map(str, judgement.errors)]:
+            warn_once(self._told, note)
+        for finding in judgement.gone:
+            if not finding.suppressed:  # no construct to report on: told, as cdk-nag has no channel
+                warn_once(self._told, finding_description(finding))
+        acknowledged = acknowledged_rules(assembly_inputs(template_paths))
+        violations = []
+        for finding in judgement.findings:
+            rule_id = nag_rule_id(finding)
+            path = finding.table.construct_path
+            if finding.suppressed or path is None or is_acknowledged(acknowledged, path, rule_id):
+                continue
+            resource = cdk.PolicyViolatingResource(construct_path=path, locations=["Properties"])
+            violations.append(violation(finding, rule_id, [resource], verbose=self._verbose))
+        return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)
 
     def _check_resource(self, node: cdk.CfnResource) -> None:
+        """cdk-nag's walk, from `validate_scope` (no cloud assembly yet): judge the construct."""
         if not isinstance(node, TABLE_L1):
             return
-        if self._by_path is not None:
-            findings = self._by_path.get(node.node.path, [])
-        else:  # `validate_scope` called directly, before there is a cloud assembly
-            findings = judge_construct(node, self._config, today_or(self._today))
+        findings = judge_construct(node, self._config, today_or(self._today))
         failing = {f.rule.id: f.severity for f in findings if not f.suppressed}
         for rule_id, severity in failing.items():  # only failing rules: each costs jsii round trips
             rule_class = RULE_CLASSES[rule_id]
             result = nag_result(rule_class.RULE, findings)
             self._apply_rule(rule_class(node, level=LEVELS[severity], result=result))
+
+
+def nag_rule_id(finding: Finding) -> str:
+    """cdk-nag's id of one finding: `TableSafety-TS003`, `TableSafety-TS003[eu-west-1]` for a replica."""
+    rule_id = f"{PACK_NAME}-{finding.rule.id}"
+    return f"{rule_id}[{finding.replica_region}]" if finding.replica_region else rule_id
+
+
+def acknowledged_rules(assemblies: Iterable[str]) -> dict[str, set[str]]:
+    """Construct path -> the ids acknowledged there with `Validations.of(c).acknowledge`,
+    from the stack metadata of the assemblies (stages included); the `Annotation::` prefix
+    that aws-cdk-lib adds is dropped, as cdk-nag does."""
+    found: dict[str, set[str]] = defaultdict(set)
+    todo = [Path(a) for a in assemblies if Path(a, "manifest.json").is_file()]
+    while todo:
+        directory = todo.pop()
+        artifacts = _json(directory / "manifest.json").get("artifacts", {})
+        for artifact in artifacts.values() if isinstance(artifacts, Mapping) else ():
+            properties = artifact.get("properties", {}) if isinstance(artifact, Mapping) else {}
+            if artifact.get("type") == "cdk:cloud-assembly" and "directoryName" in properties:
+                todo.append(directory / properties["directoryName"])
+            if artifact.get("type") != "aws:cloudformation:stack":
+                continue
+            metadata = dict(artifact.get("metadata") or {})
+            if isinstance(artifact.get("additionalMetadataFile"), str):
+                metadata.update(_json(directory / artifact["additionalMetadataFile"]))
+            for path, entries in metadata.items():
+                for entry in entries if isinstance(entries, list) else ():
+                    if isinstance(entry, Mapping) and entry.get("type") == ACKNOWLEDGED:
+                        ids = entry.get("data") if isinstance(entry.get("data"), Mapping) else {}
+                        found[path.strip("/")] |= {_ANNOTATION.sub("", key) for key in ids}
+    return found
+
+
+def _json(path: Path) -> Mapping[str, Any]:
+    """A JSON file CDK wrote; {} when it cannot be read (the loader reports it)."""
+    try:
+        document = json.loads(read_text(path))
+    except (InputProblem, ValueError, RecursionError):
+        return {}
+    return document if isinstance(document, Mapping) else {}
+
+
+def is_acknowledged(acknowledged: Mapping[str, set[str]], path: str, rule_id: str) -> bool:
+    """Whether rule_id is acknowledged on the construct at path or on one of its scopes."""
+    parts = path.split("/")
+    return any(rule_id in acknowledged.get("/".join(parts[:end]), ()) for end in range(len(parts), 0, -1))
