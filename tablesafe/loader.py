@@ -364,7 +364,8 @@ def _sources_of_stack(
             path = inside_assembly(
                 directory,
                 file,
-                f"stack {artifact_id}: " + ("aws:cdk:templateFile" if nested else "templateFile"),
+                f"stack {artifact_id}: "
+                + ("templateFile" if file == template_file else "aws:cdk:templateFile"),
             )
         except InputProblem as problem:
             result.errors.append(InputError(_join(shown, "manifest.json"), str(problem)))
