@@ -35,7 +35,14 @@ Step Functions limits a state's payload
 to 256 KiB: ``audit_item`` returns four small fields, while ``plan`` returns every item (about
 80 bytes each, so about 3,000 items; beyond that the state machine should read them from
 ``plan.json`` with an ItemReader). An item that failed or timed out leaves no part in S3, and
-``merge`` reports it as a read problem, so a partial run says so.
+``merge`` reports it as a read problem, so a partial run says so; so is a part that cannot be
+read (corrupt, cut short, of the wrong shape), and a record in it that cannot be.
+
+A run is never lost and never looks complete when it is not. ``run`` and ``audit_item`` stop
+starting reads when the invocation's remaining time gets short (WRITE_RESERVE_SECONDS before
+the end), and write what was read, each table not read marked so (the run is partial).
+Uploads put every other object first and ``summary.json``, the completion marker, last, only
+once the others succeeded; the previous run is the latest one with a ``summary.json``.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -65,9 +73,10 @@ from tablesafe.scanner.audit import (
     resolve_scope,
     run_audit,
 )
+from tablesafe.scanner.aws import error_text, pages
 from tablesafe.scanner.cli import default_output_dir
 from tablesafe.scanner.history import RUN_NAME, SUMMARY_FILE, RunSummary, previous_runs, write_run
-from tablesafe.scanner.records import record_from_json, record_to_json
+from tablesafe.scanner.records import TableRecord, record_from_json, record_to_json
 
 DEFAULT_PREFIX = "tablesafe-audit/"
 PLAN_FILE = "plan.json"
@@ -80,6 +89,11 @@ CONTENT_TYPES = {
 SUBJECT_LIMIT = 100
 """SNS refuses a longer Subject (it must also be ASCII, which the counts-only subject is)."""
 MISSING_PART = "no audit result: the Lambda auditing this account and region failed or timed out"
+WRITE_RESERVE_SECONDS = 90.0
+"""Time kept back from reading for writing and uploading the run (about 3 ms a table plus
+the uploads): reading stops this long before the invocation's end."""
+MAX_LIST_PAGES = 1000
+"""S3 ListObjectsV2 pages of 1,000 run prefixes: a daily schedule for 2,700 years."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,28 +160,57 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return text == "true"
 
 
+def _event(event: object, handler: str) -> Mapping[str, Any]:
+    """The event when it is a JSON object; a ValueError naming the handler otherwise."""
+    if not isinstance(event, Mapping):
+        raise ValueError(f"{handler}: expected the event to be a JSON object, not {type(event).__name__}")
+    return event
+
+
+def _event_text(event: Mapping[str, Any], key: str, example: str) -> str:
+    value = event.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"event {key}: expected a string such as {example}, not {type(value).__name__}")
+    return value
+
+
 def _run_id(event: Mapping[str, Any]) -> str:
     """The plan's run id from a Step Functions event; it becomes part of every S3 key."""
     run_id = event.get("run_id")
     if not isinstance(run_id, str) or not RUN_NAME.match(run_id):
-        raise ValueError(
-            f"event run_id: expected the plan's run id, e.g. 2026-01-31T02-00-00Z, not {run_id!r}"
-        )
+        shown = repr(run_id)[:60] if isinstance(run_id, str) else type(run_id).__name__
+        raise ValueError(f"event run_id: expected the plan's run id, e.g. 2026-01-31T02-00-00Z, not {shown}")
     return run_id
+
+
+def _stop_at(context: object) -> float | None:
+    """When to stop starting reads (time.monotonic()): WRITE_RESERVE_SECONDS before the
+    invocation ends; None without a Lambda context (a test, a local call)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining() / 1000 - WRITE_RESERVE_SECONDS
+
+
+def part_key(settings: Settings, run_id: str, account: str, region: str) -> str:
+    """Where audit_item stores an account-region's records, and where merge looks for them."""
+    return f"{settings.run_prefix(run_id)}{PARTS_DIR}{account}-{region}.json"
 
 
 # --- handlers ---------------------------------------------------------------------------------
 
 
-def run(event: dict[str, Any], context: object) -> dict[str, Any]:
+def run(event: object, context: object) -> dict[str, Any]:
     """Single-Lambda mode: audit everything in scope, write the run to S3, publish."""
+    _event(event, "run")
     settings = settings_from_env()
-    result = run_audit(settings.options, Config(), progress=False)
+    result = run_audit(settings.options, Config(), progress=False, stop_at=_stop_at(context))
     return publish_run(settings, default_output_dir().name, result)
 
 
-def plan(event: dict[str, Any], context: object) -> dict[str, Any]:
+def plan(event: object, context: object) -> dict[str, Any]:
     """Fan-out step 1: the (account, region) items; refused accounts and regions go to plan.json."""
+    _event(event, "plan")
     settings = settings_from_env()
     run_id = default_output_dir().name
     scope = resolve_scope(settings.options)
@@ -181,11 +224,13 @@ def plan(event: dict[str, Any], context: object) -> dict[str, Any]:
     return {"run_id": run_id, "items": items}
 
 
-def audit_item(event: dict[str, Any], context: object) -> dict[str, Any]:
+def audit_item(event: object, context: object) -> dict[str, Any]:
     """Fan-out step 2: read one account in one region into a part; returns a few fields only."""
+    event = _event(event, "audit_item")
     settings = settings_from_env()
     run_id = _run_id(event)
-    account, region = str(event.get("account", "")), str(event.get("region", ""))
+    account = _event_text(event, "account", "123456789012")
+    region = _event_text(event, "region", "us-east-1")
     try:
         discover.parse_accounts(account, option="event account")
         if discover.parse_regions(region, None, option="event region") != [region]:
@@ -199,12 +244,18 @@ def audit_item(event: dict[str, Any], context: object) -> dict[str, Any]:
         organization=False,
     )
     scope = resolve_scope(options)
-    records, errors = read_regions(scope, concurrency=options.concurrency, progress=False)
-    part_key = f"{settings.run_prefix(run_id)}{PARTS_DIR}{account}-{region}.json"
+    records, errors = read_regions(
+        scope,
+        concurrency=options.concurrency,
+        progress=False,
+        table_timeout=options.table_timeout,
+        stop_at=_stop_at(context),
+    )
+    key = part_key(settings, run_id, account, region)
     _put_json(
         _s3(settings),
         settings.bucket,
-        part_key,
+        key,
         {
             "account": account,
             "region": region,
@@ -212,34 +263,60 @@ def audit_item(event: dict[str, Any], context: object) -> dict[str, Any]:
             "errors": _errors_json(scope.errors + errors),
         },
     )
-    return {"account": account, "region": region, "tables": len(records), "part_key": part_key}
+    return {"account": account, "region": region, "tables": len(records), "part_key": key}
 
 
-def merge(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Fan-out step 3: judge every part together, as one audit would, then write and publish."""
+def merge(event: object, context: object) -> dict[str, Any]:
+    """Fan-out step 3: judge every part together, as one audit would, then write and publish.
+
+    Every planned item's part is read on its own: one that is missing, corrupt, cut short or
+    of the wrong shape is that account-region's read problem, and the run is still written."""
+    event = _event(event, "merge")
     settings = settings_from_env()
     run_id = _run_id(event)
     s3 = _s3(settings)
-    run_prefix = settings.run_prefix(run_id)
+    plan_uri = f"s3://{settings.bucket}/{settings.run_prefix(run_id)}{PLAN_FILE}"
     try:
-        planned = _get_json(s3, settings.bucket, run_prefix + PLAN_FILE)
+        planned = _get_json(s3, settings.bucket, settings.run_prefix(run_id) + PLAN_FILE)
     except s3.exceptions.NoSuchKey:
-        raise ValueError(
-            f"s3://{settings.bucket}/{run_prefix}{PLAN_FILE} is missing: no plan ran for {run_id}"
-        ) from None
-    keys = sorted(_list_keys(s3, settings.bucket, run_prefix + PARTS_DIR))
+        raise ValueError(f"{plan_uri} is missing: no plan ran for {run_id}") from None
+    try:
+        items = [(str(item["account"]), str(item["region"])) for item in planned["items"]]
+        errors = _errors_from_json(planned["errors"])
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{plan_uri} is not a plan: {error_text(error)}") from None
     with ThreadPoolExecutor(max_workers=settings.options.concurrency) as pool:
-        parts = list(pool.map(lambda key: _get_json(s3, settings.bucket, key), keys))
-    records = [record_from_json(data) for part in parts for data in part["records"]]
-    errors = _errors_from_json(planned["errors"])
-    errors += [error for part in parts for error in _errors_from_json(part["errors"])]
-    done = {(part["account"], part["region"]) for part in parts}
-    errors += [
-        InputError(f"{item['account']}/{item['region']}", MISSING_PART)
-        for item in planned["items"]
-        if (item["account"], item["region"]) not in done
-    ]
+        parts = list(pool.map(lambda item: _read_part(s3, settings, run_id, *item), items))
+    records = [record for part_records, _ in parts for record in part_records]
+    errors += [error for _, part_errors in parts for error in part_errors]
     return publish_run(settings, run_id, judge_records(records, errors, Config()))
+
+
+def _read_part(
+    s3: Any, settings: Settings, run_id: str, account: str, region: str
+) -> tuple[list[TableRecord], list[InputError]]:
+    """The records and errors of one item's part; what cannot be read of it, as errors of
+    that account-region (the whole part, or one record)."""
+    where = f"{account}/{region}"
+    try:
+        part = _get_json(s3, settings.bucket, part_key(settings, run_id, account, region))
+        errors = _errors_from_json(part["errors"])
+        raw_records = part["records"]
+        if not isinstance(raw_records, list):
+            raise TypeError("records is not a list")
+    except s3.exceptions.NoSuchKey:
+        return [], [InputError(where, MISSING_PART)]
+    except Exception as error:  # whatever the part holds, only this account-region is lost
+        return [], [InputError(where, f"its audit result cannot be read: {error_text(error)}")]
+    records = []
+    for index, data in enumerate(raw_records):
+        try:
+            records.append(record_from_json(data))
+        except Exception as error:  # one record lost, named; the others are judged
+            errors.append(
+                InputError(where, f"record {index} of its audit result cannot be read: {error_text(error)}")
+            )
+    return records, errors
 
 
 # --- writing and publishing a run ---------------------------------------------------------------
@@ -291,12 +368,18 @@ def _notify(settings: Settings, summary: RunSummary, run_uri: str) -> bool:
 def _download_previous_summary(s3: Any, settings: Settings, run_id: str, into: Path) -> Path | None:
     """The summary.json of the latest earlier run in the bucket, saved as <into>/<run>/summary.json
     so that write_run names the previous run; None for the first run."""
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.bucket, Prefix=settings.prefix, Delimiter="/"
+    listing = pages(
+        s3.list_objects_v2,
+        token_in="ContinuationToken",
+        token_out="NextContinuationToken",
+        max_pages=MAX_LIST_PAGES,
+        Bucket=settings.bucket,
+        Prefix=settings.prefix,
+        Delimiter="/",
     )
     names = [
         entry["Prefix"][len(settings.prefix) :].rstrip("/")
-        for page in pages
+        for page in listing
         for entry in page.get("CommonPrefixes", [])
     ]
     for name in previous_runs(names, run_id):
@@ -313,19 +396,40 @@ def _download_previous_summary(s3: Any, settings: Settings, run_id: str, into: P
     return None
 
 
-def _upload_dir(s3: Any, bucket: str, prefix: str, directory: Path, concurrency: int) -> None:
-    files = sorted(path for path in directory.rglob("*") if path.is_file())
+class UploadError(Exception):
+    """Some objects of the run could not be uploaded: summary.json was not, so the run does
+    not count as complete."""
 
-    def upload(path: Path) -> None:
-        s3.put_object(
-            Bucket=bucket,
-            Key=prefix + path.relative_to(directory).as_posix(),
-            Body=path.read_bytes(),
-            ContentType=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-        )
+
+def _upload_dir(s3: Any, bucket: str, prefix: str, directory: Path, concurrency: int) -> None:
+    """Every file of the run, in parallel, then summary.json, the completion marker, alone
+    and only when all the others are in place; raises UploadError otherwise."""
+    marker = directory / SUMMARY_FILE
+    files = sorted(path for path in directory.rglob("*") if path.is_file() and path != marker)
+
+    def upload(path: Path) -> str | None:
+        """None when uploaded, else why not."""
+        try:
+            s3.put_object(
+                Bucket=bucket,
+                Key=prefix + path.relative_to(directory).as_posix(),
+                Body=path.read_bytes(),
+                ContentType=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+            )
+        except Exception as error:  # collected: every failure is named, not only the first
+            return f"{path.relative_to(directory).as_posix()}: {error_text(error)}"
+        return None
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(upload, files))
+        failed = [reason for reason in pool.map(upload, files) if reason is not None]
+    if failed:
+        raise UploadError(
+            f"s3://{bucket}/{prefix}: {len(failed)} of {len(files) + 1} objects not uploaded, so "
+            f"{SUMMARY_FILE} was not written and the run is incomplete; first: {failed[0]}"
+        )
+    reason = upload(marker)
+    if reason is not None:
+        raise UploadError(f"s3://{bucket}/{prefix}: the run is incomplete: {reason}")
 
 
 def _s3(settings: Settings) -> Any:
@@ -339,11 +443,6 @@ def _put_json(s3: Any, bucket: str, key: str, data: Any) -> None:
 
 def _get_json(s3: Any, bucket: str, key: str) -> Any:
     return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
-def _list_keys(s3: Any, bucket: str, prefix: str) -> Iterable[str]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        yield from (entry["Key"] for entry in page.get("Contents", []))
 
 
 def _errors_json(errors: list[InputError]) -> list[dict[str, str]]:

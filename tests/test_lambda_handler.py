@@ -267,8 +267,8 @@ def test_a_refused_account_and_a_failed_item_are_read_problems(aws: Aws, proxied
     report = aws.json(f"{PREFIX}{planned['run_id']}/report.json")
     assert [(e["path"], e["problem"].partition(": ")[0]) for e in report["errors"]] == [
         (MEMBER, f"AssumeRole {ROLE}"),
-        (f"{ACCOUNT}/{OTHER}", "ListTables"),
         (f"{ACCOUNT}/{HOME}", lambda_handler.MISSING_PART.partition(": ")[0]),
+        (f"{ACCOUNT}/{OTHER}", "ListTables"),
     ]
 
 
@@ -367,3 +367,140 @@ def test_a_record_survives_json() -> None:
     data = json.loads(json.dumps(record_to_json(record)))
     assert data["describe"]["CreationDateTime"] == "2025-03-01T12:30:00+00:00"
     assert record_from_json(data) == record
+
+
+# --- the run is never lost: bad parts, a failing upload, short time, bad events --------------------
+
+
+def _damage_part(aws: Aws, key: str, how: str) -> None:
+    s3 = aws.client("s3")
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    if how == "corrupt":
+        body = b"\x00\xffnot json at all"
+    elif how == "truncated":
+        body = body[: len(body) // 2]
+    else:  # a record without its account
+        part = json.loads(body)
+        del part["records"][0]["account"]
+        body = json.dumps(part).encode()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        ("corrupt", "its audit result cannot be read: UnicodeDecodeError"),
+        ("truncated", "its audit result cannot be read: JSONDecodeError"),
+        ("bad_record", "record 0 of its audit result cannot be read: KeyError: 'account'"),
+    ],
+)
+def test_merge_reports_a_part_it_cannot_read_and_still_writes_the_run(
+    aws: Aws, proxied: Any, monkeypatch: pytest.MonkeyPatch, how: str, problem: str
+) -> None:
+    seed(aws.url)
+    monkeypatch.delenv("TABLESAFE_ACCOUNTS")  # one account, two regions: two parts
+    planned = lambda_handler.plan({}, None)
+    outputs = [lambda_handler.audit_item(item, None) for item in planned["items"]]
+    damaged = next(o for o in outputs if (o["account"], o["region"]) == (ACCOUNT, HOME))
+    _damage_part(aws, damaged["part_key"], how)
+    merged = lambda_handler.merge({"run_id": planned["run_id"]}, None)
+    run_prefix = f"{PREFIX}{planned['run_id']}/"
+    report = aws.json(run_prefix + "report.json")
+    assert [(e["path"], e["problem"].startswith(problem)) for e in report["errors"]] == [
+        (f"{ACCOUNT}/{HOME}", True)
+    ], report["errors"]
+    assert merged["read_problems"] == 1
+    summary = aws.json(run_prefix + "summary.json")
+    assert summary["changes"]["partial"] is True
+    other_regions = {(o["account"], o["region"]) for o in outputs} - {(ACCOUNT, HOME)}
+    assert {(t["account"], t["region"]) for t in summary["tables"]} >= other_regions
+    kept = damaged["tables"] - 1 if how == "bad_record" else 0
+    assert sum((t["account"], t["region"]) == (ACCOUNT, HOME) for t in summary["tables"]) == kept
+
+
+def test_a_failed_upload_leaves_no_summary_and_the_next_run_compares_with_the_last_complete_one(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    helpers.create_table(aws.url, "good")
+    first = lambda_handler.run({}, None)
+    real_s3 = lambda_handler._s3
+
+    def failing_s3(settings: Any) -> Any:
+        client = real_s3(settings)
+
+        def refuse(params: dict[str, Any], **_: Any) -> None:
+            if params["Key"].endswith("/report.html"):
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "PutObject")
+
+        client.meta.events.register("before-parameter-build.s3.PutObject", refuse)
+        return client
+
+    monkeypatch.setattr(lambda_handler, "_s3", failing_s3)
+    with pytest.raises(lambda_handler.UploadError, match=r"1 of \d+ objects not uploaded, so summary\.json"):
+        lambda_handler.run({}, None)
+    incomplete = sorted({key.split("/")[1] for key in aws.keys(PREFIX)})[-1]
+    assert incomplete != first["run_id"]
+    incomplete_keys = aws.keys(f"{PREFIX}{incomplete}/")
+    assert f"{PREFIX}{incomplete}/report.json" in incomplete_keys
+    assert f"{PREFIX}{incomplete}/summary.json" not in incomplete_keys
+
+    monkeypatch.setattr(lambda_handler, "_s3", real_s3)
+    third = lambda_handler.run({}, None)
+    assert aws.json(f"{PREFIX}{third['run_id']}/changes.json")["previous_run"] == first["run_id"]
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as context, as far as the handlers use it."""
+
+    remaining_ms: int
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_run_stops_reading_when_the_lambdas_time_runs_short_and_writes_a_partial_run(
+    aws: Aws, proxied: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("alpha", "bravo", "charlie"):
+        helpers.create_table(aws.url, name)
+    monkeypatch.delenv("TABLESAFE_ACCOUNTS")
+    monkeypatch.setenv("TABLESAFE_REGIONS", HOME)
+    monkeypatch.setenv("TABLESAFE_CONCURRENCY", "1")
+    # the first table's DescribeContinuousBackups outlasts the time left for reading (1.5 s)
+    proxied.faults.append(aws_proxy.Fault("DescribeContinuousBackups", "stall", table="alpha", seconds=2.5))
+    context = LambdaContext(int((lambda_handler.WRITE_RESERVE_SECONDS + 1.5) * 1000))
+    result = lambda_handler.run({}, context)
+    assert result["tables"] == 3 and result["read_problems"] > 0
+    summary = aws.json(f"{PREFIX}{result['run_id']}/summary.json")
+    assert summary["changes"]["partial"] is True
+    report = aws.json(f"{PREFIX}{result['run_id']}/report.json")
+    not_started = {
+        e["path"] for e in report["errors"] if e["problem"].endswith("before the run's time ran out")
+    }
+    assert {f"{ACCOUNT}/{HOME}/bravo", f"{ACCOUNT}/{HOME}/charlie"} <= not_started
+
+
+@pytest.mark.parametrize("event", [[], "run", None, 42])
+def test_a_non_object_event_is_a_clear_value_error(monkeypatch: pytest.MonkeyPatch, event: object) -> None:
+    monkeypatch.setenv("TABLESAFE_REPORT_BUCKET", BUCKET)
+    handlers = {
+        "run": lambda_handler.run,
+        "plan": lambda_handler.plan,
+        "audit_item": lambda_handler.audit_item,
+        "merge": lambda_handler.merge,
+    }
+    for name, handler in handlers.items():
+        with pytest.raises(ValueError, match=rf"^{name}: expected the event to be a JSON object, not "):
+            handler(event, None)
+
+
+def test_an_event_field_of_the_wrong_type_is_a_clear_value_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLESAFE_REPORT_BUCKET", BUCKET)
+    event = {"run_id": "2026-01-31T02-00-00Z", "account": 123456789012, "region": HOME}
+    with pytest.raises(ValueError, match="event account: expected a string such as 123456789012, not int"):
+        lambda_handler.audit_item(event, None)
+    with pytest.raises(ValueError, match=r"event run_id: expected the plan.s run id, .*, not list"):
+        lambda_handler.merge({"run_id": ["x"]}, None)
