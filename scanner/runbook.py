@@ -79,7 +79,9 @@ def _literal(value: Any, lang: str) -> str:
         return str(value)
     if isinstance(value, str):
         return json.dumps(value)
-    raise TypeError(f"no literal for {value!r}")
+    # Any other value is an API answer that breaks its own model: a string literal of it fails
+    # the synth visibly, and never becomes code.
+    return json.dumps(json.dumps(value, default=str))
 
 
 def _render(value: Any, lang: str, indent: int) -> str:
