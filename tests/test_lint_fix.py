@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import tree_sitter_typescript
 from conftest import JSII_QUIET
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tree_sitter import Language, Parser
 
 from tablesafe.config import Config
@@ -260,3 +262,119 @@ def test_fixed_python_app_synthesizes_and_check_agrees(
     }
     assert tables == NOT_LITERAL
     assert not fixable(lint_files([str(folder / "app.py")], Config()))
+
+
+# --- every combination of literal props -------------------------------------------------------
+
+ABSENT = "absent"
+"""The prop is not written (as opposed to written as None / undefined)."""
+LAYER = st.fixed_dictionaries(
+    {
+        "spec": st.sampled_from([ABSENT, None, True, False, "no-enabled"]),
+        "deprecated": st.sampled_from([ABSENT, True, False]),
+        "protection": st.sampled_from([ABSENT, True, False]),
+    }
+)
+TABLE = st.fixed_dictionaries(
+    {
+        "layer": LAYER,
+        "policy": st.sampled_from([ABSENT, "DESTROY", "SNAPSHOT", "RETAIN"]),
+        "replicas": st.none() | st.lists(LAYER, max_size=2),
+        "multiline": st.booleans(),
+        "trailing_comma": st.booleans(),
+    }
+)
+LANGUAGES = {
+    ".py": {
+        "spec": "point_in_time_recovery_specification",
+        "deprecated": "point_in_time_recovery",
+        "protection": "deletion_protection",
+        "enabled": "ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled={})",
+        "no-enabled": "ddb.PointInTimeRecoverySpecification(recovery_period_in_days=35)",
+        "entry": "{}={}",
+        "values": {True: "True", False: "False", None: "None"},
+        "head": "from aws_cdk import RemovalPolicy\n"
+        "from aws_cdk import aws_dynamodb as ddb\n\n\ndef build(self, pk):\n",
+        "call": '    ddb.{kind}(self, "T{n}", partition_key=pk{sep}{props}{end})\n',
+        "replica": 'ddb.ReplicaTableProps(region="r{n}"{props})',
+    },
+    ".ts": {
+        "spec": "pointInTimeRecoverySpecification",
+        "deprecated": "pointInTimeRecovery",
+        "protection": "deletionProtection",
+        "enabled": "{{ pointInTimeRecoveryEnabled: {} }}",
+        "no-enabled": "{ recoveryPeriodInDays: 35 }",
+        "entry": "{}: {}",
+        "values": {True: "true", False: "false", None: "undefined"},
+        "head": "import { RemovalPolicy } from 'aws-cdk-lib';\n"
+        "import * as ddb from 'aws-cdk-lib/aws-dynamodb';\n\n",
+        "call": "new ddb.{kind}(this, 'T{n}', {{ partitionKey: pk{sep}{props}{end} }});\n",
+        "replica": "{{ region: 'r{n}'{props} }}",
+    },
+}
+
+
+def render_layer(syntax: dict, layer: dict) -> list[str]:
+    """The entries a table or replica writes, in the language of syntax."""
+    values = syntax["values"]
+    specs = {
+        None: values[None],
+        "no-enabled": syntax["no-enabled"],
+        **{flag: syntax["enabled"].format(values[flag]) for flag in (True, False)},
+    }
+    written = {"spec": specs, "deprecated": values, "protection": values}
+    return [
+        syntax["entry"].format(syntax[key], shown[layer[key]])
+        for key, shown in written.items()
+        if layer[key] != ABSENT
+    ]
+
+
+def render_app(suffix: str, tables: list[dict]) -> str:
+    """A source file with one Table (or TableV2 with replicas) per description."""
+    syntax = LANGUAGES[suffix]
+    calls = []
+    for n, table in enumerate(tables):
+        entries = render_layer(syntax, table["layer"])
+        if table["policy"] != ABSENT:
+            entries.append(
+                syntax["entry"].format(
+                    "removal_policy" if suffix == ".py" else "removalPolicy",
+                    f"RemovalPolicy.{table['policy']}",
+                )
+            )
+        if table["replicas"] is not None:
+            replicas = [
+                syntax["replica"].format(n=i, props="".join(", " + e for e in render_layer(syntax, r)))
+                for i, r in enumerate(table["replicas"])
+            ]
+            entries.append(syntax["entry"].format("replicas", f"[{', '.join(replicas)}]"))
+        sep = ",\n        " if table["multiline"] else ", "
+        end = ("," if table["trailing_comma"] else "") + ("\n    " if table["multiline"] else "")
+        calls.append(
+            syntax["call"].format(
+                kind="TableV2" if table["replicas"] is not None else "Table",
+                n=n,
+                sep=sep if entries else "",
+                props=sep.join(entries),
+                end=end,
+            )
+        )
+    return syntax["head"] + "".join(calls)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(suffix=st.sampled_from(sorted(LANGUAGES)), tables=st.lists(TABLE, min_size=1, max_size=3))
+def test_fix_leaves_no_literal_ts001_ts003_ts004_and_a_second_run_changes_nothing(
+    tmp_path: Path, suffix: str, tables: list[dict]
+) -> None:
+    """Literal TS001/TS003/TS004 findings are always fixable (TS002 is not where both PITR
+    props are written); the fixed file parses, and the fix is idempotent."""
+    path = tmp_path / f"stack{suffix}"
+    path.write_text(render_app(suffix, tables))
+    for fix in fix_files([str(path)], Config())[0]:
+        fix.write()
+    report = lint_files([str(path)], Config())
+    assert not report.errors, (path.read_text(), report.errors)
+    assert not {rule for rule, _, _ in fixable(report)} - {"TS002"}, path.read_text()
+    assert fix_files([str(path)], Config())[0] == [], path.read_text()
