@@ -24,7 +24,7 @@ from tablesafe import neutralize
 from tablesafe.model import Finding, Report, Rule, Severity, TableDescription, Unknown
 from tablesafe.reports._common import all_rules, plural, summary_line
 
-from .blueprint import blueprint, blueprint_path
+from .blueprint import blueprint, runbook_path
 from .live import describe_record
 from .records import TableRecord
 
@@ -163,7 +163,7 @@ def _row_view(row: _Row, rules: list[Rule], findings: list[Finding]) -> dict[str
         "account": row.record.account,
         "region": row.region,
         "name": row.record.name,
-        "runbook": quote(blueprint_path(Path("."), row.record).with_suffix(".md").as_posix()),
+        "runbook": quote(runbook_path(Path(), row.record).as_posix()),
         "replica": replica is not None,
         "tags": ", ".join(f"{k}={v}" for k, v in tags.items()),
         "status": status or "unknown",

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from conftest import FAKE_CREDENTIALS, REPO_ROOT, _cli_env, load_helper, reset_moto
@@ -642,6 +643,8 @@ def test_odd_table_names_each_get_their_own_files(
         assert json.loads((run / entry["blueprint"]).read_text())["table_name"] == entry["name"]
         assert (run / entry["runbook"]).read_text().startswith("# ")
     assert sorted(p.relative_to(run).as_posix() for p in (run / "tables").rglob("*.*")) == sorted(files)
+    html = (run / "report.html").read_text()
+    assert all(f'<a href="{quote(entry["runbook"])}">' in html for entry in entries)
 
 
 def test_a_rerun_replaces_the_previous_run_whole_and_refuses_a_foreign_directory(
