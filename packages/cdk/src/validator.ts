@@ -9,7 +9,8 @@ import {
 } from 'aws-cdk-lib';
 import { RULE_SLUGS } from './rules';
 
-export const VERSION = '0.2.0';
+/** The package's version (package.json), which a test keeps equal to tablesafe's. */
+export const VERSION: string = require('../package.json').version;
 
 /** How tablesafe is installed, for the one line a missing command prints. */
 export const INSTALL_HINT =
