@@ -125,27 +125,23 @@ def test_not_literal_values_are_left_alone_and_still_reported(
     assert "Configured (line 54): TS001, TS003, TS004, TS007 (depends on `...shared`" in result.stdout
 
 
-def test_diff_prints_the_patch_and_writes_nothing(run_cli, tmp_path: Path) -> None:
+def test_diff_prints_a_patch_git_applies_and_writes_nothing(run_cli, tmp_path: Path) -> None:
     for name in APPS:
         shutil.copy(FIXTURES / name, tmp_path / name)
-    result = run_cli("lint", "--diff", *APPS, cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
-    expected = "".join(
-        line
-        for name in APPS
-        for line in difflib.unified_diff(
-            (FIXTURES / name).read_text().splitlines(keepends=True),
-            (FIXTURES / name.replace("app.", "app.fixed.")).read_text().splitlines(keepends=True),
-            fromfile=f"a/{name}",
-            tofile=f"b/{name}",
-        )
+    no_newline = (
+        "import * as ddb from 'aws-cdk-lib/aws-dynamodb';\nnew ddb.Table(this, 'T', { partitionKey: pk })"
     )
-    assert result.stdout == expected
+    (tmp_path / "last-line.ts").write_text(no_newline)
+    result = run_cli("lint", "--diff", *APPS, "last-line.ts", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n@@ ")
     assert "tablesafe: would fix app.ts: 12 fixes" in result.stderr
     assert all((tmp_path / name).read_bytes() == (FIXTURES / name).read_bytes() for name in APPS)
+    subprocess.run(["git", "apply"], input=result.stdout, text=True, cwd=tmp_path, check=True)
     for name in APPS:
-        shutil.copy(FIXTURES / name.replace("app.", "app.fixed."), tmp_path / name)
-    clean = run_cli("lint", "--diff", *APPS, cwd=tmp_path)
+        assert (tmp_path / name).read_text() == (FIXTURES / name.replace("app.", "app.fixed.")).read_text()
+    assert (tmp_path / "last-line.ts").read_text().endswith("deletionProtection: true })")
+    clean = run_cli("lint", "--diff", *APPS, "last-line.ts", cwd=tmp_path)
     assert (clean.returncode, clean.stdout) == (0, "")
 
 

@@ -38,13 +38,16 @@ class FileFix:
         return f"{self.path}: {count} fix{'es' if count != 1 else ''} ({rules})"
 
     def diff(self) -> str:
+        """A unified diff that `git apply` and `patch -p1` take, even for a last line without
+        a newline."""
+        lines = difflib.unified_diff(
+            self.before.splitlines(keepends=True),
+            self.after.splitlines(keepends=True),
+            fromfile=f"a/{self.path}",
+            tofile=f"b/{self.path}",
+        )
         return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
-            )
+            line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
         )
 
     def write(self) -> None:

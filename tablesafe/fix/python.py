@@ -218,14 +218,7 @@ class _Renderer:
                 deeper.setdefault(path[0], []).append((path[1:], edit))
         elements = list(_elements(node))
         for step, inner in deeper.items():
-            if isinstance(step, int) and isinstance(node, cst.List | cst.Tuple) and step < len(elements):
-                index = step
-            elif isinstance(step, str) and isinstance(node, cst.Call | cst.Dict):
-                index = next((i for i, e in enumerate(elements) if _key(e) == step), -1)  # type: ignore[arg-type]
-            else:
-                raise _NotFound
-            if index < 0:
-                raise _NotFound
+            index = _position(node, elements, step)
             element = elements[index]
             elements[index] = element.with_changes(value=self.apply(element.value, inner))  # type: ignore[attr-defined]
         node = _with_elements(node, elements) if deeper else node
@@ -233,6 +226,17 @@ class _Renderer:
             if not path:
                 node = self.write(node, edit)
         return node
+
+
+def _position(node: cst.BaseExpression, elements: list[cst.CSTNode], step: str | int) -> int:
+    """Where a path step is among node's elements: a prop of a call or dict, or a list index."""
+    if isinstance(step, int) and isinstance(node, cst.List | cst.Tuple) and step < len(elements):
+        return step
+    if isinstance(step, str) and isinstance(node, cst.Call | cst.Dict):
+        for index, element in enumerate(elements):
+            if _key(element) == step:  # type: ignore[arg-type]
+                return index
+    raise _NotFound
 
 
 def _calls_at(
