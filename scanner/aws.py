@@ -60,7 +60,6 @@ that came from an answer must have it before a client is made for it."""
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 ONE_LINE_LIMIT = 300
 """Characters of an error message kept in the report: enough for any AWS error message."""
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\uffff]+")
 
 
 class StartError(Exception):
@@ -121,9 +120,10 @@ class RateLimiter:
 
 
 def one_line(text: object, limit: int = ONE_LINE_LIMIT) -> str:
-    """Text from an answer made fit for a one-line report: control characters and line breaks
-    become one space, and it is cut at limit characters."""
-    flat = " ".join(_UNPRINTABLE.sub(" ", str(text)).split())
+    """Text from an answer made fit for a one-line reason: every run of white space (line
+    breaks included) becomes one space, and it is cut at limit characters. Other control
+    characters stay, for each output's neutralizer (tablesafe.neutralize) to show escaped."""
+    flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
