@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from tree_sitter import Language, Parser
 
 from tablesafe.config import Config
-from tablesafe.fix import fix_files
+from tablesafe.fix import apply_fixes, fix_files
 from tablesafe.lint import lint_files
-from tablesafe.model import Report
+from tablesafe.model import InputError, Report
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "fix"
 APPS = ("app.py", "app.ts")
@@ -100,7 +100,7 @@ def test_the_apps_need_every_fix_on_tables_and_replicas(name: str) -> None:
 def test_fix_twice_changes_nothing(fixed: tuple[Path, subprocess.CompletedProcess[str]], run_cli) -> None:
     folder, _ = fixed
     before = {name: (folder / name).read_bytes() for name in APPS}
-    fixes, _ = fix_files([str(folder / name) for name in APPS], Config())
+    fixes, _, _ = fix_files([str(folder / name) for name in APPS], Config())
     assert fixes == []
     again = run_cli("lint", "--fix", *APPS, cwd=folder)
     assert again.returncode == 0 and "fixed" not in again.stderr
@@ -210,11 +210,33 @@ def test_input_errors_exit_2(run_cli, tmp_path: Path) -> None:
     assert (tmp_path / "app.ts").read_text() == (FIXTURES / "app.fixed.ts").read_text()  # the rest is fixed
 
 
+def test_a_file_that_cannot_be_written_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in APPS:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    written = Path.write_bytes
+
+    def read_only_python(self: Path, data: bytes) -> int:
+        if self.suffix == ".py":
+            raise PermissionError(13, "Permission denied")
+        return written(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", read_only_python)
+    problems: list[InputError] = []
+    assert apply_fixes([str(tmp_path / name) for name in APPS], Config(), None, problems, write=True) is None
+    assert [str(problem) for problem in problems] == [
+        f"{tmp_path / 'app.py'}: cannot be written: Permission denied"
+    ]
+    assert (tmp_path / "app.ts").read_text() == (FIXTURES / "app.fixed.ts").read_text()
+    assert "fixed" in capsys.readouterr().err
+
+
 def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path) -> None:
     source = "\ufeff" + (FIXTURES / "app.ts").read_text().replace("\n", "\r\n")
     path = tmp_path / "app.ts"
     path.write_bytes(source.encode())
-    [fix], _ = fix_files([str(path)], Config())
+    [fix], _, _ = fix_files([str(path)], Config())
     fix.write()
     expected = "\ufeff" + (FIXTURES / "app.fixed.ts").read_text().replace("\n", "\r\n")
     assert path.read_bytes() == expected.encode()

@@ -66,9 +66,16 @@ def _targets(report: Report) -> dict[str, dict[tuple[int, str | None], set[Targe
     return found
 
 
+class _Unfixable(Exception):
+    """A file lint judged that --fix cannot read, rewrite or write, with the reason."""
+
+
 def _fix_file(path: str, calls: dict[tuple[int, str | None], set[Target]]) -> FileFix | None:
     """The file with its fixes applied; None when nothing in it can be fixed."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise _Unfixable(f"cannot be read: {error.strerror or error}") from None
     text = data.decode("utf-8-sig")
     planned = [
         (call, edits)
@@ -78,9 +85,14 @@ def _fix_file(path: str, calls: dict[tuple[int, str | None], set[Target]]) -> Fi
     if not planned:
         return None
     if Path(path).suffix in PYTHON_SUFFIXES:
+        import libcst
+
         from tablesafe.fix.python import render_python
 
-        after, applied = render_python(text, planned)
+        try:
+            after, applied = render_python(text, planned)
+        except libcst.ParserSyntaxError as error:
+            raise _Unfixable(f"line {error.raw_line}: libcst cannot parse it to rewrite it") from None
     else:
         from tablesafe.fix.typescript import render_typescript
 
@@ -92,39 +104,48 @@ def _fix_file(path: str, calls: dict[tuple[int, str | None], set[Target]]) -> Fi
 
 def fix_files(
     paths: Sequence[str], config: Config, diff_base: str | None = None
-) -> tuple[list[FileFix], Report]:
-    """The fixes for lint's findings on paths (nothing written), and the report they fix."""
+) -> tuple[list[FileFix], list[InputError], Report]:
+    """The fixes for lint's findings on paths (nothing written), the files that cannot be
+    fixed, and lint's report."""
     from tablesafe.lint import lint_files
 
     report = lint_files(paths, config, diff_base)
-    fixes = [fix for path, calls in _targets(report).items() if (fix := _fix_file(path, calls))]
-    return fixes, report
+    fixes: list[FileFix] = []
+    unfixable: list[InputError] = []
+    for path, calls in _targets(report).items():
+        try:
+            if fix := _fix_file(path, calls):
+                fixes.append(fix)
+        except _Unfixable as problem:
+            unfixable.append(InputError(path, str(problem)))
+    return fixes, unfixable, report
 
 
 def apply_fixes(
-    paths: Sequence[str],
-    config: Config,
-    diff_base: str | None,
-    problems: Sequence[InputError] = (),
-    *,
-    write: bool,
+    paths: Sequence[str], config: Config, diff_base: str | None, problems: list[InputError], *, write: bool
 ) -> int | None:
-    """--fix (write): apply the fixes, say which, and return None so that lint reports what
+    """--fix (write): apply the fixes, say which, add the files that could not be fixed to
+    problems (the input errors found so far), and return None so that lint reports what
     remains. --diff: print the patch, write nothing, and return the exit code: 1 when the
-    patch is not empty, 2 when an input (or problems, found before) could not be read,
+    patch is not empty, 2 when an input could not be read or fixed (or problems holds one),
     else 0."""
     from tablesafe.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, say
 
-    fixes, report = fix_files(paths, config, diff_base)
+    fixes, unfixable, report = fix_files(paths, config, diff_base)
+    problems.extend(unfixable)
     for fix in fixes:
-        if write:
-            fix.write()
-        else:
+        if not write:
             sys.stdout.write(fix.diff())
-        say(f"{'fixed' if write else 'would fix'} {fix.summary()}")
+            say(f"would fix {fix.summary()}")
+            continue
+        try:
+            fix.write()
+        except OSError as error:
+            problems.append(InputError(fix.path, f"cannot be written: {error.strerror or error}"))
+            continue
+        say(f"fixed {fix.summary()}")
     if write:
         return None
-    errors = [*problems, *report.errors]
-    for error in errors:
+    for error in [*problems, *report.errors]:
         say(f"error: {error}")
-    return EXIT_INPUT if errors else EXIT_FINDINGS if fixes else EXIT_OK
+    return EXIT_INPUT if problems or report.errors else EXIT_FINDINGS if fixes else EXIT_OK
