@@ -7,6 +7,7 @@ what counts as PITR, deletion protection or a removal policy is decided in one p
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ _IDENTITY_FIELDS = (
     "cdk_props",
     "language",
 )
+_identity_of = operator.attrgetter(*_IDENTITY_FIELDS)
 
 
 def describe_resource(
@@ -41,8 +43,18 @@ def describe_resource(
     file, line, CDK props); everything else is read from the resource. identity_only (a
     baseline) skips the protection settings: one description, for TS005/TS006 to compare.
     """
+    fields = dict(zip(_IDENTITY_FIELDS, _identity_of(identity), strict=True))
+    return describe_fields(resource, ctx, fields, identity_only)
+
+
+def describe_fields(
+    resource: Mapping[str, Any], ctx: TemplateContext, identity: dict[str, Any], identity_only: bool = False
+) -> tuple[list[TableDescription], list[str]]:
+    """describe_resource with the identity as TableDescription fields (resource_type at
+    least), so the template loader builds one TableDescription per table, not two: this
+    runs for every table of every run."""
+    common = dict(identity)
     suppressions, problems = from_metadata(resource.get("Metadata"), RULE_IDS)
-    common = {name: getattr(identity, name) for name in _IDENTITY_FIELDS}
     common["deletion_policy"] = judge_str(resource.get("DeletionPolicy"), ctx)
     common["update_replace_policy"] = judge_str(resource.get("UpdateReplacePolicy"), ctx)
     common["suppressions"] = suppressions
@@ -50,13 +62,12 @@ def describe_resource(
     if isinstance(properties, dict):
         if isinstance(properties.get("TableName"), str):
             common["table_name"] = properties["TableName"]
-        common["replacing_props"] = replacing_props(identity.resource_type, properties)
-    # One constructor call per description: this runs for every table of every run.
+        common["replacing_props"] = replacing_props(identity["resource_type"], properties)
     if identity_only:
         return [TableDescription(**common)], problems
     described = [
         TableDescription(**common, **settings)
-        for settings in _protection_settings(identity.resource_type, properties, ctx)
+        for settings in _protection_settings(identity["resource_type"], properties, ctx)
     ]
     return described, problems
 

@@ -75,15 +75,15 @@ def evaluate(
     for change in changes:
         for rule in change_rules:
             findings.extend(judge(change, rule, config, today))
-    judged_resources: set[tuple[str, tuple[str | None, ...]]] = set()
+    judged_resources: set[tuple[str | int | None, ...]] = set()
     for table in tables:
+        # A per-resource rule is judged on the first description of a resource only.
+        key = table.resource_key
+        first = key not in judged_resources
+        judged_resources.add(key)
         for rule in rules:
-            if rule.per_resource:
-                key = (rule.id, table.resource_key)
-                if key in judged_resources:
-                    continue
-                judged_resources.add(key)
-            findings.extend(judge(table, rule, config, today))
+            if first or not rule.per_resource:
+                findings.extend(judge(table, rule, config, today))
     return findings
 
 

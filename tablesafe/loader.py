@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tablesafe.describe import describe_resource
+from tablesafe.describe import describe_fields
 from tablesafe.fixes import CDK_METADATA_TYPE, app_language
 from tablesafe.model import TABLE_TYPES, InputError, LoadResult, Notice, Severity, TableDescription
 from tablesafe.values import TemplateContext
@@ -240,17 +240,17 @@ def _describe_resources(
         path = source.construct_paths.get(logical_id)
         if path is None and isinstance(metadata, Mapping) and isinstance(metadata.get("aws:cdk:path"), str):
             path = "/" + metadata["aws:cdk:path"].lstrip("/")
-        identity = TableDescription(
-            resource_type=resource["Type"],
-            stack=source.stack,
-            logical_id=logical_id,
-            construct_path=path.lstrip("/") if path else None,
-            file=source.display,
-            line=lines.get(logical_id),
-            cdk_props=_cdk_props(path, source.analytics),
-            language=language,
-        )
-        described, resource_problems = describe_resource(resource, ctx, identity, identity_only)
+        identity = {
+            "resource_type": resource["Type"],
+            "stack": source.stack,
+            "logical_id": logical_id,
+            "construct_path": path.lstrip("/") if path else None,
+            "file": source.display,
+            "line": lines.get(logical_id),
+            "cdk_props": _cdk_props(path, source.analytics),
+            "language": language,
+        }
+        described, resource_problems = describe_fields(resource, ctx, identity, identity_only)
         tables.extend(described)
         problems.extend(f"resource {logical_id}: {p}" for p in resource_problems)
     return tables, problems

@@ -131,6 +131,8 @@ def _scalar_text(value: Any) -> str:
 
 def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()) -> Any:
     """The literal a value provably has, None when it is absent, or Unknown."""
+    if type(value) is not dict or len(value) != 1:
+        return value  # not an intrinsic call: the common case, decided without a call
     intrinsic = intrinsic_call(value)
     if intrinsic is None:
         return value
