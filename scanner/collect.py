@@ -243,12 +243,23 @@ def _attempt(api: str, region: str, problems: list[ReadProblem], call: Callable[
 
 
 def _describe_table(dynamodb: Any, name: str) -> dict[str, Any]:
-    return answer_field(dynamodb.describe_table(TableName=name), "Table", dict)
+    table = answer_field(dynamodb.describe_table(TableName=name), "Table", dict)
+    _check_type(table, "DeletionProtectionEnabled", bool)
+    return table
 
 
 def _continuous_backups(dynamodb: Any, name: str) -> dict[str, Any]:
     answer = dynamodb.describe_continuous_backups(TableName=name)
-    return answer_field(answer, "ContinuousBackupsDescription", dict)
+    backups = answer_field(answer, "ContinuousBackupsDescription", dict)
+    _check_type(backups.get("PointInTimeRecoveryDescription") or {}, "RecoveryPeriodInDays", int)
+    return backups
+
+
+def _check_type(answer: Mapping[str, Any], key: str, kind: type) -> None:
+    """botocore checks the structure of an answer, not its scalars: a judged one must have its type."""
+    value = answer.get(key)
+    if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise MalformedAnswer(f"malformed answer: {key} is not a {'boolean' if kind is bool else 'number'}")
 
 
 def _all_tags(dynamodb: Any, arn: str) -> list[dict[str, str]]:

@@ -581,6 +581,29 @@ def test_a_replica_region_that_is_no_region_name_is_a_read_problem(
     assert elapsed < 30
 
 
+def test_a_judged_value_of_the_wrong_type_is_a_read_problem_not_a_verdict(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    """botocore checks an answer's structure, not its scalars: "false" must not count as on."""
+
+    def off_model(call: Any, answer: dict[str, Any]) -> None:
+        if call.operation == "DescribeTable" and call.table == "alpha":
+            answer["Table"]["DeletionProtectionEnabled"] = "false"
+        if call.operation == "DescribeContinuousBackups" and call.table == "bravo":
+            answer["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+                "RecoveryPeriodInDays"
+            ] = "35"
+
+    aws.rewrites.append(off_model)
+    _, report, _, _ = audit_with_faults(cli, moto_server, aws, tmp_path, FAULT_TABLES)
+    assert problems_of(report, "alpha") == [
+        "DescribeTable: malformed answer: DeletionProtectionEnabled is not a boolean"
+    ]
+    assert problems_of(report, "bravo") == [
+        "DescribeContinuousBackups: malformed answer: RecoveryPeriodInDays is not a number"
+    ]
+
+
 def test_a_throttle_storm_on_eight_tables_ends_within_a_minute(
     cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
 ) -> None:
