@@ -278,12 +278,11 @@ def merge(event: object, context: object) -> dict[str, Any]:
     plan_uri = f"s3://{settings.bucket}/{settings.run_prefix(run_id)}{PLAN_FILE}"
     try:
         planned = _get_json(s3, settings.bucket, settings.run_prefix(run_id) + PLAN_FILE)
-    except s3.exceptions.NoSuchKey:
-        raise ValueError(f"{plan_uri} is missing: no plan ran for {run_id}") from None
-    try:
         items = [(str(item["account"]), str(item["region"])) for item in planned["items"]]
         errors = _errors_from_json(planned["errors"])
-    except (KeyError, TypeError) as error:
+    except s3.exceptions.NoSuchKey:
+        raise ValueError(f"{plan_uri} is missing: no plan ran for {run_id}") from None
+    except (KeyError, TypeError, ValueError) as error:  # JSON errors are ValueErrors
         raise ValueError(f"{plan_uri} is not a plan: {error_text(error)}") from None
     with ThreadPoolExecutor(max_workers=settings.options.concurrency) as pool:
         parts = list(pool.map(lambda item: _read_part(s3, settings, run_id, *item), items))

@@ -323,6 +323,11 @@ def test_a_bad_event_is_a_clear_value_error(
 def test_merge_without_a_plan_is_a_clear_value_error(aws: Aws) -> None:
     with pytest.raises(ValueError, match=r"plan\.json is missing: no plan ran for 2026-01-31T02-00-00Z"):
         lambda_handler.merge({"run_id": "2026-01-31T02-00-00Z"}, None)
+    aws.client("s3").put_object(
+        Bucket=BUCKET, Key=f"{PREFIX}2026-01-31T02-00-00Z/plan.json", Body=b'{"items": ['
+    )
+    with pytest.raises(ValueError, match=r"plan\.json is not a plan: JSONDecodeError"):
+        lambda_handler.merge({"run_id": "2026-01-31T02-00-00Z"}, None)
 
 
 def test_the_handler_imports_without_tqdm_and_moto() -> None:
