@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,10 @@ from tree_sitter import Language, Parser
 
 from tablesafe.config import Config
 from tablesafe.fix import apply_fixes, fix_files
+from tablesafe.fix.plan import plan_edits
 from tablesafe.lint import lint_files
 from tablesafe.model import InputError, Report
+from tablesafe.source.calls import ConstructCall, Props
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "fix"
 APPS = ("app.py", "app.ts")
@@ -231,6 +234,15 @@ def test_a_file_that_cannot_be_written_is_an_input_error(
     ]
     assert (tmp_path / "app.ts").read_text() == (FIXTURES / "app.fixed.ts").read_text()
     assert "fixed" in capsys.readouterr().err
+
+
+def test_l1_tables_are_not_rewritten() -> None:
+    """CfnTable props are CloudFormation's (deletionProtectionEnabled, no removal policy prop):
+    the L2 fixes would write props it does not have."""
+    props = Props({"pointInTimeRecovery": True, "deletionProtection": False})
+    call = ConstructCall("CfnTable", "Orders", 1, 1, props)
+    assert plan_edits(call, {("TS001", None), ("TS002", None), ("TS003", None)}) == []
+    assert plan_edits(replace(call, kind="Table"), {("TS002", None), ("TS003", None)})
 
 
 def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
-from tablesafe.source.calls import ConstructCall, Member, NonLiteral, Props
+from tablesafe.source.calls import TABLE_CLASSES, ConstructCall, Member, NonLiteral, Props
 from tablesafe.source.describe import describe_call
 
 SPEC = "pointInTimeRecoverySpecification"
@@ -142,8 +142,8 @@ def plan_edits(call: ConstructCall, targets: Collection[Target]) -> list[Edit]:
     `pointInTimeRecovery: false` and TS002 become one specification with PITR enabled. A
     replica's deprecated prop stays when the table sets a specification: that specification
     decides the replica's PITR now, and the replica's own would replace it."""
-    if not isinstance(call.props, Props):
-        return []
+    if not isinstance(call.props, Props) or call.kind not in TABLE_CLASSES:
+        return []  # L1 tables (CfnTable) spell their props as CloudFormation does: not fixed
     layers = _layers(call)
     edits: dict[tuple[PropsPath, str], Edit] = {}
 
