@@ -4,6 +4,7 @@ without deprecation warnings."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from conftest import snapshot_work_tree
+from conftest import GIT_ENV, git, snapshot_work_tree
 
 from tablesafe import __version__
 
@@ -54,3 +55,31 @@ def test_a_wheel_of_a_clone_builds_without_deprecation_warnings(tmp_path: Path) 
     assert f"\nVersion: {__version__}\n" in metadata
     assert "\nLicense-Expression: Apache-2.0\n" in metadata
     assert "\nProject-URL: Changelog, " in metadata
+
+
+def test_the_readme_pins_pre_commit_to_the_release_tag_and_freeze_writes_a_sha(tmp_path: Path) -> None:
+    """The README's `rev` is this release's tag, and `pre-commit autoupdate --freeze`, as the
+    README says, turns it into a commit SHA of the hook repository."""
+    readme = (REPO / "README.md").read_text()
+    config = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", readme, re.S)
+    assert config, "README.md has no .pre-commit-config.yaml block"
+    assert re.search(rf"^\s+rev: v{re.escape(__version__)}\b", config[1], re.M)
+    hooks = snapshot_work_tree(tmp_path / "hooks", skip=lambda name: name.startswith("packages/"))
+    git(hooks, "tag", f"v{__version__}")
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    git(consumer, "init", "-q")
+    (consumer / ".pre-commit-config.yaml").write_text(
+        config[1].replace("https://github.com/<owner>/tablesafe", str(hooks))
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "autoupdate", "--freeze"],
+        cwd=consumer,
+        env={**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(tmp_path / "cache")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    sha = git(hooks, "rev-parse", "HEAD")
+    assert f"rev: {sha}  # frozen: v{__version__}" in (consumer / ".pre-commit-config.yaml").read_text()
