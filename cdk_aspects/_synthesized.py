@@ -79,14 +79,14 @@ def violation(
     finding: Finding, rule_name: str, resources: list[cdk.PolicyViolatingResource], *, verbose: bool = False
 ) -> cdk.PolicyViolation:
     """One finding as a violation of the validation report: the full message (table,
-    replica region) as the description, the rule's remediation as the fix."""
+    replica region) as the description, the remediation for this table as the fix."""
     description = finding_description(finding)
     if verbose:
         description += f" {finding.rule.rationale}"
     return cdk.PolicyViolation(
         rule_name=rule_name,
         description=neutralize.text(description),
-        fix=finding.rule.remediation.summary,
+        fix=finding.remediation.summary,
         severity=finding.severity.value,
         violating_resources=resources,
     )

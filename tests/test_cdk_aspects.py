@@ -224,7 +224,7 @@ def test_violation_message_fix_template_and_fail_closed_names(synth: Callable[[s
     assert bare.description == (
         "[TS001 pitr-missing] Point-in-time recovery is not enabled (no PointInTimeRecoverySpecification)."
     )
-    assert bare.fix and "pointInTimeRecoverySpecification" in bare.fix
+    assert bare.fix and "pointInTimeRecoverySpecification" in bare.fix and "Checks/Bare" in bare.fix
     assert (bare.template, bare.severity) == ("Checks.template.json", "error")
     assert bare.logical_id and bare.logical_id.startswith("Bare")
     assert "depends on parameter EnablePitr" in violations[("Checks/Conditional", "TS001")].description
