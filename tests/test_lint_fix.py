@@ -30,7 +30,8 @@ from tablesafe.fix import apply_fixes, fix_files
 from tablesafe.fix.plan import plan_edits
 from tablesafe.lint import lint_files
 from tablesafe.model import InputError, Report
-from tablesafe.source.calls import ConstructCall, Props
+from tablesafe.source import parse_source
+from tablesafe.source.calls import TABLE_CLASSES, ConstructCall, Props
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "fix"
 APPS = ("app.py", "app.ts")
@@ -234,6 +235,26 @@ def test_a_file_that_cannot_be_written_is_an_input_error(
     ]
     assert (tmp_path / "app.ts").read_text() == (FIXTURES / "app.fixed.ts").read_text()
     assert "fixed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (FIXTURES.parent).glob("*.*") if not p.stem.startswith("syntax_error"))
+)
+def test_fix_on_every_lint_fixture_leaves_only_what_it_cannot_fix(tmp_path: Path, name: str) -> None:
+    """The lint fixtures (import aliases, replicas, non-literals, TSX): the fixed file parses,
+    a second run changes nothing, and TS001/TS003 remain only on L1 tables (TS004 also stays
+    where a later statement applies the removal policy)."""
+    path = tmp_path / name
+    shutil.copy(FIXTURES.parent / name, path)
+    for fix in fix_files([str(path)], Config())[0]:
+        fix.write()
+    report = lint_files([str(path)], Config())
+    assert not report.errors, report.errors
+    assert fix_files([str(path)], Config())[0] == []
+    l1 = {
+        call.construct_id for call in parse_source(path, path.read_text()) if call.kind not in TABLE_CLASSES
+    }
+    assert {table for rule, table, _ in fixable(report) if rule in ("TS001", "TS003")} <= l1
 
 
 def test_l1_tables_are_not_rewritten() -> None:
