@@ -473,6 +473,35 @@ def test_enforcer_never_weakens_an_explicit_setting(
     ]
 
 
+def test_enforcer_apply_calls_into_python_once_and_stays_in_its_stage(
+    apps_module: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_dynamodb as dynamodb
+
+    from tablesafe.cdk_aspects import TableSafetyEnforcer, enforcer
+
+    visits: list[str] = []
+    original = enforcer._EnforceOnce.visit
+
+    def counted(self: Any, node: Any) -> None:
+        visits.append(node.node.path)
+        original(self, node)
+
+    monkeypatch.setattr(enforcer._EnforceOnce, "visit", counted)
+    app = cdk.App(outdir=str(tmp_path), context={METADATA_FLAG: True})
+    for stack in ("One", "Two"):
+        dynamodb.Table(cdk.Stack(app, stack, env=apps_module.ENV), "Bare", partition_key=apps_module.KEY)
+    staged = cdk.Stack(cdk.Stage(app, "Prod"), "Svc", env=apps_module.ENV)
+    dynamodb.Table(staged, "Bare", partition_key=apps_module.KEY)
+    TableSafetyEnforcer().apply(app)
+    app.synth()
+    assert visits == ["TableSafetyEnforcer"]  # one call, however many constructs
+    recorded = metadata_entries(tmp_path, "tablesafe:enforced")
+    assert set(recorded) == {"One/Bare", "Two/Bare"}  # a nested Stage is synthesized first: apply it there
+    assert metadata_entries(tmp_path / "assembly-Prod", "tablesafe:enforced") == {}
+
+
 def test_enforcer_rejects_a_bad_period(apps_module: ModuleType) -> None:
     from tablesafe.cdk_aspects import TableSafetyEnforcer
 
