@@ -118,23 +118,34 @@ def _read(path: Path) -> str:
         raise _Problem(f"line {line}: not UTF-8 text (byte {error.start})") from None
 
 
-def _describe(path: str, text: str) -> tuple[list[list[TableDescription]], list[str]]:
-    """The tables of one file (the descriptions of each call together) and the problems
-    with its suppression comments; raises SourceSyntaxError."""
-    from tablesafe.source import parse_source
-    from tablesafe.source.describe import comment_suppressions, describe_call
+def _describe(path: str, text: str) -> tuple[list[list[TableDescription]], list[str], tuple[str, ...]]:
+    """The tables of one file (the descriptions of each call together), the problems with
+    its suppression comments and calls, and the construct libraries it imports; raises
+    SourceSyntaxError."""
+    from tablesafe.source import read_source
+    from tablesafe.source.describe import code_suppressions, comment_suppressions, describe_call
 
-    calls = parse_source(Path(path), text)
-    if not calls:
-        return [], []
+    source = read_source(Path(path), text)
+    if not source.calls:
+        return [], [], source.libraries
     lines = text.splitlines()
     tables: list[list[TableDescription]] = []
     problems: list[str] = []
-    for call in calls:
-        suppressions, comment_problems = comment_suppressions(lines, call)
-        problems.extend(comment_problems)
-        tables.append(describe_call(call, path, suppressions))
-    return tables, problems
+    for call in source.calls:
+        in_comments, comment_problems = comment_suppressions(lines, call)
+        in_code, code_problems = code_suppressions(call)
+        problems.extend(comment_problems + code_problems)
+        tables.append(describe_call(call, path, in_comments + in_code))
+    return tables, problems, source.libraries
+
+
+def _library_notice(path: str, libraries: Sequence[str]) -> Notice:
+    """Tables that another construct library creates exist only once the app runs."""
+    return Notice(
+        Severity.INFO,
+        f"{path}: imports {', '.join(dict.fromkeys(libraries))}, whose constructs can create tables "
+        "that lint does not see: `tablesafe check` judges them on the synthesized template",
+    )
 
 
 def _unknown_inputs(table: TableDescription, rule_id: str) -> list[Unknown]:
@@ -169,11 +180,13 @@ def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list
         previous = {}
     for path, text in texts.items():
         try:
-            tables, problems = _describe(path, text)
+            tables, problems, libraries = _describe(path, text)
         except SourceSyntaxError as error:
             loaded.errors.append(InputError(path, str(error)))
             continue
         loaded.errors.extend(InputError(path, problem) for problem in problems)
+        if libraries:
+            loaded.notices.append(_library_notice(path, libraries))
         groups.extend(tables)
         new = [table for group in tables for table in group]
         loaded.tables.extend(new)
@@ -242,5 +255,5 @@ def lint_files(
         tables=loaded.tables,
         rules=rules,
         errors=loaded.errors,
-        notices=_not_judged_notices(skipped),
+        notices=[*loaded.notices, *_not_judged_notices(skipped)],
     )

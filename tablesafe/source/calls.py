@@ -8,12 +8,17 @@ that needs the program to run is a `NonLiteral` carrying its source text.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Union, cast
 
 TABLE_CLASSES = frozenset({"Table", "TableV2"})
+"""The L2 table constructs."""
+L1_CLASSES = frozenset({"CfnTable", "CfnGlobalTable"})
+"""The L1 table constructs: no removal policy prop, and CloudFormation prop names."""
+CONSTRUCT_CLASSES = TABLE_CLASSES | L1_CLASSES
 _MAX_TEXT = 40
 
 
@@ -63,17 +68,149 @@ class Props:
 
 
 @dataclass(frozen=True, slots=True)
+class SuppressionCall:
+    """A suppression written in code on a table: the `suppress(table, rule, reason, expires)`
+    helper, or `addMetadata('tablesafe', {suppress: [...]})`; its entries as written."""
+
+    line: int
+    entries: Value
+    """A list of Props with id, reason and expires (the Metadata shape), or a NonLiteral."""
+    written_as: str
+    """"suppress()", "addMetadata" / "add_metadata" (the CloudFormation resource's Metadata)
+    or "node.addMetadata" / "node.add_metadata" (construct metadata, which never reaches
+    the template)."""
+    condition: NonLiteral | None = None
+    """The branch or loop it is written in (not around the table's call): whether it runs
+    depends on the app."""
+
+    @property
+    def construct_metadata(self) -> bool:
+        return self.written_as.startswith("node.")
+
+
+@dataclass(frozen=True, slots=True)
 class ConstructCall:
-    """One `Table(...)` or `TableV2(...)` call through an aws_dynamodb import."""
+    """One `Table`, `TableV2`, `CfnTable` or `CfnGlobalTable` call through an aws_dynamodb
+    import, with what later statements of the file do to the construct it makes."""
 
     kind: str
-    """"Table" or "TableV2"."""
+    """"Table", "TableV2", "CfnTable" or "CfnGlobalTable"."""
     construct_id: str | None
     """The id argument when it is a string literal."""
     line: int
     end_line: int
     props: Props | NonLiteral
     """NonLiteral when the props argument is not an object literal / keyword arguments."""
+    variable: str | None = None
+    """The name the call's result is assigned to (`orders`, `self.orders`, `this.orders`)."""
+    policies: tuple[tuple[str, Value], ...] = ()
+    """Policies set on the variable after the call, in source order: ("removalPolicy",
+    the argument of apply_removal_policy), ("deletionPolicy" | "updateReplacePolicy", the
+    value assigned to cfn_options.deletion_policy / update_replace_policy)."""
+    suppressions: tuple[SuppressionCall, ...] = ()
+    """Suppressions written in code on the variable (or on the call itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A statement that changes the construct a call made: a policy or a suppression, on
+    the variable the call was assigned to (target a name) or on the call written in place
+    (target its line)."""
+
+    target: str | int
+    line: int
+    policy: tuple[str, Value] | None = None
+    suppression: SuppressionCall | None = None
+    condition: tuple[int, int, NonLiteral] | None = None
+    """(first line, last line, header) of the innermost branch or loop around the statement."""
+
+    def on(self, call: ConstructCall) -> Effect:
+        """This effect as it bears on call: a policy set in a branch or loop that does not
+        also hold the call depends on that branch (its header stands for the value)."""
+        if self.condition is None or self.condition[0] <= call.line <= self.condition[1]:
+            return self
+        header = self.condition[2]
+        return replace(
+            self,
+            policy=(self.policy[0], header) if self.policy else None,
+            suppression=replace(self.suppression, condition=header) if self.suppression else None,
+        )
+
+
+def attach(calls: Sequence[ConstructCall], effects: Iterable[Effect]) -> list[ConstructCall]:
+    """The calls with their effects: each effect on a name goes to the last call before it
+    that was assigned to that name, so a name reused for several tables stays apart (in
+    O(log n) per effect: lint stays linear in the tables of a file)."""
+    by_variable: dict[str, tuple[list[int], list[int]]] = {}  # name -> (lines, call indexes)
+    by_line: dict[int, int] = {}
+    for index, call in enumerate(calls):
+        by_line.setdefault(call.line, index)
+        if call.variable is not None:
+            lines, indexes = by_variable.setdefault(call.variable, ([], []))
+            lines.append(call.line)
+            indexes.append(index)
+    policies: dict[int, list[tuple[str, Value]]] = {}
+    suppressions: dict[int, list[SuppressionCall]] = {}
+    for effect in sorted(effects, key=lambda effect: effect.line):
+        if isinstance(effect.target, int):
+            index = by_line.get(effect.target)
+        else:
+            lines, indexes = by_variable.get(effect.target, ([], []))
+            before = bisect.bisect_right(lines, effect.line)
+            index = indexes[before - 1] if before else None
+        if index is None:
+            continue
+        effect = effect.on(calls[index])
+        if effect.policy is not None:
+            policies.setdefault(index, []).append(effect.policy)
+        if effect.suppression is not None:
+            suppressions.setdefault(index, []).append(effect.suppression)
+    return [
+        replace(
+            call,
+            policies=call.policies + tuple(policies.get(index, ())),
+            suppressions=call.suppressions + tuple(suppressions.get(index, ())),
+        )
+        if index in policies or index in suppressions
+        else call
+        for index, call in enumerate(calls)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """What lint reads from one file: its table construct calls, and the construct libraries
+    it imports that may create tables lint does not see."""
+
+    calls: list[ConstructCall]
+    libraries: tuple[str, ...] = ()
+    """The modules imported from CONSTRUCT_LIBRARIES, as written, in order of appearance."""
+
+
+PYTHON_LIBRARIES = ("aws_solutions_constructs",)
+TYPESCRIPT_LIBRARIES = ("@aws-solutions-constructs/",)
+"""Module prefixes of third-party construct libraries whose constructs can create DynamoDB
+tables: lint cannot see those tables and says so, once per file."""
+
+
+def is_library(module: str, prefixes: Iterable[str]) -> bool:
+    """module is one of prefixes (a Python package, an npm scope ending in /) or below one."""
+    return any(
+        module == prefix or module.startswith(prefix if prefix.endswith("/") else prefix + ".")
+        for prefix in prefixes
+    )
+
+
+def metadata_target(receiver: str, method: str) -> tuple[str, str]:
+    """(the construct's name, how the Metadata is written) for `<receiver>.<method>(...)`:
+    on the construct (an L1), on its `node.defaultChild` (an L2's L1), or on its `node`
+    (construct metadata, which never reaches the template)."""
+    for suffix in (".node.defaultChild", ".node.default_child"):
+        if receiver.endswith(suffix):
+            return receiver.removesuffix(suffix), method
+    if receiver.endswith(".node"):
+        return receiver.removesuffix(".node"), f"node.{method}"
+    return receiver, method
 
 
 MAX_LITERAL_DEPTH = 32
@@ -108,18 +245,22 @@ def camel(name: str) -> str:
     return _WORD.sub(lambda match: match.group(1).upper(), name) if "_" in name else name
 
 
-def build_props(entries: Iterable[tuple[str | None, Value]], *, spread_overrides: bool) -> Props:
+def build_props(
+    entries: Iterable[tuple[str | None, Value]], *, spread_overrides: bool, keys_as_written: bool = False
+) -> Props:
     """Props from (key, value) pairs in source order, where a None key is a spread.
 
     In an object literal (and a Python dict) a spread overrides the props written before
     it, so those become unknown; Python keyword arguments cannot repeat a key, so there
-    spread_overrides is False and the written props stay literal.
+    spread_overrides is False and the written props stay literal. keys_as_written keeps
+    snake_case keys: a Python dict that an L1 receives (its struct props also accept a
+    token) reaches aws-cdk-lib as it is, which reads only the camelCase keys.
     """
     values: dict[str, Value] = {}
     spread: NonLiteral | None = None
     for key, value in entries:
         if key is not None:
-            values[camel(key)] = value
+            values[key if keys_as_written else camel(key)] = value
             continue
         spread = spread or cast(NonLiteral, value)
         if spread_overrides:

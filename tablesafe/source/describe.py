@@ -2,7 +2,10 @@
 
 The props are read as aws-cdk-lib reads them: `removalPolicy` absent means RETAIN, the
 deprecated `pointInTimeRecovery` enables PITR like the specification does, and a TableV2
-replica inherits each table-level setting it does not set itself. A value lint cannot see
+replica inherits each table-level setting it does not set itself. An L1 (`CfnTable`,
+`CfnGlobalTable`) has CloudFormation's props and no removal policy unless the file applies
+one, so its DeletionPolicy is absent, which CloudFormation treats as Delete; a
+`CfnGlobalTable` is judged per replica, as its template is. A value lint cannot see
 (a variable, a call, a spread that may set it) becomes `Unknown` naming the expression,
 so the description stays honest; `tablesafe.lint` then leaves the rules that read it to
 `tablesafe check`, which sees the synthesized value.
@@ -12,15 +15,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from tablesafe.model import GLOBAL_TABLE, TABLE, Judged, Source, Suppression, TableDescription, Unknown
-from tablesafe.rules import RULE_IDS
-from tablesafe.source.calls import ConstructCall, Member, NonLiteral, Props, Value, plain
-from tablesafe.suppressions import parse_expiry, reason_problem
+from tablesafe.replacement_data import REPLACING_PROPERTIES
+from tablesafe.rules import RULE_IDS, find_rule
+from tablesafe.source.calls import (
+    TABLE_CLASSES,
+    ConstructCall,
+    Member,
+    NonLiteral,
+    Props,
+    SuppressionCall,
+    Value,
+    plain,
+)
+from tablesafe.suppressions import METADATA_KEY, from_metadata, parse_expiry, reason_problem
 from tablesafe.values import brief
 
-RESOURCE_TYPES = {"Table": TABLE, "TableV2": GLOBAL_TABLE}
+RESOURCE_TYPES = {"Table": TABLE, "TableV2": GLOBAL_TABLE, "CfnTable": TABLE, "CfnGlobalTable": GLOBAL_TABLE}
 REMOVAL_POLICIES = {
     "RETAIN": ("Retain", "Retain"),
     "DESTROY": ("Delete", "Delete"),
@@ -28,6 +42,20 @@ REMOVAL_POLICIES = {
     "RETAIN_ON_UPDATE_OR_DELETE": ("RetainExceptOnCreate", "Retain"),
 }
 """RemovalPolicy member -> (DeletionPolicy, UpdateReplacePolicy), as aws-cdk-lib synthesizes them."""
+CFN_DELETION_POLICIES = {
+    "DELETE": "Delete",
+    "RETAIN": "Retain",
+    "SNAPSHOT": "Snapshot",
+    "RETAIN_EXCEPT_ON_CREATE": "RetainExceptOnCreate",
+}
+"""CfnDeletionPolicy member -> the attribute value (cfn_options.deletion_policy and
+update_replace_policy)."""
+_POLICY_FIELDS = {"deletionPolicy": "deletion_policy", "updateReplacePolicy": "update_replace_policy"}
+NODE_METADATA = (
+    "construct metadata (on the construct's node) never reaches the template, so tablesafe check "
+    "does not see it either: use suppress(), or the Metadata of the table's CfnTable (its "
+    "node.defaultChild)"
+)
 _ATTRIBUTE_TYPES = {"STRING": "S", "NUMBER": "N", "BINARY": "B"}
 _IGNORE = re.compile(
     r"(?:#|//|/\*)\s*tablesafe:\s*ignore\[(?P<ids>[^\]]*)\](?P<reason>.*?)"
@@ -74,37 +102,68 @@ def _pitr(layers: Sequence[Props]) -> dict[str, Any]:
     return {"pitr_enabled": unknown, "recovery_period_days": unknown}
 
 
-def _protection(layers: Sequence[Props]) -> dict[str, Any]:
-    return {**_pitr(layers), "deletion_protection": _bool(_setting(layers, "deletionProtection"))}
+def _protection(layers: Sequence[Props], protection: str = "deletionProtection") -> dict[str, Any]:
+    """PITR and deletion protection (an L1 calls it deletionProtectionEnabled)."""
+    return {**_pitr(layers), "deletion_protection": _bool(_setting(layers, protection))}
 
 
-def _policies(props: Props) -> dict[str, Any]:
-    value = props.get("removalPolicy")
-    if value is None:
-        deletion, replace = REMOVAL_POLICIES["RETAIN"]  # the CDK default of Table and TableV2
-    elif isinstance(value, Member) and value.enum == "RemovalPolicy" and value.name in REMOVAL_POLICIES:
-        deletion, replace = REMOVAL_POLICIES[value.name]
-    else:
-        deletion = replace = _unknown(value, "a RemovalPolicy")
-    return {"deletion_policy": deletion, "update_replace_policy": replace}
+def _policies(call: ConstructCall) -> dict[str, Any]:
+    """DeletionPolicy and UpdateReplacePolicy: an L2's removalPolicy prop (absent: RETAIN,
+    the CDK default) or nothing for an L1 (absent: Delete, as CloudFormation reads it), then
+    each policy the file sets on the construct afterwards, in source order."""
+    policies: dict[str, Any] = {"deletion_policy": None, "update_replace_policy": None}
+    steps = list(call.policies)
+    if call.kind in TABLE_CLASSES:
+        value = call.props.get("removalPolicy") if isinstance(call.props, Props) else call.props
+        steps.insert(0, ("removalPolicy", Member("RemovalPolicy", "RETAIN") if value is None else value))
+    for key, value in steps:
+        if key == "removalPolicy":
+            if isinstance(value, Member) and value.enum == "RemovalPolicy" and value.name in REMOVAL_POLICIES:
+                deletion, update_replace = REMOVAL_POLICIES[value.name]
+            else:
+                deletion = update_replace = _unknown(value, "a RemovalPolicy")
+            policies = {"deletion_policy": deletion, "update_replace_policy": update_replace}
+        elif (
+            isinstance(value, Member)
+            and value.enum == "CfnDeletionPolicy"
+            and value.name in CFN_DELETION_POLICIES
+        ):
+            policies[_POLICY_FIELDS[key]] = CFN_DELETION_POLICIES[value.name]
+        else:
+            policies[_POLICY_FIELDS[key]] = _unknown(value, "a CfnDeletionPolicy")
+    return policies
+
+
+def _replica(replica: Value, layers: Sequence[Props], protection: str) -> dict[str, Any]:
+    """One replica entry's settings (over the table's layers, for a TableV2)."""
+    if not isinstance(replica, Props):
+        unknown = _unknown(replica, "a replica")
+        return {"pitr_enabled": unknown, "deletion_protection": unknown, "replica_region": "?"}
+    region = replica.get("region")
+    name = region if isinstance(region, str) else str(plain(region) or "?")
+    return {**_protection([replica, *layers], protection), "replica_region": name}
 
 
 def _replicas(kind: str, props: Props) -> list[dict[str, Any]]:
-    """Protection settings per replica: the construct itself (for TableV2, the replica in
-    the stack's region, which lint cannot name), then each replica it lists."""
+    """Protection settings per replica. A TableV2: the construct itself (the replica in the
+    stack's region, which lint cannot name), then each replica it lists, inheriting the
+    table's settings. A CfnGlobalTable: each entry of its replicas, on its own."""
+    if kind == "CfnGlobalTable":
+        replicas = props.get("replicas")
+        if not isinstance(replicas, list) or not replicas:
+            unknown = _unknown(replicas, "a list of replicas")
+            return [{"pitr_enabled": unknown, "deletion_protection": unknown}]
+        return [_replica(replica, [], "deletionProtectionEnabled") for replica in replicas]
+    if kind == "CfnTable":
+        return [_protection([props], "deletionProtectionEnabled")]
     settings = [_protection([props])]
     replicas = props.get("replicas") if kind == "TableV2" else None
     if replicas is None:
         return settings
-    for replica in replicas if isinstance(replicas, list) else [replicas]:
-        if isinstance(replica, Props):
-            region = replica.get("region")
-            name = region if isinstance(region, str) else str(plain(region) or "?")
-            settings.append({**_protection([replica, props]), "replica_region": name})
-        else:
-            unknown = _unknown(replica, "a replica")
-            settings.append({"pitr_enabled": unknown, "deletion_protection": unknown, "replica_region": "?"})
-    return settings
+    return settings + [
+        _replica(replica, [props], "deletionProtection")
+        for replica in (replicas if isinstance(replicas, list) else [replicas])
+    ]
 
 
 def _key(value: Value, key_type: str, types: dict[str, str]) -> dict[str, str] | None:
@@ -172,10 +231,44 @@ def replacing_props(resource_type: str, props: Props) -> dict[str, Any] | None:
     return found
 
 
+class _NotLiteral(Exception):
+    """A value that holds a NonLiteral somewhere."""
+
+
+def _cloudformation(value: Value) -> Any:
+    """An L1 literal in template shape: keys PascalCase (keySchema -> KeySchema,
+    s3BucketSource -> S3BucketSource), as the L1 writes them; raises _NotLiteral."""
+    if isinstance(value, NonLiteral):
+        raise _NotLiteral
+    if isinstance(value, Props):
+        if value.spread is not None:
+            raise _NotLiteral
+        return {key[:1].upper() + key[1:]: _cloudformation(item) for key, item in value.values.items()}
+    if isinstance(value, list):
+        return [_cloudformation(item) for item in value]
+    return str(value) if isinstance(value, Member) else value
+
+
+def l1_replacing_props(resource_type: str, props: Props) -> dict[str, Any] | None:
+    """An L1's replacement-forcing properties (and AttributeDefinitions) in template shape,
+    as `tablesafe check` reads them; None when any of them is not literal."""
+    found: dict[str, Any] = {}
+    for name in (*REPLACING_PROPERTIES.get(resource_type, ()), "AttributeDefinitions"):
+        value = props.get(name[:1].lower() + name[1:])
+        if value is None:
+            continue
+        try:
+            found[name] = _cloudformation(value)
+        except _NotLiteral:
+            return None
+    return found
+
+
 def describe_call(
     call: ConstructCall, file: str, suppressions: tuple[Suppression, ...] = ()
 ) -> list[TableDescription]:
-    """The descriptions of one call: one for a Table, one per replica for a TableV2."""
+    """The descriptions of one call: one for a Table or CfnTable, one per replica for a
+    TableV2 or CfnGlobalTable."""
     resource_type = RESOURCE_TYPES[call.kind]
     identity: dict[str, Any] = {
         "resource_type": resource_type,
@@ -184,29 +277,78 @@ def describe_call(
         "file": file,
         "line": call.line,
         "suppressions": suppressions,
+        **_policies(call),
     }
     props = call.props
     if isinstance(props, NonLiteral):
         unknown = _unknown(props, "props")
         return [
             TableDescription(
-                **identity,
-                pitr_enabled=unknown,
-                recovery_period_days=unknown,
-                deletion_protection=unknown,
-                deletion_policy=unknown,
-                update_replace_policy=unknown,
+                **identity, pitr_enabled=unknown, recovery_period_days=unknown, deletion_protection=unknown
             )
         ]
     table_name = props.get("tableName")
+    l2 = call.kind in TABLE_CLASSES
     common = {
         **identity,
-        **_policies(props),
         "table_name": table_name if isinstance(table_name, str) else None,
-        "cdk_props": plain(props),
-        "replacing_props": replacing_props(resource_type, props),
+        "cdk_props": plain(props) if l2 else None,  # an L1 has no L2 props (TS002)
+        "replacing_props": (replacing_props if l2 else l1_replacing_props)(resource_type, props),
     }
     return [TableDescription(**common, **settings) for settings in _replicas(call.kind, props)]
+
+
+def _rule_id(rule: Value, written: SuppressionCall) -> Value:
+    """The rule id of an entry: suppress() also takes a slug, as the helper does."""
+    found = find_rule(rule) if written.written_as == "suppress()" and isinstance(rule, str) else None
+    return found.id if found is not None else rule
+
+
+def _written_suppressions(written: SuppressionCall) -> tuple[list[Suppression], list[str]]:
+    """One suppress() or addMetadata call's entries, and the problems with them."""
+    where = f"line {written.line}: {written.written_as}"
+    if not isinstance(written.entries, list):
+        return [], [f"{where}: the suppress entries {_unknown(written.entries, 'a list').reason}"]
+    suppressions: list[Suppression] = []
+    problems: list[str] = []
+    literal: list[Any] = []
+    for entry in written.entries:
+        if not isinstance(entry, Props):
+            literal.append(plain(entry))
+            continue
+        rule = _rule_id(entry.get("id"), written)
+        unread = [(key, value) for key, value in entry.values.items() if isinstance(value, NonLiteral)]
+        if not unread and entry.spread is None:
+            literal.append({**plain(entry), "id": rule})  # type: ignore[dict-item]
+        elif rule not in RULE_IDS:
+            problems.append(f"{where}: the rule {_unknown(entry.get('id'), 'a rule id').reason}")
+        else:
+            key, value = unread[0] if unread else ("entry", entry.spread)
+            problem = f"its {key} {_unknown(value, 'literal').reason}"
+            suppressions.append(Suppression(str(rule), "", None, "metadata", problem))
+    found, entry_problems = from_metadata({METADATA_KEY: {"suppress": literal}}, RULE_IDS)
+    suppressions.extend(found)
+    problems.extend(f"{where}: {problem}" for problem in entry_problems)
+    if written.construct_metadata:
+        suppressions = [replace(suppression, problem=NODE_METADATA) for suppression in suppressions]
+    elif written.condition is not None:
+        problem = f"it is written under {written.condition}, which lint does not evaluate"
+        suppressions = [replace(suppression, problem=problem) for suppression in suppressions]
+    return suppressions, problems
+
+
+def code_suppressions(call: ConstructCall) -> tuple[tuple[Suppression, ...], list[str]]:
+    """The suppressions written in code on the call's table (`suppress()`, `addMetadata`),
+    read by the rules of Metadata suppressions (tablesafe.suppressions.from_metadata), and
+    the problems that make an entry unusable. A reason or date lint cannot read makes the
+    suppression say so in the finding, instead of a guess."""
+    suppressions: list[Suppression] = []
+    problems: list[str] = []
+    for written in call.suppressions:
+        found, written_problems = _written_suppressions(written)
+        suppressions.extend(found)
+        problems.extend(written_problems)
+    return tuple(suppressions), problems
 
 
 def comment_suppressions(

@@ -5,31 +5,54 @@ aws_cdk.aws_dynamodb as ddb`, `from aws_cdk import aws_dynamodb [as ddb]`, `impo
 as cdk` (`cdk.aws_dynamodb.Table`), or `from aws_cdk.aws_dynamodb import Table [as T]`.
 Imports count wherever they are (on a line that starts with `from`/`import` and names
 aws_cdk); a later rebinding of the name is not tracked.
+
+Statements that change a table after its call are followed when the call's result is
+assigned to a name: `t.apply_removal_policy(...)`, `t.cfn_options.deletion_policy = ...`,
+`t.add_metadata("tablesafe", ...)` and tablesafe's `suppress(t, ...)` helper.
 """
 
 from __future__ import annotations
 
 import ast
 import bisect
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
 from tablesafe.source.calls import (
+    CONSTRUCT_CLASSES,
+    L1_CLASSES,
     MAX_LITERAL_DEPTH,
-    TABLE_CLASSES,
+    PYTHON_LIBRARIES,
     ConstructCall,
+    Effect,
     Member,
     NonLiteral,
     Props,
+    SourceFile,
     SourceSyntaxError,
+    SuppressionCall,
     Value,
+    attach,
     build_props,
+    camel,
+    is_library,
+    metadata_target,
     too_deep,
 )
+from tablesafe.suppressions import METADATA_KEY
 
 MODULE = "aws_cdk.aws_dynamodb"
-_AWS_CDK = re.compile(r"aws_cdk\b")
+HELPERS = "tablesafe.cdk_aspects"
+"""The module of the `suppress()` helper (tablesafe.cdk_aspects.suppress)."""
+_IMPORTED = re.compile(rf"\b(?:aws_cdk|tablesafe|{'|'.join(map(re.escape, PYTHON_LIBRARIES))})\b")
 _CONSTRUCTOR_ARGS = ("scope", "id")
+_CFN_POLICIES = ("deletion_policy", "update_replace_policy")
+_BRANCHES = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Match)
+"""Statements whose body may run or not, or many times, depending on the app."""
+_EFFECTS = r"\.\s*(?:apply_removal_policy\s*\(|add_metadata\s*\(|cfn_options\s*\.)"
 
 
 class _Names:
@@ -39,21 +62,46 @@ class _Names:
     def __init__(self, imports: list[ast.Import | ast.ImportFrom]) -> None:
         self.modules: set[str] = set()
         self.members: dict[str, str] = {}
+        self.helper_modules: set[str] = set()
+        """Names bound to tablesafe.cdk_aspects (`ta.suppress(...)`)."""
+        self.suppress: set[str] = set()
+        """Names bound to its suppress() helper."""
+        self.libraries: list[str] = []
         for node in imports:
             if isinstance(node, ast.Import):
                 for alias in node.names:
+                    self.libraries += [alias.name] if is_library(alias.name, PYTHON_LIBRARIES) else []
                     if alias.name == MODULE:
                         self.modules.add(alias.asname or MODULE)
                     elif alias.name == "aws_cdk":
                         self.modules.add(f"{alias.asname or 'aws_cdk'}.aws_dynamodb")
-            elif node.module == "aws_cdk" and node.level == 0:
+                    elif alias.name == HELPERS:
+                        self.helper_modules.add(alias.asname or HELPERS)
+                continue
+            if node.level or node.module is None:
+                continue
+            if is_library(node.module, PYTHON_LIBRARIES):
+                self.libraries.append(node.module)
+            if node.module == "aws_cdk":
                 self.modules.update(a.asname or a.name for a in node.names if a.name == "aws_dynamodb")
-            elif node.module == MODULE and node.level == 0:
+            elif node.module == MODULE:
                 for alias in node.names:
                     if alias.name == "*":
-                        self.members.update((name, name) for name in TABLE_CLASSES)
+                        self.members.update((name, name) for name in CONSTRUCT_CLASSES)
                     else:
                         self.members[alias.asname or alias.name] = alias.name
+            elif node.module == "tablesafe":
+                self.helper_modules.update(a.asname or a.name for a in node.names if a.name == "cdk_aspects")
+            elif node.module in (HELPERS, f"{HELPERS}.suppress"):
+                self.suppress.update(a.asname or a.name for a in node.names if a.name == "suppress")
+
+    def is_suppress(self, func: ast.expr) -> bool:
+        """func names tablesafe's suppress() helper."""
+        if isinstance(func, ast.Name):
+            return func.id in self.suppress
+        if not (isinstance(func, ast.Attribute) and func.attr == "suppress"):
+            return False
+        return _dotted(func.value) in self.helper_modules
 
     def exported(self, func: ast.expr) -> str | None:
         """The aws_dynamodb name a callee refers to (Table, Attribute, ...), else None."""
@@ -76,8 +124,10 @@ def _dotted(node: ast.expr) -> str | None:
 
 
 class _Reader:
-    def __init__(self, names: _Names) -> None:
+    def __init__(self, names: _Names, *, dict_keys_as_written: bool = False) -> None:
         self.names = names
+        self.dict_keys_as_written = dict_keys_as_written
+        """For an L1's props: jsii passes a dict there unchanged (see build_props)."""
 
     def non_literal(self, node: ast.AST, prefix: str = "") -> NonLiteral:
         """Its text for messages (ast.unparse: get_source_segment splits the file each time;
@@ -110,12 +160,19 @@ class _Reader:
                     for k, v in zip(node.keys, node.values, strict=True)
                 ),
                 spread_overrides=True,
+                keys_as_written=self.dict_keys_as_written,
             )
-        if isinstance(node, ast.Call) and not node.args and self.names.exported(node.func):
+        if isinstance(node, ast.Call) and not node.args and self.is_struct(node.func):
             return self.keywords(node, depth=depth + 1)  # a struct: dynamodb.Attribute(name=..., type=...)
         if isinstance(node, ast.Attribute) and node.attr.isupper() and (owner := _dotted(node.value)):
             return Member(owner.rpartition(".")[2], node.attr)
         return self.non_literal(node)
+
+    def is_struct(self, func: ast.expr) -> bool:
+        """An aws_dynamodb class, or an L1's property class (`CfnTable.KeySchemaProperty`)."""
+        if self.names.exported(func):
+            return True
+        return isinstance(func, ast.Attribute) and self.names.exported(func.value) in L1_CLASSES
 
     def keywords(self, call: ast.Call, skip: tuple[str, ...] = (), depth: int = 0) -> Props:
         return build_props(
@@ -129,7 +186,7 @@ class _Reader:
             spread_overrides=False,
         )
 
-    def construct(self, kind: str, call: ast.Call) -> ConstructCall:
+    def construct(self, kind: str, call: ast.Call, variable: str | None) -> ConstructCall:
         """Table(scope, id, **props): id and props may also be passed by keyword."""
         given = {k.arg: k.value for k in call.keywords if k.arg in _CONSTRUCTOR_ARGS}
         id_node = call.args[1] if len(call.args) > 1 else given.get("id")
@@ -141,7 +198,50 @@ class _Reader:
             props = self.non_literal(call)  # positional props are not CDK's Python API
         else:
             props = self.keywords(call, _CONSTRUCTOR_ARGS)
-        return ConstructCall(kind, construct_id, call.lineno, call.end_lineno or call.lineno, props)
+        return ConstructCall(kind, construct_id, call.lineno, call.end_lineno or call.lineno, props, variable)
+
+    def effect(self, statement: ast.stmt) -> Effect | None:
+        """What a statement does to a table made earlier, if it is one of the forms lint
+        follows (a whole statement, so a policy set under a condition is not followed)."""
+        line = statement.lineno
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr in _CFN_POLICIES
+                and isinstance(target.value, ast.Attribute)
+                and target.value.attr == "cfn_options"
+                and (name := _dotted(target.value.value))
+            ):
+                return Effect(name, line, policy=(camel(target.attr), self.value(statement.value)))
+            return None
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not isinstance(call, ast.Call):
+            return None
+        func, args = call.func, call.args
+        keywords = {k.arg: k.value for k in call.keywords if k.arg}
+        if isinstance(func, ast.Attribute) and func.attr == "apply_removal_policy":
+            policy = args[0] if args else keywords.get("policy")
+            if not (name := _dotted(func.value)) or policy is None:
+                return None
+            return Effect(name, line, policy=("removalPolicy", self.value(policy)))
+        if isinstance(func, ast.Attribute) and func.attr == "add_metadata" and len(args) == 2:
+            receiver = _dotted(func.value)
+            if not (isinstance(args[0], ast.Constant) and args[0].value == METADATA_KEY and receiver):
+                return None
+            name, written_as = metadata_target(receiver, "add_metadata")
+            block = self.value(args[1])
+            entries = block.get("suppress") if isinstance(block, Props) else block
+            return Effect(name, line, suppression=SuppressionCall(line, entries, written_as))
+        if self.names.is_suppress(func) and args:
+            rule = args[1] if len(args) > 1 else keywords.get("rule")
+            entry = {"id": rule, "reason": keywords.get("reason"), "expires": keywords.get("expires")}
+            values = {key: self.value(node) for key, node in entry.items() if node is not None}
+            construct = args[0]
+            target = construct.lineno if isinstance(construct, ast.Call) else _dotted(construct)
+            suppression = SuppressionCall(line, [Props(values)], "suppress()")
+            return Effect(target, line, suppression=suppression) if target is not None else None
+        return None
 
 
 def _blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
@@ -181,17 +281,35 @@ class _Where:
                 return statement
         return None
 
-    def statement_at(self, line: int) -> ast.stmt | None:
-        """The innermost statement spanning line (a compound statement when line is in its
-        header or decorators)."""
-        found = None
+    def statements_at(self, line: int) -> list[ast.stmt]:
+        """The statements spanning line, outermost first (the last is a compound statement
+        when line is in its header or decorators)."""
+        found = []
         blocks = [self.tree.body]
         while blocks:
             inner = next((s for body in blocks if body and (s := self._in(body, line))), None)
             if inner is None:
                 break
-            found, blocks = inner, _blocks(inner)
+            found.append(inner)
+            blocks = _blocks(inner)
         return found
+
+    def statement_at(self, line: int) -> ast.stmt | None:
+        """The innermost statement spanning line."""
+        found = self.statements_at(line)
+        return found[-1] if found else None
+
+    def branch_around(self, statement: ast.stmt) -> tuple[int, int, NonLiteral] | None:
+        """(first line, last line, header) of the innermost branch or loop whose body holds
+        statement."""
+        around = self.statements_at(statement.lineno)[:-1]
+        branch = next((s for s in reversed(around) if isinstance(s, _BRANCHES)), None)
+        if branch is None:
+            return None
+        start = self.line_starts[branch.lineno - 1]
+        end = self.text.find("\n", start)
+        header = NonLiteral.of(self.text[start : end if end >= 0 else len(self.text)])
+        return branch.lineno, branch.end_lineno or branch.lineno, header
 
     def locate(self, starts: Iterable[int]) -> list[tuple[ast.stmt, int, int]]:
         """(innermost statement, line, UTF-8 column) of each offset inside a statement."""
@@ -205,10 +323,10 @@ class _Where:
 
 
 def _imports(where: _Where) -> list[ast.Import | ast.ImportFrom]:
-    """The import statements on lines that name aws_cdk."""
+    """The import statements on lines that name aws_cdk, tablesafe or a construct library."""
     text = where.text
     starts = []
-    for match in _AWS_CDK.finditer(text):
+    for match in _IMPORTED.finditer(text):
         line_start = text.rfind("\n", 0, match.start()) + 1
         if text[line_start : match.start()].lstrip().startswith(("from ", "import ")):
             starts.append(match.start())
@@ -216,13 +334,16 @@ def _imports(where: _Where) -> list[ast.Import | ast.ImportFrom]:
     return [s for s in statements.values() if isinstance(s, ast.Import | ast.ImportFrom)]
 
 
-def _callee_starts(text: str, names: _Names) -> list[int]:
-    """Offsets where a Table/TableV2 call may start: `<module alias>.Table(` or `<imported
-    name>(`, not preceded by a name character or a dot. The pattern starts with a literal,
-    which keeps the regex engine fast (a leading lookbehind costs 30 times more)."""
-    modules = [r"\s*\.\s*".join(map(re.escape, module.split("."))) for module in names.modules]
-    options = [rf"(?:{'|'.join(modules)})\s*\.\s*Table(?:V2)?"] if modules else []
-    options += [re.escape(local) for local, name in names.members.items() if name in TABLE_CLASSES]
+def _dotted_pattern(names: Iterable[str], member: str) -> list[str]:
+    """`<one of names>.<member>` with the spacing Python allows around dots."""
+    modules = [r"\s*\.\s*".join(map(re.escape, name.split("."))) for name in names]
+    return [rf"(?:{'|'.join(modules)})\s*\.\s*{member}"] if modules else []
+
+
+def _starts(text: str, options: list[str]) -> list[int]:
+    """Offsets where a call of one of options may start, not preceded by a name character or
+    a dot. The pattern starts with a literal, which keeps the regex engine fast (a leading
+    lookbehind costs 30 times more)."""
     if not options:
         return []
     pattern = re.compile(rf"(?:{'|'.join(options)})\s*\(")
@@ -233,8 +354,56 @@ def _callee_starts(text: str, names: _Names) -> list[int]:
     ]
 
 
+def _callee_starts(text: str, names: _Names) -> list[int]:
+    """Offsets where a table construct call may start: `<module alias>.Table(` or `<imported
+    name>(`."""
+    options = _dotted_pattern(names.modules, r"(?:Cfn(?:Global)?Table|TableV2|Table)")
+    options += [re.escape(local) for local, name in names.members.items() if name in CONSTRUCT_CLASSES]
+    return _starts(text, options)
+
+
+def _effect_starts(text: str, names: _Names) -> list[int]:
+    """Offsets inside the statements that may change a table after its call."""
+    helper = [re.escape(name) for name in names.suppress] + _dotted_pattern(names.helper_modules, "suppress")
+    return sorted([*(match.start() for match in re.finditer(_EFFECTS, text)), *_starts(text, helper)])
+
+
 def parse_python(text: str) -> list[ConstructCall]:
     """The table construct calls of a module, in source order."""
+    return read_python(text).calls
+
+
+def _variable(statement: ast.stmt, call: ast.Call) -> str | None:
+    """The name a statement assigns call to (`orders = ...`, `self.orders: T = ...`)."""
+    if isinstance(statement, ast.Assign) and statement.value is call and len(statement.targets) == 1:
+        return _dotted(statement.targets[0])
+    if isinstance(statement, ast.AnnAssign) and statement.value is call:
+        return _dotted(statement.target)
+    return None
+
+
+def read_python(text: str) -> SourceFile:
+    """The table construct calls of a module in source order, with what later statements do
+    to them, and the construct libraries it imports."""
+    with _collector_paused():
+        return _read(text)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a file is read: an ast holds no reference
+    cycles, and the collector's passes over millions of nodes took three quarters of the
+    time of a 20,000-table file."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(text: str) -> SourceFile:
     try:
         tree = ast.parse(text)
     except SyntaxError as error:
@@ -244,6 +413,7 @@ def parse_python(text: str) -> list[ConstructCall]:
     where = _Where(tree, text)
     names = _Names(_imports(where))
     reader = _Reader(names)
+    l1_reader = _Reader(names, dict_keys_as_written=True)
     calls: dict[tuple[int, int], ast.Call] = {}
     walked: set[int] = set()
     found = []
@@ -258,6 +428,15 @@ def parse_python(text: str) -> list[ConstructCall]:
                     if isinstance(node, ast.Call)
                 )
             call = calls.get((line, column))
-        if call is not None and (kind := names.exported(call.func)) in TABLE_CLASSES:
-            found.append(reader.construct(kind, call))
-    return found
+        if call is not None and (kind := names.exported(call.func)) in CONSTRUCT_CLASSES:
+            read = l1_reader if kind in L1_CLASSES else reader
+            found.append(read.construct(kind, call, _variable(statement, call)))
+    if not found:
+        return SourceFile([], tuple(names.libraries))
+    effects = {id(statement): statement for statement, _, _ in where.locate(_effect_starts(text, names))}
+    changes = [
+        replace(effect, condition=where.branch_around(statement))
+        for statement in effects.values()
+        if (effect := reader.effect(statement))
+    ]
+    return SourceFile(attach(found, changes), tuple(names.libraries))

@@ -7,33 +7,64 @@ through a name bound to aws-cdk-lib's aws-dynamodb: `import * as ddb from
 'aws-cdk-lib/aws-dynamodb'`, `import ddb = require('aws-cdk-lib/aws-dynamodb')`,
 `import { aws_dynamodb as ddb } from 'aws-cdk-lib'` or `import * as cdk from
 'aws-cdk-lib'` (`cdk.aws_dynamodb.Table`). CommonJS `require()` calls are not followed.
+
+Statements that change a table after its `new` are followed when its result is assigned
+to a name (`const t = new ...`, `this.t = new ...`): `t.applyRemovalPolicy(...)`,
+`t.cfnOptions.deletionPolicy = ...`, `t.addMetadata('tablesafe', ...)` (also through
+`t.node.defaultChild`, and `t.node.addMetadata`, which never reaches the template) and the
+`suppress(t, ...)` helper of @tablesafe/cdk.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from tablesafe.source.calls import (
+    CONSTRUCT_CLASSES,
     MAX_LITERAL_DEPTH,
-    TABLE_CLASSES,
+    TYPESCRIPT_LIBRARIES,
     ConstructCall,
+    Effect,
     Member,
     NonLiteral,
     Props,
+    SourceFile,
     SourceSyntaxError,
+    SuppressionCall,
     Value,
+    attach,
     build_props,
+    is_library,
+    metadata_target,
 )
+from tablesafe.suppressions import METADATA_KEY
 
 MODULE = "aws-cdk-lib/aws-dynamodb"
 LIBRARY = "aws-cdk-lib"
+HELPERS = "@tablesafe/cdk"
+"""The npm package of the `suppress()` helper."""
 _QUERY = """
 (import_statement) @import
 (new_expression constructor: (_) @constructor arguments: (arguments) @arguments) @new
+(expression_statement (call_expression function: (_) @function arguments: (arguments) @arguments) @call)
+(expression_statement (assignment_expression left: (member_expression) @left right: (_) @right) @assign)
 """
+_CFN_POLICIES = ("deletionPolicy", "updateReplacePolicy")
+_BRANCHES = frozenset(
+    {
+        "if_statement",
+        "for_statement",
+        "for_in_statement",
+        "while_statement",
+        "do_statement",
+        "switch_statement",
+    }
+)
+"""Statements whose body may run or not, or many times, depending on the app."""
 _WRAPPERS = frozenset(
     {"as_expression", "satisfies_expression", "non_null_expression", "parenthesized_expression"}
 )
@@ -66,16 +97,25 @@ def _string(node: Node) -> str | None:
     return "".join(parts)
 
 
+def _unwrap(node: Node) -> Node:
+    """The expression inside `as`, `satisfies`, `!`, parentheses and `<T>` assertions."""
+    while node.type in _WRAPPERS or node.type == "type_assertion":
+        node = node.named_children[-1] if node.type == "type_assertion" else node.named_children[0]
+    return node
+
+
 def _dotted(node: Node) -> str | None:
-    """`a.b.c` as text; None when any part is not a name (a loop: chains can be long)."""
+    """`a.b.c` (or `this.a`) as text; None when any part is not a name (a loop: chains can
+    be long)."""
     parts: list[str] = []
+    node = _unwrap(node)
     while node.type == "member_expression":
         owner, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
         if owner is None or prop is None:
             return None
         parts.append(_text(prop))
-        node = owner
-    if node.type != "identifier":
+        node = _unwrap(owner)
+    if node.type not in ("identifier", "this"):
         return None
     parts.append(_text(node))
     return ".".join(reversed(parts))
@@ -87,18 +127,59 @@ class _Names:
     def __init__(self, imports: list[Node]) -> None:
         self.modules: set[str] = set()
         self.members: dict[str, str] = {}
+        self.helper_modules: set[str] = set()
+        """Names bound to @tablesafe/cdk (`tablesafe.suppress(...)`)."""
+        self.suppress: set[str] = set()
+        """Names bound to its suppress() helper."""
+        self.libraries: list[str] = []
         for statement in imports:
             for clause in statement.named_children:
                 if clause.type == "import_require_clause":
-                    source = clause.named_children[-1]
-                    if _string(source) == MODULE:
-                        self.modules.add(_text(clause.named_children[0]))
+                    required = _string(clause.named_children[-1]) or ""
+                    self._module(required, _text(clause.named_children[0]))
             source_node = statement.child_by_field_name("source")
-            source = _string(source_node) if source_node is not None else None
-            if source in (MODULE, LIBRARY):
-                for clause in statement.named_children:
-                    if clause.type == "import_clause":
-                        self._clause(clause, source == MODULE)
+            source = (_string(source_node) or "") if source_node is not None else ""
+            if is_library(source, TYPESCRIPT_LIBRARIES):
+                self.libraries.append(source)
+            for clause in statement.named_children:
+                if clause.type != "import_clause":
+                    continue
+                if source in (MODULE, LIBRARY):
+                    self._clause(clause, source == MODULE)
+                elif source == HELPERS:
+                    self._helpers(clause)
+
+    def _module(self, source: str, local: str) -> None:
+        """`import local = require(source)`."""
+        if source == MODULE:
+            self.modules.add(local)
+        elif source == HELPERS:
+            self.helper_modules.add(local)
+        elif is_library(source, TYPESCRIPT_LIBRARIES):
+            self.libraries.append(source)
+
+    def _helpers(self, clause: Node) -> None:
+        for part in clause.named_children:
+            if part.type == "namespace_import":
+                self.helper_modules.add(_text(part.named_children[-1]))
+            elif part.type == "named_imports":
+                self.suppress.update(
+                    _text(spec.named_children[-1])
+                    for spec in part.named_children
+                    if spec.type == "import_specifier" and _text(spec.named_children[0]) == "suppress"
+                )
+
+    def is_suppress(self, node: Node) -> bool:
+        """node names the suppress() helper of @tablesafe/cdk."""
+        if node.type == "identifier":
+            return _text(node) in self.suppress
+        owner, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
+        return (
+            node.type == "member_expression"
+            and owner is not None
+            and prop is not None
+            and (_text(prop) == "suppress" and _dotted(owner) in self.helper_modules)
+        )
 
     def _clause(self, clause: Node, from_module: bool) -> None:
         suffix = "" if from_module else ".aws_dynamodb"
@@ -143,10 +224,8 @@ def _number(text: str) -> int | float | None:
 def _value(node: Node, depth: int = 0) -> Value:
     if depth > MAX_LITERAL_DEPTH:
         return NonLiteral.of(_text(node))
+    node = _unwrap(node)
     kind = node.type
-    while kind in _WRAPPERS or kind == "type_assertion":
-        inner = node.named_children[-1] if kind == "type_assertion" else node.named_children[0]
-        node, kind = inner, inner.type
     if kind in ("string", "template_string") and (text := _string(node)) is not None:
         return text
     if kind in ("true", "false"):
@@ -198,8 +277,79 @@ def _object(node: Node, depth: int = 0) -> Props:
     return build_props(entries, spread_overrides=True)
 
 
+def _arguments(arguments: Node) -> list[Node]:
+    return [child for child in arguments.named_children if child.type != "comment"]
+
+
+def _variable(new: Node) -> str | None:
+    """The name `new` is assigned to: `const t = new ...`, `this.t = new ... as T`."""
+    node = new
+    while node.parent is not None and (node.parent.type in _WRAPPERS or node.parent.type == "type_assertion"):
+        node = node.parent
+    parent = node.parent
+    if parent is None:
+        return None
+    if parent.type == "variable_declarator" and parent.child_by_field_name("value") == node:
+        name = parent.child_by_field_name("name")
+        return _text(name) if name is not None and name.type == "identifier" else None
+    if parent.type == "assignment_expression" and parent.child_by_field_name("right") == node:
+        left = parent.child_by_field_name("left")
+        return _dotted(left) if left is not None else None
+    return None
+
+
+def _branch_around(node: Node, source: bytes) -> tuple[int, int, NonLiteral] | None:
+    """(first line, last line, header) of the innermost branch or loop around node (a loop
+    over its ancestors, as deep as the statement nests)."""
+    parent = node.parent
+    while parent is not None and parent.type not in _BRANCHES:
+        parent = parent.parent
+    if parent is None:
+        return None
+    end = source.find(b"\n", parent.start_byte, parent.end_byte)
+    header = source[parent.start_byte : end if end >= 0 else parent.end_byte].decode("utf-8", "replace")
+    return parent.start_point.row + 1, parent.end_point.row + 1, NonLiteral.of(header)
+
+
+def _call_effect(function: Node, arguments: Node, names: _Names) -> Effect | None:
+    """`t.applyRemovalPolicy(p)`, `t.addMetadata('tablesafe', {...})` or `suppress(t, ...)`."""
+    line = function.start_point.row + 1
+    args = _arguments(arguments)
+    if function.type == "member_expression" and (receiver := function.child_by_field_name("object")):
+        method = _text(function.child_by_field_name("property") or function)
+        name = _dotted(receiver)
+        if method == "applyRemovalPolicy" and name and args:
+            return Effect(name, line, policy=("removalPolicy", _value(args[0])))
+        if method == "addMetadata" and name and len(args) == 2 and _value(args[0]) == METADATA_KEY:
+            target, written_as = metadata_target(name, method)
+            block = _value(args[1])
+            entries = block.get("suppress") if isinstance(block, Props) else block
+            return Effect(target, line, suppression=SuppressionCall(line, entries, written_as))
+    if names.is_suppress(function) and args:
+        construct = _unwrap(args[0])
+        keys = ("id", "reason", "expires")
+        entry = Props({key: _value(arg) for key, arg in zip(keys, args[1:], strict=False)})
+        target = construct.start_point.row + 1 if construct.type == "new_expression" else _dotted(construct)
+        suppression = SuppressionCall(line, [entry], "suppress()")
+        return Effect(target, line, suppression=suppression) if target is not None else None
+    return None
+
+
+def _assignment_effect(left: Node, right: Node) -> Effect | None:
+    """`t.cfnOptions.deletionPolicy = ...` (or updateReplacePolicy)."""
+    owner, prop = left.child_by_field_name("object"), left.child_by_field_name("property")
+    if owner is None or prop is None or _text(prop) not in _CFN_POLICIES:
+        return None
+    name = _dotted(owner)
+    if name is None or not name.endswith(".cfnOptions"):
+        return None
+    return Effect(
+        name.removesuffix(".cfnOptions"), left.start_point.row + 1, policy=(_text(prop), _value(right))
+    )
+
+
 def _construct(kind: str, new: Node, arguments: Node) -> ConstructCall:
-    args = [child for child in arguments.named_children if child.type != "comment"]
+    args = _arguments(arguments)
     construct_id = _value(args[1]) if len(args) > 1 else None
     props: Props | NonLiteral = Props()
     if len(args) > 2:
@@ -213,6 +363,7 @@ def _construct(kind: str, new: Node, arguments: Node) -> ConstructCall:
         new.start_point.row + 1,
         new.end_point.row + 1,
         props,
+        _variable(new),
     )
 
 
@@ -228,8 +379,15 @@ def _first_error(node: Node) -> Node:
 
 def parse_typescript(text: str, *, tsx: bool = False) -> list[ConstructCall]:
     """The table construct calls of a module, in source order."""
+    return read_typescript(text, tsx=tsx).calls
+
+
+def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
+    """The table construct calls of a module in source order, with what later statements do
+    to them, and the construct libraries it imports."""
     parser, query = _grammar(tsx)
-    tree = parser.parse(text.encode("utf-8"))
+    source = text.encode("utf-8")
+    tree = parser.parse(source)
     root = tree.root_node
     if root.has_error:
         error = _first_error(root)
@@ -240,15 +398,26 @@ def parse_typescript(text: str, *, tsx: bool = False) -> list[ConstructCall]:
         raise SourceSyntaxError(error.start_point.row + 1, problem)
     imports: list[Node] = []
     constructs: list[tuple[Node, Node, Node]] = []
+    calls: list[tuple[Node, Node]] = []
+    assignments: list[tuple[Node, Node]] = []
     for _, match in QueryCursor(query).matches(root):
         if "import" in match:
             imports.extend(match["import"])
-        else:
+        elif "new" in match:
             constructs.append((match["new"][0], match["constructor"][0], match["arguments"][0]))
+        elif "call" in match:
+            calls.append((match["function"][0], match["arguments"][0]))
+        else:
+            assignments.append((match["left"][0], match["right"][0]))
     names = _Names(imports)
     found = [
         _construct(kind, new, arguments)
         for new, constructor, arguments in constructs
-        if (kind := names.exported(constructor)) in TABLE_CLASSES
+        if (kind := names.exported(constructor)) in CONSTRUCT_CLASSES
     ]
-    return sorted(found, key=lambda construct: construct.line)
+    if not found:
+        return SourceFile([], tuple(names.libraries))
+    written = [(effect, call) for call, args in calls if (effect := _call_effect(call, args, names))]
+    written += [(effect, left) for left, right in assignments if (effect := _assignment_effect(left, right))]
+    effects = [replace(effect, condition=_branch_around(node, source)) for effect, node in written]
+    return SourceFile(attach(sorted(found, key=lambda c: c.line), effects), tuple(names.libraries))
