@@ -257,6 +257,47 @@ def test_fix_on_every_lint_fixture_leaves_only_what_it_cannot_fix(tmp_path: Path
     assert {table for rule, table, _ in fixable(report) if rule in ("TS001", "TS003")} <= l1
 
 
+IMPORTED = [
+    (
+        "from aws_cdk.aws_dynamodb import Attribute, Table\n",
+        "from aws_cdk.aws_dynamodb import Attribute, PointInTimeRecoverySpecification, Table\n",
+    ),
+    (
+        "from aws_cdk.aws_dynamodb import Table\n",
+        "from aws_cdk.aws_dynamodb import PointInTimeRecoverySpecification, Table\n",
+    ),
+    (
+        "from aws_cdk.aws_dynamodb import (\n    Attribute,\n    Table  # the L2\n)\n",
+        "from aws_cdk.aws_dynamodb import (\n    Attribute,\n    PointInTimeRecoverySpecification,\n"
+        "    Table  # the L2\n)\n",
+    ),
+    (  # not sorted: the name goes last
+        "from aws_cdk.aws_dynamodb import Table, Attribute\n",
+        "from aws_cdk.aws_dynamodb import Table, Attribute, PointInTimeRecoverySpecification\n",
+    ),
+    (  # only a local import: a module-level one is added
+        "def tables():\n    from aws_cdk.aws_dynamodb import Table\n",
+        "from aws_cdk.aws_dynamodb import PointInTimeRecoverySpecification\n\n"
+        "def tables():\n    from aws_cdk.aws_dynamodb import Table\n",
+    ),
+    ("from aws_cdk.aws_dynamodb import *\n", "from aws_cdk.aws_dynamodb import *\n"),
+]
+
+
+@pytest.mark.parametrize(("imports", "expected"), IMPORTED)
+def test_the_specification_class_is_imported_where_isort_would_put_it(
+    tmp_path: Path, imports: str, expected: str
+) -> None:
+    path = tmp_path / "stack.py"
+    call = '\n\ndef build(self, pk):\n    Table(self, "Orders", partition_key=pk, deletion_protection=True)\n'
+    path.write_text(imports + call)
+    [fix], _, _ = fix_files([str(path)], Config())
+    spec = "PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)"
+    assert fix.after == expected + call.replace(
+        "True)", f"True, point_in_time_recovery_specification={spec})"
+    )
+
+
 def test_l1_tables_are_not_rewritten() -> None:
     """CfnTable props are CloudFormation's (deletionProtectionEnabled, no removal policy prop):
     the L2 fixes would write props it does not have."""

@@ -9,8 +9,10 @@ or imported from aws_cdk.aws_dynamodb next to `Table` when the file imports name
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TypeVar, cast
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -25,8 +27,11 @@ MODULE = "aws_cdk.aws_dynamodb"
 SPEC_CLASS = "PointInTimeRecoverySpecification"
 _CONSTRUCTOR_ARGS = frozenset({"scope", "id"})
 _CAPITAL = re.compile(r"[A-Z]")
-Container = cst.Call | cst.Dict
-Element = cst.Arg | cst.DictElement
+_Node = TypeVar("_Node", bound=cst.CSTNode)
+Container = cst.Call | cst.Dict | cst.ImportFrom
+"""What holds comma-separated entries that --fix adds to: keyword arguments, dict entries,
+imported names."""
+Element = cst.Arg | cst.DictElement | cst.ImportAlias
 
 
 class _NotFound(Exception):
@@ -54,16 +59,21 @@ def _key(element: cst.BaseElement | cst.BaseDictElement | cst.Arg) -> str | None
     return None
 
 
-def _elements(node: cst.BaseExpression) -> Sequence[cst.CSTNode]:
+def _elements(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     if isinstance(node, cst.Call):
         return node.args
+    if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+        return node.names
     if isinstance(node, cst.Dict | cst.List | cst.Tuple):
         return node.elements
     raise _NotFound
 
 
-def _with_elements(node: cst.BaseExpression, elements: list[cst.CSTNode]) -> cst.BaseExpression:
-    return node.with_changes(**{"args" if isinstance(node, cst.Call) else "elements": elements})
+def _with_elements(node: _Node, elements: list[cst.CSTNode]) -> _Node:
+    field = (
+        "args" if isinstance(node, cst.Call) else "names" if isinstance(node, cst.ImportFrom) else "elements"
+    )
+    return node.with_changes(**{field: elements})
 
 
 # --- appending an entry in the layout of the others ---------------------------------------------
@@ -95,7 +105,12 @@ def _continued(
 
 
 def _lead(node: Container) -> cst.BaseParenthesizableWhitespace:
-    return node.whitespace_before_args if isinstance(node, cst.Call) else node.lbrace.whitespace_after
+    """The whitespace in front of the first entry."""
+    if isinstance(node, cst.Call):
+        return node.whitespace_before_args
+    if isinstance(node, cst.ImportFrom):
+        return node.lpar.whitespace_after if node.lpar else node.whitespace_after_import
+    return node.lbrace.whitespace_after
 
 
 def _before(node: Container, index: int) -> cst.BaseParenthesizableWhitespace:
@@ -110,12 +125,12 @@ def _next_entry(node: Container) -> cst.BaseParenthesizableWhitespace:
     return _separator(_before(node, count - 1)) if count else _lead(node)
 
 
-def _append(node: Container, element: Element) -> cst.BaseExpression:
+def _append(node: Container, element: Element) -> Container:
     elements = list(_elements(node))
     if not elements:
         return _with_elements(node, [element])
     last = elements[-1]
-    assert isinstance(last, cst.Arg | cst.DictElement | cst.StarredDictElement)
+    assert isinstance(last, cst.Arg | cst.DictElement | cst.StarredDictElement | cst.ImportAlias)
     separator = _next_entry(node)
     if isinstance(last.comma, cst.Comma):
         after = last.comma.whitespace_after
@@ -134,10 +149,25 @@ def _append(node: Container, element: Element) -> cst.BaseExpression:
         return _with_elements(
             node, [*elements, element.with_changes(whitespace_after_arg=_uncommented(tail))]
         )
-    tail = node.rbrace.whitespace_before
+    closing_field = "rbrace" if isinstance(node, cst.Dict) else "rpar"
+    closing = getattr(node, closing_field)  # None for an import without parentheses
+    tail = closing.whitespace_before if closing is not None else cst.SimpleWhitespace("")
     elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=_continued(tail, separator)))
-    fixed = node.with_changes(rbrace=node.rbrace.with_changes(whitespace_before=_uncommented(tail)))
-    return _with_elements(fixed, [*elements, element])
+    if closing is not None:
+        node = node.with_changes(
+            **{closing_field: closing.with_changes(whitespace_before=_uncommented(tail))}
+        )
+    return _with_elements(node, [*elements, element])
+
+
+def _insert(node: Container, index: int, element: Element) -> Container:
+    """element in front of the entry at index, separated from it as the entries are."""
+    elements = list(_elements(node))
+    if index == len(elements):
+        return _append(node, element)
+    separator = _separator(_before(node, index))
+    elements.insert(index, element.with_changes(comma=cst.Comma(whitespace_after=separator)))
+    return _with_elements(node, elements)
 
 
 # --- the edits ----------------------------------------------------------------------------------
@@ -265,20 +295,48 @@ def _calls_at(
     return found
 
 
-def _imported_spec_class(module: cst.Module) -> str | None:
-    """The local name of an existing `from aws_cdk.aws_dynamodb import ...` of the class."""
+def _module_imports(module: cst.Module) -> Iterator[cst.ImportFrom]:
+    """The module-level `from aws_cdk.aws_dynamodb import ...` statements."""
     for statement in module.body:
         for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
-            if not isinstance(small, cst.ImportFrom) or small.module is None or small.relative:
-                continue
-            if get_full_name_for_node(small.module) != MODULE:
-                continue
-            if isinstance(small.names, cst.ImportStar):
-                return SPEC_CLASS
-            for alias in small.names:
-                if alias.evaluated_name == SPEC_CLASS:
-                    return alias.evaluated_alias or SPEC_CLASS
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+                and get_full_name_for_node(small.module) == MODULE
+            ):
+                yield small
+
+
+def _imported_spec_class(module: cst.Module) -> str | None:
+    """The local name of an existing import of the class."""
+    for statement in _module_imports(module):
+        if isinstance(statement.names, cst.ImportStar):
+            return SPEC_CLASS
+        for alias in statement.names:
+            if alias.evaluated_name == SPEC_CLASS:
+                return alias.evaluated_alias or SPEC_CLASS
     return None
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """The order isort and ruff give imported names: CONSTANTS, Classes, functions."""
+    return (0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2), name.lower()
+
+
+def _with_spec_import(module: cst.Module) -> cst.Module:
+    """The class added to the first `from aws_cdk.aws_dynamodb import ...`, where isort puts
+    it (last when the names are not sorted); libcst adds a new import statement when the
+    module has none."""
+    statement = next((s for s in _module_imports(module) if not isinstance(s.names, cst.ImportStar)), None)
+    if statement is None:
+        context = CodemodContext()
+        AddImportsVisitor.add_needed_import(context, MODULE, SPEC_CLASS)
+        return AddImportsVisitor(context).transform_module(module)
+    keys = [_isort_key(alias.evaluated_name) for alias in _elements(statement)]  # type: ignore[attr-defined]
+    index = bisect.bisect(keys, _isort_key(SPEC_CLASS)) if keys == sorted(keys) else len(keys)
+    extended = _insert(statement, index, cst.ImportAlias(cst.Name(SPEC_CLASS)))
+    return cast(cst.Module, module.deep_replace(statement, extended))
 
 
 def render_python(text: str, planned: list[tuple[ConstructCall, list[Edit]]]) -> tuple[str, list[Edit]]:
@@ -305,8 +363,4 @@ def render_python(text: str, planned: list[tuple[ConstructCall, list[Edit]]]) ->
             return fixed
 
     module = wrapper.module.visit(Fixer())
-    if needs_import:
-        context = CodemodContext()
-        AddImportsVisitor.add_needed_import(context, MODULE, SPEC_CLASS)
-        module = AddImportsVisitor(context).transform_module(module)
-    return module.code, applied
+    return (_with_spec_import(module) if needs_import else module).code, applied
