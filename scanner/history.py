@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from tablesafe.rules.ts004_removal_policy_not_retain import (
 )
 
 from .blueprint import blueprint, blueprint_path, runbook_path
-from .html_report import findings_by_record, render_html
+from .html_report import REPORT_PAGE, findings_by_record, render_html, render_runbook_page, runbook_page_path
 from .live import describe_record, where
 from .records import TableRecord
 from .runbook import render_runbook
@@ -96,6 +95,7 @@ def _table_entry(record: TableRecord, findings: list[Finding], bp: Mapping[str, 
         "unreadable": sorted({problem["api"] for problem in bp["unreadable"]}),
         "blueprint": blueprint_path(Path(), record).as_posix(),
         "runbook": runbook_path(Path(), record).as_posix(),
+        "runbook_page": runbook_page_path(Path(), record).as_posix(),
     }
 
 
@@ -248,20 +248,34 @@ def check_output_dir(output_dir: Path) -> None:
         )
 
 
-def _swap_in(written: Path, output_dir: Path) -> None:
-    """Put the complete run written beside output_dir in its place; an old run there is
-    removed only once the new one is in place."""
+def _sibling(output_dir: Path, purpose: str) -> Path:
+    """A hidden, unique name beside output_dir, never taken for a run (see RUN_NAME)."""
+    return output_dir.with_name(f".{output_dir.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+
+
+def _swap_in(written: Path, output_dir: Path) -> Path:
+    """Put the complete run written beside output_dir in its place; returns where the old run
+    there (if any) was moved, to be removed once the new one is in place."""
     check_output_dir(output_dir)
-    old = output_dir.with_name(f".{output_dir.name}.replaced-{uuid.uuid4().hex[:8]}")
-    if output_dir.exists():
-        os.rename(output_dir, old)
+    old = _sibling(output_dir, "replaced")
     try:
+        if output_dir.exists():
+            os.rename(output_dir, old)
         os.rename(written, output_dir)
-    except BaseException:
-        if old.exists():
+    except BaseException:  # interrupted or refused: the old run goes back
+        if old.exists() and not output_dir.exists():
             os.rename(old, output_dir)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    return old
+
+
+def _remove(path: Path) -> None:
+    """Remove path, and finish doing so when interrupted: the new run is already in place,
+    so a Ctrl-C now has nothing left to stop and must not leave half a directory."""
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except KeyboardInterrupt:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_run(
@@ -271,17 +285,21 @@ def write_run(
 
     The run is written in a temporary sibling, summary.json last, and renamed into place
     when complete; an existing output_dir is replaced whole if it holds a run, else refused
-    (OutputDirError, see check_output_dir). Interrupted, it leaves output_dir as it was.
+    (OutputDirError, see check_output_dir). Interrupted before it is in place, it leaves
+    output_dir as it was; once in place, the old run's removal is finished whatever happens.
     previous is the previous run's directory (see find_previous_run), or None.
     """
     check_output_dir(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    writing = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.writing-", dir=output_dir.parent))
+    # Named before it exists, so that an interruption at any point still removes it.
+    writing = _sibling(output_dir, "writing")
     try:
+        writing.mkdir()
         summary = _write_files(writing, report, records, tool_version=tool_version, previous=previous)
-        _swap_in(writing, output_dir)
+        old = _swap_in(writing, output_dir)
     finally:
         shutil.rmtree(writing, ignore_errors=True)
+    _remove(old)
     summary.output_dir = output_dir
     return summary
 
@@ -294,7 +312,9 @@ def _write_files(
     for record in sorted(records, key=lambda r: (r.account, r.region, r.name)):
         bp = blueprint(record)
         _write(blueprint_path(output_dir, record), _json(bp))
-        _write(runbook_path(output_dir, record), render_runbook(bp))
+        runbook = render_runbook(bp)
+        _write(runbook_path(output_dir, record), runbook)
+        _write(runbook_page_path(output_dir, record), render_runbook_page(runbook, record))
         tables.append(_table_entry(record, findings[id(record)], bp))
     previous_tables = _previous_tables(previous)
     summary = RunSummary(
@@ -315,7 +335,7 @@ def _write_files(
         )
     _write(output_dir / "changes.json", _json(summary.changes()))
     _write(output_dir / "report.json", render(report, "json", tool_version=tool_version))
-    _write(output_dir / "report.html", render_html(report, records, tool_version=tool_version))
+    _write(output_dir / REPORT_PAGE, render_html(report, records, tool_version=tool_version))
     _write(output_dir / SUMMARY_FILE, _json(summary.to_dict()))  # last: the run is complete
     return summary
 

@@ -700,7 +700,7 @@ def test_a_rerun_replaces_the_previous_run_whole_and_refuses_a_foreign_directory
 def test_sigint_while_the_run_is_written_leaves_the_previous_run_whole(
     moto_server: str, aws: Any, tmp_path: Path, cli: RunCli
 ) -> None:
-    for index in range(40):
+    for index in range(15):
         helpers.create_table(moto_server, f"table-{index:02d}")
     audit(cli, aws, tmp_path, "--regions", HOME)
     run = tmp_path / "run"
@@ -731,4 +731,4 @@ def test_sigint_while_the_run_is_written_leaves_the_previous_run_whole(
         assert process.returncode == 130
         assert (run / "summary.json").read_text() == before
     else:  # the signal came after the new run was in place
-        assert summary["counts"]["tables"] == 40
+        assert summary["counts"]["tables"] == 15
