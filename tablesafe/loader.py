@@ -317,6 +317,30 @@ def _layout(metadata: Mapping[str, Any]) -> _StackLayout:
     return layout
 
 
+class _RootTrie:
+    """Stack roots (construct paths of stacks and nested stacks) by path segment, so the
+    deepest root above a construct is one walk down its path: comparing every construct
+    with every root is quadratic in a metadata file of thousands of nested stacks."""
+
+    def __init__(self, roots: Iterable[str]) -> None:
+        self.trie: dict[str | None, Any] = {}
+        for root in roots:
+            node = self.trie
+            for segment in root.split("/"):
+                node = node.setdefault(segment, {})
+            node[None] = root  # None marks a root; no segment is None
+
+    def deepest_above(self, path: str, default: str) -> str:
+        """The longest root r with path.startswith(r + "/"); default when there is none."""
+        found, node = default, self.trie
+        for segment in path.split("/")[:-1]:
+            node = node.get(segment)
+            if node is None:
+                break
+            found = node.get(None, found)
+        return found
+
+
 def _metadata_flag(artifacts: Mapping[str, Any]) -> bool | None:
     """The app's value of the analytics metadata flag, from the manifest's feature-flag report."""
     report = artifacts.get("aws-cdk-lib/feature-flag-report")
@@ -348,11 +372,10 @@ def _sources_of_stack(
     stack_root = next((p for p, f in layout.roots.items() if f == template_file), None)
     layout.roots.setdefault(stack_root or "", template_file)
     # The deepest stack root that contains a construct owns its logical ID.
-    ordered_roots = sorted(layout.roots, key=len, reverse=True)
+    roots = _RootTrie(layout.roots)
     paths_by_file: dict[str, dict[str, str]] = {file: {} for file in layout.roots.values()}
     for path, logical_id in layout.logical_ids:
-        root = next((r for r in ordered_roots if path.startswith(r + "/")), stack_root or "")
-        paths_by_file[layout.roots[root]][logical_id] = path
+        paths_by_file[layout.roots[roots.deepest_above(path, stack_root or "")]][logical_id] = path
     # With the flag on, a table without analytics is an L1 that has no props to misuse.
     analytics = layout.analytics if layout.analytics or metadata_flag else None
     sources = []

@@ -490,3 +490,34 @@ def test_check_on_a_template_of_10000_tables_is_bounded(tmp_path: Path) -> None:
     assert run.result.returncode == 1, run.result.stderr
     assert json.loads((tmp_path / "out.json").read_text())["summary"]["tables"] == 10_000
     assert run.seconds < 30 and run.peak_mb < 200, (run.seconds, run.peak_mb)
+
+
+def test_metadata_with_thousands_of_nested_stacks_is_linear(tmp_path: Path) -> None:
+    """1,000 nested stack roots and 100,000 constructs: matching every construct against
+    every root was 100 million comparisons; a walk down each construct path is not."""
+    metadata: dict[str, Any] = {
+        f"/Good/N{i}": [{"type": "aws:cdk:templateFile", "data": "Nested.template.json"}]
+        for i in range(1_000)
+    }
+    metadata.update(
+        {
+            f"/Good/N{i % 1_000}/T{i}/Resource": [{"type": "aws:cdk:logicalId", "data": f"T{i}"}]
+            for i in range(100_000)
+        }
+    )
+    metadata["/Good/Orders/Resource"] = [{"type": "aws:cdk:logicalId", "data": "Orders"}]
+    out = tmp_path / "cdk.out"
+    _write_assembly(out, {"Good": _stack("Good.template.json", additionalMetadataFile="Good.metadata.json")})
+    (out / "Good.template.json").write_text(json.dumps(GOOD))
+    (out / "Nested.template.json").write_text(json.dumps({"Resources": {"T7": TABLE}}))
+    (out / "Good.metadata.json").write_text(json.dumps(metadata))
+    run = _measured("lock", "cdk.out", "--output", "lock.json", cwd=tmp_path, timeout=60)
+    assert run.result.returncode == 0, run.result.stderr
+    assert run.seconds < 10, run.seconds
+    entries = json.loads((tmp_path / "lock.json").read_text())["tables"]
+    assert {entry["construct_path"] for entry in entries if entry["logical_id"] == "Orders"} == {
+        "Good/Orders/Resource"
+    }
+    assert {entry["construct_path"] for entry in entries if entry["logical_id"] == "T7"} == {
+        "Good/N7/T7/Resource"
+    }
