@@ -133,8 +133,10 @@ def test_not_literal_values_are_left_alone_and_still_reported(
 def test_diff_prints_a_patch_git_applies_and_writes_nothing(run_cli, tmp_path: Path) -> None:
     for name in APPS:
         shutil.copy(FIXTURES / name, tmp_path / name)
+    # no newline at the end; a form feed and U+2028 are no line ends for git
     no_newline = (
-        "import * as ddb from 'aws-cdk-lib/aws-dynamodb';\nnew ddb.Table(this, 'T', { partitionKey: pk })"
+        "import * as ddb from 'aws-cdk-lib/aws-dynamodb'; // \f\u2028\n"
+        "new ddb.Table(this, 'T', { partitionKey: pk })"
     )
     (tmp_path / "last-line.ts").write_text(no_newline)
     result = run_cli("lint", "--diff", *APPS, "last-line.ts", cwd=tmp_path)

@@ -22,6 +22,14 @@ from tablesafe.model import InputError, Report
 from tablesafe.source import PYTHON_SUFFIXES, parse_source
 
 
+def _lines(text: str) -> list[str]:
+    """The lines as git and patch see them: split after each newline only (a carriage
+    return, a form feed or U+2028 inside a line stays there)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 @dataclass(frozen=True, slots=True)
 class FileFix:
     """One file's text before and after its fixes."""
@@ -33,6 +41,7 @@ class FileFix:
     bom: bool
 
     def summary(self) -> str:
+        """`path: 3 fixes (TS002, TS003, TS004)`, for stderr."""
         rules = ", ".join(sorted({rule for edit in self.edits for rule in edit.rules}))
         count = len(self.edits)
         return f"{self.path}: {count} fix{'es' if count != 1 else ''} ({rules})"
@@ -41,8 +50,8 @@ class FileFix:
         """A unified diff that `git apply` and `patch -p1` take, even for a last line without
         a newline."""
         lines = difflib.unified_diff(
-            self.before.splitlines(keepends=True),
-            self.after.splitlines(keepends=True),
+            _lines(self.before),
+            _lines(self.after),
             fromfile=f"a/{self.path}",
             tofile=f"b/{self.path}",
         )
@@ -67,7 +76,7 @@ def _targets(report: Report) -> dict[str, dict[tuple[int, str | None], set[Targe
 
 
 class _Unfixable(Exception):
-    """A file lint judged that --fix cannot read, rewrite or write, with the reason."""
+    """A file lint judged that --fix cannot read or rewrite, with the reason."""
 
 
 def _fix_file(path: str, calls: dict[tuple[int, str | None], set[Target]]) -> FileFix | None:
