@@ -309,13 +309,14 @@ def test_l1_tables_are_not_rewritten() -> None:
     assert plan_edits(replace(call, kind="Table"), {("TS002", None), ("TS003", None)})
 
 
-def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path) -> None:
-    source = "\ufeff" + (FIXTURES / "app.ts").read_text().replace("\n", "\r\n")
-    path = tmp_path / "app.ts"
+@pytest.mark.parametrize("name", APPS)
+def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path, name: str) -> None:
+    source = "\ufeff" + (FIXTURES / name).read_text().replace("\n", "\r\n")
+    path = tmp_path / name
     path.write_bytes(source.encode())
     [fix], _, _ = fix_files([str(path)], Config())
     fix.write()
-    expected = "\ufeff" + (FIXTURES / "app.fixed.ts").read_text().replace("\n", "\r\n")
+    expected = "\ufeff" + (FIXTURES / name.replace("app.", "app.fixed.")).read_text().replace("\n", "\r\n")
     assert path.read_bytes() == expected.encode()
 
 
