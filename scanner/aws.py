@@ -54,10 +54,10 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
 """Seconds per attempt; the control-plane calls of the audit answer in milliseconds."""
 SESSION_NAME = "tablesafe-audit"
-REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}\Z", re.ASCII)
 """The shape of every AWS region name (us-east-1, us-gov-west-1, ap-southeast-5): a region
 that came from an answer must have it before a client is made for it."""
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^\d{12}\Z", re.ASCII)
 ONE_LINE_LIMIT = 300
 """Characters of an error message kept in the report: enough for any AWS error message."""
 

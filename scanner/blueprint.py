@@ -173,10 +173,10 @@ def blueprint(record: TableRecord) -> dict[str, Any]:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_PLAIN_NAME = re.compile(r"^[a-z0-9_-][a-z0-9_.-]{2,127}$")
+_PLAIN_NAME = re.compile(r"^[a-z0-9_-][a-z0-9_.-]{2,127}\Z")
 """A table name used as its file name as it is: lower case (two names never meet on a
 case-insensitive file system), not starting with a dot, short enough for any file system."""
-_DEVICE_NAME = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\.|$)")
+_DEVICE_NAME = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\.|\Z)")
 """Names Windows reserves whatever the extension: a run copied there must not lose a file."""
 STEM_PREFIX = 100
 DIGEST_MARK = "~"

@@ -65,7 +65,7 @@ def parse_regions(text: str | None, default: str | None, *, option: str = "--reg
 
 def parse_accounts(text: str, *, option: str = "--accounts") -> list[str]:
     accounts = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    bad = [a for a in accounts if not (len(a) == 12 and a.isdigit())]
+    bad = [a for a in accounts if not ACCOUNT_ID.match(a)]
     if not accounts or bad:
         raise UsageError(f"{option}: expected 12-digit account IDs, got {', '.join(bad) or repr(text)}")
     return accounts

@@ -37,7 +37,7 @@ from .runbook import render_runbook
 
 SUMMARY_FILE = "summary.json"
 PROTECTIONS = ("pitr", "deletion_protection", "retain")
-RUN_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$")
+RUN_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\Z", re.ASCII)
 """Run directories are named by their UTC start time, e.g. 2026-11-22T15-30-00Z: sorting the
 names sorts the runs."""
 

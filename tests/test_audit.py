@@ -648,6 +648,18 @@ def test_table_file_names_are_safe_and_unique() -> None:
     assert table_file_stem("Orders") == table_file_stem("Orders")  # stable from run to run
 
 
+def test_names_from_answers_must_match_whole() -> None:
+    """A trailing newline or a non-ASCII digit never passes for a region, an account or a run."""
+    from tablesafe.scanner.aws import ACCOUNT_ID, REGION_NAME
+    from tablesafe.scanner.blueprint import table_file_stem
+    from tablesafe.scanner.history import RUN_NAME
+
+    assert REGION_NAME.match("us-gov-west-1") and not REGION_NAME.match("us-east-1\n")
+    assert ACCOUNT_ID.match(ACCOUNT) and not ACCOUNT_ID.match("\u0661" * 12)
+    assert not RUN_NAME.match("2026-01-31T02-00-00Z\n")
+    assert "\n" not in table_file_stem("orders\n")
+
+
 def test_odd_table_names_each_get_their_own_files(
     cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
 ) -> None:
@@ -658,14 +670,14 @@ def test_odd_table_names_each_get_their_own_files(
     run = tmp_path / "run"
     entries = json.loads((run / "summary.json").read_text())["tables"]
     assert sorted(entry["name"] for entry in entries) == sorted(ODD_NAMES)
-    files = [entry[kind] for entry in entries for kind in ("blueprint", "runbook")]
+    files = [entry[kind] for entry in entries for kind in ("blueprint", "runbook", "runbook_page")]
     assert len({path.lower() for path in files}) == len(files)
     for entry in entries:
         assert json.loads((run / entry["blueprint"]).read_text())["table_name"] == entry["name"]
         assert (run / entry["runbook"]).read_text().startswith("# ")
     assert sorted(p.relative_to(run).as_posix() for p in (run / "tables").rglob("*.*")) == sorted(files)
     html = (run / "report.html").read_text()
-    assert all(f'<a href="{quote(entry["runbook"])}">' in html for entry in entries)
+    assert all(f'<a href="{quote(entry["runbook_page"])}">' in html for entry in entries)
 
 
 def test_a_rerun_replaces_the_previous_run_whole_and_refuses_a_foreign_directory(
@@ -680,7 +692,7 @@ def test_a_rerun_replaces_the_previous_run_whole_and_refuses_a_foreign_directory
     assert result.returncode == 0, result.stderr
     assert "replacing the run there" in result.stderr
     tables = tmp_path / "run" / "tables" / ACCOUNT / HOME
-    assert sorted(p.name for p in tables.iterdir()) == ["kept.json", "kept.md"]
+    assert {p.name.partition(".")[0] for p in tables.iterdir()} == {"kept"}  # nothing of "dropped"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
     foreign = tmp_path / "notes"
