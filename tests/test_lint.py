@@ -220,7 +220,7 @@ def test_text_report_and_exit_codes(run_cli: RunCli) -> None:
     assert "No findings in 4 tables" in clean.stdout
     unsafe = run_cli("lint", FIXTURES / "aliases.py")
     assert unsafe.returncode == 1
-    assert "TS004 removal-policy-not-retain  ViaDirectAlias line 24" in unsafe.stdout
+    assert "TS004 removal-policy-not-retain ViaDirectAlias line 24" in unsafe.stdout
     assert run_cli("lint", FIXTURES / "aliases.py", "--fail-on", "never").returncode == 0
 
 

@@ -100,7 +100,7 @@ def test_lint_hook_fails_on_an_unsafe_table(hook_repo: Path, pre_commit_home: Pa
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "tablesafe lint (CDK DynamoDB tables)" in output and "Failed" in output
-    for finding in ("TS002 pitr-deprecated-prop  Orders line 8", "TS003", "TS004"):
+    for finding in ("TS002 pitr-deprecated-prop Orders line 8", "TS003", "TS004"):
         assert finding in output
 
 
