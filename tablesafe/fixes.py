@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from tablesafe.model import GLOBAL_TABLE, Remediation, Source, TableChange, TableDescription
 from tablesafe.neutralize import shell, text
+from tablesafe.source.calls import L1_CLASSES
 
 if TYPE_CHECKING:
     from tablesafe.model import Finding
@@ -113,7 +114,7 @@ class FixContext:
             region=arn[3] if len(arn) > 3 and arn[3] else None,
             replica_region=table.replica_region,
             global_table=table.resource_type == GLOBAL_TABLE,
-            l1=bool(path) and table.source is not Source.SOURCE and not path.endswith("/Resource"),
+            l1=_is_l1(table),
             live=table.source is Source.LIVE,
             language=table_language(table),
             change=change,
@@ -213,6 +214,14 @@ class FixContext:
         if self.replica_entry:
             return f"the replicas entry {{ region: {typescript_string(self.replica_region or '')}, ... }}"
         return f"new dynamodb.{self.cdk_class}(this, {self.ts_id}, {{ ... }})"
+
+
+def _is_l1(table: TableDescription) -> bool:
+    """An L1 CfnTable/CfnGlobalTable: the class lint read in the source, else a construct
+    path without the L2's `/Resource`."""
+    if table.source is Source.SOURCE:
+        return table.cdk_class in L1_CLASSES
+    return bool(table.construct_path) and not (table.construct_path or "").endswith("/Resource")
 
 
 PLACEHOLDER = FixContext(construct_id="<construct id>", logical_id="<logical ID>", stack="<stack>")

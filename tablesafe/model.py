@@ -98,6 +98,9 @@ class TableDescription:
     replacing_props: Mapping[str, Any] | None = None
     """The properties whose change replaces the table (tablesafe.replacement_data), as
     written, plus AttributeDefinitions; None when the adapter cannot know them."""
+    cdk_class: str | None = None
+    """The construct class a source file writes (Table, TableV2, CfnTable, CfnGlobalTable),
+    so lint's fixes name it; None where the adapter reads a template or a live table."""
 
     @property
     def resource_key(self) -> tuple[str | int | None, ...]:

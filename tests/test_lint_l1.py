@@ -89,6 +89,22 @@ def test_l1_tables_policies_and_suppressions(name: str, own_table: str) -> None:
     assert reasons["Cache"] == "rebuilt from the event log in minutes"
 
 
+def test_l1_fixes_name_the_l1() -> None:
+    """A finding on a CfnTable shows CloudFormation's prop and the removal-policy call, not
+    the L2's props."""
+    report = lint("l1.py", "l1.ts")
+    fixes = {
+        (f.rule.id, f.table.file.rsplit(".", 1)[-1]): f.remediation
+        for f in report.findings
+        if f.table.construct_path == "Bare"
+    }
+    assert "dynamodb.CfnTable(self, 'Bare', ...)" in fixes[("TS003", "py")].cdk_python
+    assert "deletion_protection_enabled=True" in fixes[("TS003", "py")].cdk_python
+    assert "deletionProtectionEnabled: true" in fixes[("TS003", "ts")].cdk_typescript
+    assert "bare.apply_removal_policy(RemovalPolicy.RETAIN)" in fixes[("TS004", "py")].cdk_python
+    assert "CfnTable.PointInTimeRecoverySpecificationProperty" in fixes[("TS001", "py")].cdk_python
+
+
 def test_python_l1_dicts_keep_their_keys() -> None:
     """aws-cdk-lib reads an L1's dict as it is: snake_case keys are lost (PITR stays off),
     as `tablesafe check` sees in the template."""

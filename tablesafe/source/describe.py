@@ -276,6 +276,7 @@ def describe_call(
         "construct_path": call.construct_id,
         "file": file,
         "line": call.line,
+        "cdk_class": call.kind,
         "suppressions": suppressions,
         **_policies(call),
     }
