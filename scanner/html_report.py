@@ -1,9 +1,13 @@
-"""The audit as one self-contained HTML page for people: tables as rows, rules as columns.
+"""The audit as self-contained HTML pages for people: the report (tables as rows, rules as
+columns, then each table's findings with their fixes) and each runbook as a page.
 
-Inline CSS only (no scripts, no external assets), so the page can be mailed, attached to
-a ticket or opened from an artifact store. The page is a Jinja2 template with autoescaping:
-every value from AWS (tag values, table names, error messages) is data, never markup, and
-the only links are the relative paths of the runbooks tablesafe wrote.
+Inline CSS only (no scripts, no external assets), so the pages can be mailed, attached to
+a ticket or opened from an artifact store. They are Jinja2 templates with autoescaping:
+every value from AWS (tag values, table names, error messages, the fixes that quote them) is
+data, never markup, and the only links are the relative paths of the files tablesafe wrote
+and anchors within the page. A runbook page is its Markdown rendered by markdown-it with raw
+HTML off and only https links: the Markdown already holds every AWS value as a code span or
+escaped text (scanner/runbook.py), so no value becomes markup there either.
 """
 
 from __future__ import annotations
@@ -18,22 +22,34 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment
+from jinja2 import Environment, FunctionLoader
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from tablesafe import neutralize
 from tablesafe.model import Finding, Report, Rule, Severity, TableDescription, Unknown
 from tablesafe.reports._common import all_rules, plural, summary_line
+from tablesafe.rules.ts004_removal_policy_not_retain import RULE as TS004
 
 from .blueprint import blueprint, runbook_path
 from .live import describe_record
 from .records import TableRecord
 
+REPORT_PAGE = "report.html"
 LIVE_RULES = frozenset({"TS001", "TS003", "TS004", "TS007"})
 """The rules that judge a deployed table; the others need CDK code or a baseline, and would
 only show a column of meaningless passes."""
 
 PASS, FAIL, WARN, INFO, SUPPRESSED, UNKNOWN = "pass", "fail", "warn", "info", "suppressed", "unknown"
+NOT_APPLICABLE = "na"
+NO_STACK = "n/a (no stack)"
+"""TS004 on a table no stack manages: there is no DeletionPolicy to judge, and no stack to
+delete the table (a pass there would claim a Retain that nobody set)."""
 _FAILING = {Severity.ERROR: FAIL, Severity.WARNING: WARN, Severity.INFO: INFO}
+JUST_ENABLED = dt.timedelta(hours=1)
+"""A restorable window shorter than this is PITR enabled moments ago: "enabled just now",
+not a window from a time to the same time with an empty bar."""
+DEFAULT_RECOVERY_PERIOD_DAYS = 35
 
 
 def findings_by_record(
@@ -74,6 +90,16 @@ def cell_status(findings: list[Finding]) -> str:
     return _FAILING[max((f.severity for f in active), key=lambda s: s.rank)]
 
 
+def runbook_page_path(root: Path, record: TableRecord) -> Path:
+    """The runbook as an HTML page, beside its Markdown: the same name with ``.html``."""
+    return runbook_path(root, record).with_suffix(".html")
+
+
+def _href(path: Path) -> str:
+    """A relative path as a link: URL-quoted, so no name can end the attribute or add a scheme."""
+    return quote(path.as_posix())
+
+
 @dataclass(slots=True)
 class _Row:
     record: TableRecord
@@ -91,6 +117,11 @@ class _Row:
             return None
         return next((r for r in self.blueprint.get("replicas") or [] if r.get("region") == self.region), {})
 
+    @property
+    def unmanaged(self) -> bool:
+        """The owning-stack lookup answered, and no stack owns the table."""
+        return self.record.stack is None and self.record.stack_known
+
     def findings(self, rule: Rule, findings: list[Finding]) -> list[Finding]:
         return [
             f
@@ -99,78 +130,105 @@ class _Row:
         ]
 
 
-def _days(start: str | None, end: str | None) -> float | None:
+def _rows(record: TableRecord) -> list[_Row]:
+    """The table's row, and one per replica of a global table."""
+    bp = blueprint(record)
+    return [_Row(record, table, bp) for table in describe_record(record).tables]
+
+
+_FIX_ATTRIBUTES = ("summary", "cli", "cdk_python", "cdk_typescript")
+
+
+def _finalize(value: Any) -> Any:
+    """Every value printed: None is empty, Markup (a rendered runbook, see render_runbook_page)
+    is kept, anything else loses what HTML cannot hold (a lone surrogate could not even be
+    written) and is then escaped by autoescaping."""
+    if value is None:
+        return ""
+    return value if isinstance(value, Markup) else neutralize.markup(value)
+
+
+_PAGES = Environment(
+    loader=FunctionLoader(lambda name: files("tablesafe.scanner").joinpath(name).read_text(encoding="utf-8")),
+    autoescape=True,
+    keep_trailing_newline=True,
+    finalize=_finalize,
+)
+"""The pages (``report.html.j2``, ``runbook.html.j2``, both extending ``page.html.j2``):
+autoescaping makes every value data, never markup."""
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """A blueprint timestamp (ISO text) in UTC, a naive one read as UTC; None when it is not one."""
     try:
-        return (
-            dt.datetime.fromisoformat(str(end)) - dt.datetime.fromisoformat(str(start))
-        ).total_seconds() / 86400
-    except ValueError:
+        instant = dt.datetime.fromisoformat(str(value))
+        return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         return None
 
 
-def _rows(records: list[TableRecord]) -> list[_Row]:
-    rows = []
-    for record in sorted(records, key=lambda r: (r.account, r.region, r.name)):
-        bp = blueprint(record)
-        rows += [_Row(record, table, bp) for table in describe_record(record).tables]
-    return rows
-
-
-_TEMPLATE = Environment(
-    autoescape=True,
-    keep_trailing_newline=True,
-    finalize=lambda value: "" if value is None else neutralize.markup(value),
-).from_string(files("tablesafe.scanner").joinpath("report.html.j2").read_text(encoding="utf-8"))
-"""The page (``report.html.j2``): autoescaping makes every value data, never markup, and
-neutralize.markup drops what HTML cannot hold (a lone surrogate could not even be written)."""
-
-
 def _pitr_view(pitr: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Status, restorable window and bar width: how much of the recovery period is restorable."""
+    """Status, restorable window and bar width (how much of the recovery period is restorable);
+    a window of less than JUST_ENABLED is "enabled just now"."""
     if pitr is None:
         return {"status": None}
     status = pitr.get("status") or "unknown"
-    period = pitr.get("recovery_period_days") or 35
-    earliest, latest = pitr.get("earliest_restorable"), pitr.get("latest_restorable")
-    window = _days(earliest, latest) if status == "ENABLED" else None
+    period = pitr.get("recovery_period_days") or DEFAULT_RECOVERY_PERIOD_DAYS
+    view: dict[str, Any] = {"status": status, "period": period, "just_enabled": False, "days": None}
+    earliest, latest = _instant(pitr.get("earliest_restorable")), _instant(pitr.get("latest_restorable"))
+    if status != "ENABLED" or earliest is None or latest is None or latest < earliest:
+        return view
+    if latest - earliest < JUST_ENABLED:
+        return {**view, "just_enabled": True}
+    days = (latest - earliest).total_seconds() / 86400
     try:
-        width = None if window is None else max(0.0, min(100.0, 100 * window / float(period)))
+        width = max(0.0, min(100.0, 100 * days / float(period)))
     except (TypeError, ValueError, ZeroDivisionError):
-        window = width = None
+        return view
     return {
-        "status": status,
-        "period": period,
-        "earliest": str(earliest)[:16],
-        "latest": str(latest)[:16],
-        "window": window,
+        **view,
+        "days": days,
         "width": width,
+        "earliest": earliest.strftime("%Y-%m-%d %H:%M"),
+        "latest": latest.strftime("%Y-%m-%d %H:%M"),
     }
 
 
-def _row_view(row: _Row, rules: list[Rule], findings: list[Finding]) -> dict[str, Any]:
+def _cell(row: _Row, rule: Rule, matched: list[Finding]) -> dict[str, Any]:
+    """One rule's verdict on one row: its state, the words shown, the messages on hover, and
+    whether it links to the table's findings (it has some)."""
+    if rule.id == TS004.id and not matched and row.unmanaged:
+        return {
+            "state": NOT_APPLICABLE,
+            "label": NO_STACK,
+            "title": "no CloudFormation stack manages this table",
+            "linked": False,
+        }
+    state = cell_status(matched)
+    title = " | ".join(
+        f.message + (f" (suppressed: {f.suppression_reason})" if f.suppressed else "") for f in matched
+    )
+    return {"state": state, "label": state, "title": title, "linked": bool(matched)}
+
+
+def _row_view(row: _Row, rules: list[Rule], findings: list[Finding], anchor: str) -> dict[str, Any]:
     replica = row.replica
     status = replica.get("status") if replica is not None else row.record.status
     bp = row.blueprint
     tags = bp.get("tags") or {}
-    cells = []
-    for rule in rules:
-        matched = row.findings(rule, findings)
-        title = " | ".join(
-            f.message + (f" (suppressed: {f.suppression_reason})" if f.suppressed else "") for f in matched
-        )
-        cells.append({"state": cell_status(matched), "title": title})
     return {
         "account": row.record.account,
         "region": row.region,
         "name": row.record.name,
-        "runbook": quote(runbook_path(Path(), row.record).as_posix()),
+        "page": _href(runbook_page_path(Path(), row.record)),
+        "anchor": anchor,
         "replica": replica is not None,
         "tags": ", ".join(f"{k}={v}" for k, v in tags.items()),
         "status": status or "unknown",
         "stack": bp.get("stack"),
         "stack_state": "unmanaged" if bp.get("stack_known") else "unknown",
         "pitr": _pitr_view(replica.get("pitr") if replica is not None else bp.get("pitr")),
-        "cells": cells,
+        "cells": [_cell(row, rule, row.findings(rule, findings)) for rule in rules],
     }
 
 
@@ -194,36 +252,87 @@ def _cards(report: Report, records: list[TableRecord], rows: list[_Row]) -> list
 
 
 def _finding_view(finding: Finding) -> dict[str, Any]:
-    table = finding.table
-    where = table.table_arn or table.table_name or table.display_name
-    if finding.replica_region:
-        where += f" (replica {finding.replica_region})"
+    """A finding with its fix: the summary, the one command, then the CDK code when a stack
+    owns the table (each part empty when the fix has none)."""
+    fix = finding.remediation
     return {
         "state": SUPPRESSED if finding.suppressed else _FAILING[finding.severity],
         "rule_id": finding.rule.id,
+        "rule_title": finding.rule.title,
         "severity": finding.severity.value,
-        "where": where,
+        "replica": finding.replica_region,
         "message": finding.message,
         "suppressed": finding.suppressed,
         "reason": finding.suppression_reason,
+        "fix": {name: getattr(fix, name) for name in _FIX_ATTRIBUTES},
+    }
+
+
+def _table_view(record: TableRecord, findings: list[Finding], anchor: str) -> dict[str, Any]:
+    """One table's findings and fixes, and its runbook (the HTML page and the Markdown)."""
+    return {
+        "anchor": anchor,
+        "name": record.name,
+        "account": record.account,
+        "region": record.region,
+        "page": _href(runbook_page_path(Path(), record)),
+        "markdown": _href(runbook_path(Path(), record)),
+        "findings": [_finding_view(finding) for finding in findings],
     }
 
 
 def render_html(report: Report, records: list[TableRecord], *, tool_version: str) -> str:
-    """The whole page: summary counts, the tables x rules grid, findings, read problems."""
+    """The whole page: summary counts, the tables x rules grid, each table's findings with
+    their fixes, read problems."""
     fired = {finding.rule.id for finding in report.findings}
     rules = [rule for rule in all_rules(report) if rule.id in LIVE_RULES or rule.id in fired]
-    rows = _rows(records)
+    records = sorted(records, key=lambda r: (r.account, r.region, r.name))
     by_record = findings_by_record(records, report.findings)
-    return _TEMPLATE.render(
+    anchors = {id(record): f"table-{index}" for index, record in enumerate(records, 1)}
+    rows = [row for record in records for row in _rows(record)]
+    return _PAGES.get_template("report.html.j2").render(
         summary=summary_line(report),
         tool_version=tool_version,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         cards=_cards(report, records, rows),
         rules=rules,
-        rows=[_row_view(row, rules, by_record[id(row.record)]) for row in rows],
+        no_stack=NO_STACK,
+        rows=[_row_view(row, rules, by_record[id(row.record)], anchors[id(row.record)]) for row in rows],
         findings_count=plural(len(report.findings), "finding"),
-        findings=[_finding_view(finding) for finding in report.findings],
+        tables=[
+            _table_view(record, by_record[id(record)], anchors[id(record)])
+            for record in records
+            if by_record[id(record)]
+        ],
         errors=report.errors,
         notices=report.notices,
+    )
+
+
+class _RunbookMarkdown(MarkdownIt):
+    """CommonMark with GFM tables, raw HTML shown as text, no images, and https links only."""
+
+    def __init__(self) -> None:
+        super().__init__("commonmark", {"html": False})
+        self.enable("table").disable("image")
+
+    def validateLink(self, url: str) -> bool:
+        return url.startswith("https://") and super().validateLink(url)
+
+
+_RUNBOOK_MARKDOWN = _RunbookMarkdown()
+
+
+def render_runbook_page(markdown: str, record: TableRecord) -> str:
+    """The runbook (its Markdown, see scanner/runbook.py) as an HTML page, written beside it
+    at runbook_page_path and linked from the report, so a reader gets formatted steps and
+    code blocks instead of raw Markdown."""
+    page = runbook_page_path(Path(), record)
+    # markdown-it with raw HTML off is this page's neutralizer: its output is the markup.
+    body = Markup(neutralize.markup(_RUNBOOK_MARKDOWN.render(markdown)))
+    return _PAGES.get_template("runbook.html.j2").render(
+        name=record.name,
+        body=body,
+        markdown=_href(Path(runbook_path(Path(), record).name)),
+        report=_href(Path(*[".."] * (len(page.parts) - 1), REPORT_PAGE)),
     )

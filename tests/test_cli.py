@@ -15,7 +15,7 @@ import pytest
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "fixtures" / "sample-cdk.out"
-HEAVY = ("boto3", "botocore", "aws_cdk", "jsii", "checkov", "cfnlint", "jinja2")
+HEAVY = ("boto3", "botocore", "aws_cdk", "jsii", "checkov", "cfnlint", "jinja2", "markdown_it")
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "markdown"])

@@ -174,10 +174,15 @@ def assert_markdown_safe(markdown: str, code_values: Iterable[str] = ()) -> None
 
 
 _HTML_TAGS = {
-    "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "div", "b", "table",
-    "thead", "tbody", "tr", "th", "td", "a", "span", "br", "ul", "li", "code",
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "div", "b", "table",
+    "thead", "tbody", "tr", "th", "td", "a", "span", "br", "ul", "ol", "li", "code", "pre", "small",
+    "details", "summary", "em", "strong", "hr", "blockquote",
 }  # fmt: skip
-_HTML_ATTRIBUTES = {"lang", "charset", "name", "content", "class", "title", "href", "style"}
+_HTML_ATTRIBUTES = {"lang", "charset", "name", "content", "class", "title", "href", "style", "id", "open"}
+REPORT_LINKS = re.compile(r"tables/[^:]+|#table-[0-9]+")
+"""The report links to the runbooks tablesafe wrote, and to each table's findings."""
+RUNBOOK_PAGE_LINKS = re.compile(r"(\.\./)+report\.html|[^/:]+\.md")
+"""A runbook page links back to the report, and to its Markdown beside it."""
 
 
 class _Markup(HTMLParser):
@@ -189,8 +194,8 @@ class _Markup(HTMLParser):
         self.tags.append((tag, attrs))
 
 
-def assert_html_safe(page: str) -> None:
-    """Only the report's own elements and attributes; links are relative paths."""
+def assert_html_safe(page: str, links: re.Pattern[str] = REPORT_LINKS) -> None:
+    """Only the page's own elements and attributes; links are tablesafe's relative paths."""
     parser = _Markup()
     parser.feed(page)
     parser.close()
@@ -199,7 +204,7 @@ def assert_html_safe(page: str) -> None:
         assert {name for name, _ in attrs} <= _HTML_ATTRIBUTES, attrs
         if tag == "a":
             href = dict(attrs)["href"] or ""
-            assert href.startswith("tables/") and ":" not in href, href
+            assert links.fullmatch(href), href
     assert not [char for char in page if unicodedata.category(char) == "Cs"]
     page.encode("utf-8")
 
@@ -386,6 +391,8 @@ def test_audit_outputs_hold_hostile_api_answers(
     with tempfile.TemporaryDirectory() as work:
         write_run(Path(work), result.report, result.records, tool_version="0.0.0", previous=None)
         assert_html_safe((Path(work) / "report.html").read_text(encoding="utf-8"))
+        for page in (Path(work) / "tables").rglob("*.html"):
+            assert_html_safe(page.read_text(encoding="utf-8"), RUNBOOK_PAGE_LINKS)
         runbooks = {path.stem: path.read_text(encoding="utf-8") for path in Path(work).rglob("*.md")}
     assert len(runbooks) == 3
     for text in runbooks.values():

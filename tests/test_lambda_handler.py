@@ -127,16 +127,22 @@ def test_run_writes_the_run_to_s3_and_publishes_the_summary(aws: Aws) -> None:
     keys = {key.removeprefix(run_prefix) for key in aws.keys(run_prefix)}
     tables = {f"tables/{ACCOUNT}/{HOME}/{name}" for name in ("good", "bad", "short-pitr", "carts")}
     tables.add(f"tables/{ACCOUNT}/{OTHER}/orders")
-    assert keys == RUN_FILES | {t + ".json" for t in tables} | {t + ".md" for t in tables}
+    assert keys == RUN_FILES | {t + suffix for t in tables for suffix in (".json", ".md", ".html")}
     s3 = aws.client("s3")
     content_types = {
         name: s3.head_object(Bucket=BUCKET, Key=run_prefix + name)["ContentType"]
-        for name in ("report.html", "summary.json", f"tables/{ACCOUNT}/{HOME}/bad.md")
+        for name in (
+            "report.html",
+            "summary.json",
+            f"tables/{ACCOUNT}/{HOME}/bad.md",
+            f"tables/{ACCOUNT}/{HOME}/bad.html",
+        )
     }
     assert content_types == {
         "report.html": "text/html; charset=utf-8",
         "summary.json": "application/json",
         f"tables/{ACCOUNT}/{HOME}/bad.md": "text/markdown; charset=utf-8",
+        f"tables/{ACCOUNT}/{HOME}/bad.html": "text/html; charset=utf-8",
     }
     blueprint = aws.json(f"{run_prefix}tables/{ACCOUNT}/{HOME}/bad.json")
     assert blueprint["table_name"] == "bad"
