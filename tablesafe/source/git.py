@@ -13,6 +13,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tablesafe.loader import MAX_INPUT_BYTES
+
 DEFAULT_BASE = "HEAD"
 
 
@@ -78,7 +80,7 @@ def previous_versions(texts: Mapping[str, str], rev: str | None) -> dict[str, st
             relative[path] = Path(path).resolve().relative_to(top).as_posix()
         except ValueError:
             continue
-    listed = _git(["ls-tree", "-z", "--full-tree", base, "--", *relative.values()])
+    listed = _git(["ls-tree", "-z", "-l", "--full-tree", base, "--", *relative.values()])
     if listed.returncode != 0:
         if rev:
             raise GitProblem(f"--diff-base {rev}: no such revision in this repository")
@@ -86,8 +88,10 @@ def previous_versions(texts: Mapping[str, str], rev: str | None) -> dict[str, st
     blobs: dict[str, bytes] = {}
     for entry in filter(None, listed.stdout.split(b"\0")):
         meta, _, name = entry.partition(b"\t")
-        mode, kind, object_id = meta.split()
-        if kind == b"blob" and mode != b"120000":  # not a symbolic link
+        mode, kind, object_id, size = meta.split()
+        # not a symbolic link, and within the input size limit (a larger old version is
+        # not read: the file then has no baseline, like a new one)
+        if kind == b"blob" and mode != b"120000" and int(size) <= MAX_INPUT_BYTES:
             blobs[name.decode("utf-8", "surrogateescape")] = object_id
     previous: dict[str, str | None] = {}
     changed: dict[str, bytes] = {}
