@@ -1,0 +1,229 @@
+"""The audit's HTML report as a reader meets it: each finding with its fix (the one command
+first), each runbook as an HTML page beside its Markdown, a just-enabled PITR window, TS004
+on unmanaged tables, and a layout that hides no column at 1400 or 800 px in a real browser.
+
+The run is a real audit of a moto server: an unmanaged table without PITR or deletion
+protection (tagged with markup, which must stay text), a table whose PITR was just enabled,
+one with a 255-character name, and a table of a stack whose DeletionPolicy is Delete.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import audit_helpers as helpers
+import pytest
+from conftest import reset_moto
+
+from tablesafe.config import Config
+from tablesafe.scanner.audit import AuditOptions, run_audit
+from tablesafe.scanner.history import write_run
+from tablesafe.scanner.html_report import NO_STACK, render_runbook_page
+from tablesafe.scanner.records import TableRecord
+
+MARKUP_TAG = "<img src=x onerror=alert(1)>"
+LONG_NAME = "orders-" + "x" * 248
+CHROMIUM = shutil.which("chromium-headless-shell")
+CHROMIUM_TIMEOUT = 20
+WIDTHS = (1400, 800)
+
+
+@pytest.fixture(scope="module")
+def run(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One audit run directory of the four tables above."""
+    reset_moto(moto_server)
+    helpers.create_table(moto_server, "loose", pitr_days=None, protected=False)
+    dynamodb = helpers.client(moto_server, "dynamodb")
+    arn = dynamodb.describe_table(TableName="loose")["Table"]["TableArn"]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "owner", "Value": MARKUP_TAG}])
+    helpers.create_table(moto_server, "fresh")
+    helpers.create_table(moto_server, LONG_NAME)
+    helpers.create_stack(moto_server, "ShopStack", {"CartsTable": "carts"}, policy="Delete")
+    result = run_audit(
+        AuditOptions(regions=helpers.HOME, endpoint_url=moto_server, concurrency=2), Config(), progress=False
+    )
+    output = tmp_path_factory.mktemp("audit") / "run"
+    write_run(output, result.report, result.records, tool_version="0.0.0", previous=None)
+    return output
+
+
+def _report(run: Path) -> str:
+    return (run / "report.html").read_text(encoding="utf-8")
+
+
+def grid_rows(page: str) -> dict[str, str]:
+    """Table name -> its row of the tables x rules grid."""
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return {re.search(r'<a href="[^"]+">([^<]+)</a>', row).group(1): row for row in body.split("<tr>")[1:]}
+
+
+def fix_sections(page: str) -> dict[str, str]:
+    """Table name -> its part of "Findings and fixes" (up to the next table or section)."""
+    sections = page.split("<h3 ")[1:]
+    return {
+        re.match(r'id="[^"]+">([^<]+) ', section).group(1): section.split("<h2>")[0] for section in sections
+    }
+
+
+def cells(row: str) -> list[str]:
+    """The rule cells' texts, in column order."""
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r'<td class="c \w+"[^>]*>(.*?)</td>', row)]
+
+
+def test_each_finding_shows_its_fix_with_the_command_first(run: Path) -> None:
+    sections = fix_sections(_report(run))
+    assert set(sections) == {"loose", "carts"}  # only tables with findings
+    loose = html.unescape(sections["loose"])
+    enable_pitr = "aws dynamodb update-continuous-backups --table-name loose --region us-east-1"
+    protect = "aws dynamodb update-table --table-name loose --region us-east-1 --deletion-protection-enabled"
+    assert "Fix: Enable point-in-time recovery on loose" in re.sub(r"<[^>]+>", "", loose)
+    assert f"<pre><code>{enable_pitr} " in loose and f"<pre><code>{protect}</code></pre>" in loose
+    assert "CDK" not in loose  # no stack owns it: the command is the whole fix
+    carts = html.unescape(sections["carts"])
+    assert "TS004 error" in carts and "carts" in carts and "loose" not in carts
+    command = carts.index("# in the template of stack ShopStack, on resource CartsTable")
+    python = carts.index("<summary>CDK Python</summary><pre><code>")
+    typescript = carts.index("<summary>CDK TypeScript</summary>")
+    assert command < python < typescript
+    assert "removal_policy=RemovalPolicy.RETAIN" in carts and "removalPolicy: RemovalPolicy.RETAIN" in carts
+
+
+def test_grid_cells_say_what_applies(run: Path) -> None:
+    rows = grid_rows(_report(run))
+    assert set(rows) == {"loose", "fresh", "carts", LONG_NAME}
+    # TS001, TS003, TS004, TS007: an unmanaged table has no DeletionPolicy to judge
+    assert cells(rows["loose"]) == ["fail", "fail", NO_STACK, "pass"]
+    assert cells(rows["fresh"]) == ["pass", "pass", NO_STACK, "pass"]
+    assert cells(rows["carts"]) == ["pass", "pass", "fail", "pass"]
+    assert '<a href="#table-' in rows["loose"] and "#table-" not in rows["fresh"]
+    assert ">DISABLED<" in rows["loose"]
+    for name in ("fresh", "carts"):  # moto enables PITR at once: the window is empty
+        assert '35 days<br><small class="muted">enabled just now</small>' in rows[name]
+        assert 'class="bar"' not in rows[name] and " to " not in rows[name]
+
+
+def test_runbook_pages_beside_the_markdown_are_linked_both_ways(run: Path) -> None:
+    rows = grid_rows(_report(run))
+    summary = {entry["name"]: entry for entry in json.loads((run / "summary.json").read_text())["tables"]}
+    for name, row in rows.items():
+        href = unquote(re.search(r'<a href="([^"]+)">', row).group(1))
+        assert (
+            href == summary[name]["runbook_page"] == str(Path(summary[name]["runbook"]).with_suffix(".html"))
+        )
+        page = (run / href).read_text(encoding="utf-8")
+        assert f"<h1>Recreate DynamoDB table <code>{name}</code></h1>" in page
+        assert '<pre><code class="language-bash">aws dynamodb' in page  # Markdown rendered
+        links = re.findall(r'<a href="([^"]+)"', page)
+        assert [((run / href).parent / unquote(link)).resolve() for link in links] == [
+            (run / "report.html").resolve(),
+            (run / summary[name]["runbook"]).resolve(),
+        ]
+    sections = fix_sections(_report(run))
+    assert f'<a href="{summary["loose"]["runbook"]}">Markdown</a>' in sections["loose"]
+
+
+def test_values_from_aws_stay_text_in_every_page(run: Path) -> None:
+    escaped = html.escape(MARKUP_TAG)
+    pages = [run / "report.html", *(run / "tables").rglob("*.html")]
+    assert len(pages) == 5
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "<img" not in text and "<script" not in text
+    assert f"owner={escaped}" in _report(run)
+    loose = next(page for page in pages if page.name == "loose.html").read_text(encoding="utf-8")
+    assert escaped in loose
+
+
+def test_runbook_pages_render_no_raw_html_image_or_foreign_link() -> None:
+    """The page's own neutralizer, whatever Markdown it is given: raw HTML is text, images are
+    not loaded, and only https links are links."""
+    markdown = (
+        "# Recreate\n\n<script>alert(1)</script>\n\n<b>bold</b> [click](javascript:alert(1)) "
+        "[plain](http://example.com/x) ![pixel](https://example.com/p.png) <https://docs.aws.amazon.com/>\n"
+    )
+    page = render_runbook_page(
+        markdown, TableRecord(account="123456789012", region="us-east-1", name="orders")
+    )
+    assert "<script" not in page and "<b>bold" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    links = re.findall(r'<a href="([^"]+)"', page)
+    # the image is a link to it, not a request for it
+    assert links == [
+        "../../../report.html",
+        "orders.md",
+        "https://example.com/p.png",
+        "https://docs.aws.amazon.com/",
+    ]
+
+
+# --- in a real browser ----------------------------------------------------------------------
+
+MEASURE = """<script>
+addEventListener("load", () => {
+  const box = (element) => {
+    const rect = element.getBoundingClientRect();
+    const {left, right, width, height} = rect;
+    return {text: element.textContent, left, right, width, height};
+  };
+  const out = document.createElement("pre");
+  out.id = "measured";
+  out.textContent = JSON.stringify({
+    viewport: document.documentElement.clientWidth,
+    page: document.documentElement.scrollWidth,
+    headers: [...document.querySelectorAll("table.grid thead th")].map(box),
+    cells: [...document.querySelectorAll("table.grid tbody td")].map(box),
+  });
+  document.body.appendChild(out);
+});
+</script>"""
+"""Test-only: measures the grid in the page as laid out, and writes the boxes into the DOM."""
+
+
+def _measure(report: Path, width: int, tmp_path: Path) -> dict[str, Any]:
+    """The grid's boxes when Chromium lays the report out in a window `width` pixels wide."""
+    copy = tmp_path / f"report-{width}.html"
+    copy.write_text(
+        report.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8"
+    )
+    dom = subprocess.run(
+        [
+            CHROMIUM or "chromium-headless-shell",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / f'profile-{width}'}",
+            f"--window-size={width},1000",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            copy.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=CHROMIUM_TIMEOUT,
+        check=True,
+    ).stdout
+    return json.loads(html.unescape(re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S).group(1)))
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium-headless-shell is not installed (.ci/run installs it with apt-get)",
+)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_column_is_hidden_in_chromium(run: Path, width: int, tmp_path: Path) -> None:
+    measured = _measure(run / "report.html", width, tmp_path)
+    viewport, headers = measured["viewport"], measured["headers"]
+    assert viewport <= width and viewport > width - 40  # a vertical scrollbar at most
+    assert [h["text"] for h in headers][:3] == ["Table", "Stack", "PITR window (UTC)"]
+    assert [h["text"][:5] for h in headers][3:] == ["TS001", "TS003", "TS004", "TS007"]
+    for box in headers + measured["cells"]:
+        assert box["width"] > 0 and box["height"] > 0, box
+        assert box["left"] >= 0 and box["right"] <= viewport, (box, viewport)
+    assert measured["page"] <= viewport  # nothing to scroll sideways: no column off-screen
