@@ -184,7 +184,8 @@ class SourceFile:
 
     calls: list[ConstructCall]
     libraries: tuple[str, ...] = ()
-    """The modules imported from CONSTRUCT_LIBRARIES, as written, in order of appearance."""
+    """The modules imported under PYTHON_LIBRARIES or TYPESCRIPT_LIBRARIES, as written, in
+    order of appearance."""
 
 
 PYTHON_LIBRARIES = ("aws_solutions_constructs",)

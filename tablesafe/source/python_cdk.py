@@ -70,8 +70,9 @@ class _Names:
         for node in imports:
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    self.libraries += [alias.name] if is_library(alias.name, PYTHON_LIBRARIES) else []
-                    if alias.name == MODULE:
+                    if is_library(alias.name, PYTHON_LIBRARIES):
+                        self.libraries.append(alias.name)
+                    elif alias.name == MODULE:
                         self.modules.add(alias.asname or MODULE)
                     elif alias.name == "aws_cdk":
                         self.modules.add(f"{alias.asname or 'aws_cdk'}.aws_dynamodb")
