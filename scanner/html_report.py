@@ -136,9 +136,6 @@ def _rows(record: TableRecord) -> list[_Row]:
     return [_Row(record, table, bp) for table in describe_record(record).tables]
 
 
-_FIX_ATTRIBUTES = ("summary", "cli", "cdk_python", "cdk_typescript")
-
-
 def _finalize(value: Any) -> Any:
     """Every value printed: None is empty, Markup (a rendered runbook, see render_runbook_page)
     is kept, anything else loses what HTML cannot hold (a lone surrogate could not even be
@@ -254,7 +251,6 @@ def _cards(report: Report, records: list[TableRecord], rows: list[_Row]) -> list
 def _finding_view(finding: Finding) -> dict[str, Any]:
     """A finding with its fix: the summary, the one command, then the CDK code when a stack
     owns the table (each part empty when the fix has none)."""
-    fix = finding.remediation
     return {
         "state": SUPPRESSED if finding.suppressed else _FAILING[finding.severity],
         "rule_id": finding.rule.id,
@@ -264,7 +260,7 @@ def _finding_view(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "suppressed": finding.suppressed,
         "reason": finding.suppression_reason,
-        "fix": {name: getattr(fix, name) for name in _FIX_ATTRIBUTES},
+        "fix": finding.remediation,
     }
 
 
