@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -24,10 +26,16 @@ SNIPPETS = (
 
 def relative_path(path: str) -> str:
     """POSIX path relative to the current directory when under it, so reports are portable."""
+    return _relative_to(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative_to(path: str, cwd: str) -> str:
+    """Cached: a report names the same few files once per finding."""
     candidate = Path(path)
     if candidate.is_absolute():
         try:
-            candidate = candidate.relative_to(Path.cwd())
+            candidate = candidate.relative_to(cwd)
         except ValueError:
             return candidate.as_posix()
     return candidate.as_posix()
