@@ -329,6 +329,33 @@ def test_the_rate_limit_keeps_describe_continuous_backups_under_10_per_second(
     assert elapsed >= 2.4
 
 
+def test_pagination_ends_at_the_page_cap_when_every_token_is_new() -> None:
+    from tablesafe.scanner.aws import EndlessPagination, pages
+
+    tokens = iter(range(1000))
+    read = []
+    with pytest.raises(EndlessPagination, match="more than 5 pages"):
+        for page in pages(
+            lambda **_: {"Next": f"t{next(tokens)}"}, token_in="Start", token_out="Next", max_pages=5
+        ):
+            read.append(page)
+    assert len(read) == 5  # the pages read are kept
+
+
+def test_no_call_is_sent_after_the_deadline() -> None:
+    import boto3
+
+    from tablesafe.scanner.aws import Account, Clients, DeadlineExceeded, deadline
+
+    clients = Clients(endpoint_url="http://127.0.0.1:9")  # nothing listens: sending would fail otherwise
+    account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
+    dynamodb = clients.get(account, HOME, "dynamodb")
+    started = time.monotonic()
+    with deadline(started, "out of time"), pytest.raises(DeadlineExceeded, match=r"^out of time$"):
+        dynamodb.list_tables()
+    assert time.monotonic() - started < 1
+
+
 def test_token_bucket_spaces_calls() -> None:
     from tablesafe.scanner.aws import TokenBucket
 
