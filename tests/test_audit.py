@@ -380,6 +380,10 @@ def test_token_bucket_spaces_calls() -> None:
             "tablesafe: error: --accounts: expected 12-digit account IDs",
         ),
         (("--demo", "--profile", "prod"), "tablesafe: error: --demo runs against its own local endpoint"),
+        (
+            ("--regions", HOME, "--table-timeout", "0"),
+            "tablesafe: error: argument --table-timeout: expected a number of seconds above 0, not '0'",
+        ),
     ],
 )
 def test_usage_errors(cli: RunCli, aws: Any, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
