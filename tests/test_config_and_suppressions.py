@@ -198,7 +198,8 @@ def test_config_errors_name_file_and_key_and_the_run_goes_on(
     result = run_cli("check", "t.json", "--config", "cfg.yaml", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert any(line.startswith(f"tablesafe: configuration error: {expected}") for line in lines), result.stderr
+    prefix = f"tablesafe: configuration error: {expected}"
+    assert any(line.startswith(prefix) for line in lines), result.stderr
     assert json.loads(result.stdout)["errors"][0]["kind"] == "config"
     assert {f["rule_id"] for f in json.loads(result.stdout)["findings"]} >= {"TS001", "TS003"}
 
