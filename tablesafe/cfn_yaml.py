@@ -83,7 +83,10 @@ MAX_ALIAS_NODES = 100_000
 _SCALAR_TYPES = ("int", "float", "timestamp", "binary")
 
 
-def _readable(construct: Callable[[yaml.SafeLoader, yaml.Node], Any], kind: str):  # type: ignore[no-untyped-def]
+_Constructor = Callable[[yaml.SafeLoader, yaml.Node], Any]
+
+
+def _readable(construct: _Constructor, kind: str) -> _Constructor:
     """construct, with PyYAML's ValueError/TypeError turned into a ConstructorError at the
     node, so a bad scalar is reported like a syntax error instead of ending the run."""
 
@@ -115,7 +118,7 @@ def _children(node: yaml.Node) -> Iterator[yaml.Node]:
             yield value
 
 
-def check_aliases(root: yaml.Node) -> None:
+def _check_aliases(root: yaml.Node) -> None:
     """Raise ConstructorError when aliases expand the document by more than
     MAX_ALIAS_NODES nodes, or make a node contain itself.
 
@@ -154,7 +157,7 @@ def load(text: str) -> Any:
         if node is None:
             return None
         if "&" in text:  # no anchor, no alias: skip the walk on the usual template
-            check_aliases(node)
+            _check_aliases(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
