@@ -72,10 +72,12 @@ INFREQUENT_ACCESS_AFTER_DAYS = 30
 
 PACKAGE_ROOTS = ("tablesafe", "tablesafe.rules", "tablesafe.scanner", "tablesafe.cdk_aspects")
 """pyproject's package-dir roots: each resolves to its own directory in an editable install."""
-DEPENDENCIES = ("pyyaml", "junitparser")
-"""Pure-Python distributions the audit imports; boto3 comes with the Lambda runtime."""
-PACKAGE_FILES = ("*.py", "*.json")
-"""Modules and package data (the audit policy)."""
+DEPENDENCIES = ("pyyaml", "junitparser", "jinja2", "markupsafe", "markdown-it-py", "mdurl")
+"""Pure-Python distributions the audit imports (the HTML report and runbook pages need
+Jinja2 and markdown-it-py; MarkupSafe falls back to Python without its C speedups); boto3
+comes with the Lambda runtime."""
+PACKAGE_FILES = ("*.py", "*.json", "*.j2")
+"""Modules and package data (the audit policy, the report's templates)."""
 
 
 def _copy_package(name: str, destination: Path) -> None:

@@ -164,7 +164,7 @@ def _instant(value: Any) -> dt.datetime | None:
         return None
 
 
-def _pitr_view(pitr: Mapping[str, Any] | None) -> dict[str, Any]:
+def pitr_view(pitr: Mapping[str, Any] | None) -> dict[str, Any]:
     """Status, restorable window and bar width (how much of the recovery period is restorable);
     a window of less than JUST_ENABLED is "enabled just now"."""
     if pitr is None:
@@ -224,7 +224,7 @@ def _row_view(row: _Row, rules: list[Rule], findings: list[Finding], anchor: str
         "status": status or "unknown",
         "stack": bp.get("stack"),
         "stack_state": "unmanaged" if bp.get("stack_known") else "unknown",
-        "pitr": _pitr_view(replica.get("pitr") if replica is not None else bp.get("pitr")),
+        "pitr": pitr_view(replica.get("pitr") if replica is not None else bp.get("pitr")),
         "cells": [_cell(row, rule, row.findings(rule, findings)) for rule in rules],
     }
 

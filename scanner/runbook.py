@@ -26,6 +26,8 @@ from typing import Any
 from tablesafe.neutralize import markdown_cell, markdown_code, markdown_fence, markdown_text, shell
 from tablesafe.rules.ts004_removal_policy_not_retain import SAFE_DELETION_POLICIES
 
+from .html_report import pitr_view
+
 ATTRIBUTE_TYPES = {"S": "STRING", "N": "NUMBER", "B": "BINARY"}
 
 EXPORT_BUCKET_PLACEHOLDER = "REPLACE-WITH-EXPORT-BUCKET"
@@ -424,7 +426,9 @@ def _pitr_text(pitr: Mapping[str, Any] | None) -> str:
     text = markdown_text(pitr.get("status") or "unknown")
     if pitr.get("recovery_period_days"):
         text += f", recovery period {markdown_text(pitr['recovery_period_days'])} days"
-    if pitr.get("earliest_restorable"):
+    if pitr_view(pitr)["just_enabled"]:
+        text += ", enabled just now (nothing to restore to yet)"
+    elif pitr.get("earliest_restorable"):
         earliest, latest = (
             markdown_code(pitr.get(key)) for key in ("earliest_restorable", "latest_restorable")
         )

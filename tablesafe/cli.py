@@ -346,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
         return EXIT_OK
     except KeyboardInterrupt:
+        say("interrupted: nothing more was read or written")
         return 130
 
 

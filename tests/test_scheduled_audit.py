@@ -392,6 +392,9 @@ def test_the_asset_holds_the_package_and_only_pure_python_dependencies(asset_dir
         "yaml/__init__.py",
         "junitparser/__init__.py",
         "tablesafe/scanner/audit-policy.json",
+        "tablesafe/scanner/report.html.j2",
+        "jinja2/__init__.py",
+        "markdown_it/__init__.py",
     ):
         assert (asset_dir / required).is_file(), required
     setuptools = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
@@ -415,7 +418,8 @@ def test_the_asset_imports_the_handler_with_only_the_lambda_runtime(asset_dir: P
         (runtime / source.name).symlink_to(source)
     probe = (
         "import sys\nsys.modules['tqdm'] = None\n"
-        "import tablesafe.scanner.lambda_handler as h, yaml, junitparser\n"
+        "import tablesafe.scanner.lambda_handler as h, yaml, junitparser, jinja2, markdown_it\n"
+        "import tablesafe.scanner.html_report\n"
         "print(h.__file__, yaml.__file__, junitparser.version)\n"
         "assert all(callable(getattr(h, n)) for n in ('run', 'plan', 'audit_item', 'merge'))\n"
     )
