@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -254,3 +255,18 @@ def test_configuration_errors_come_first_and_are_counted_as_such(run_cli: RunCli
     assert lines[1].startswith("configuration error: ") and "rules.TS001.sevrity: unknown key" in lines[1]
     assert lines[-1].endswith("; 1 configuration error")
     assert "could not be read" not in lines[-1]
+
+
+def _github_anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation but '-' and '_' dropped,
+    spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_links_to_its_own_sections_resolve() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    prose = re.sub(r"^```.*?^```", "", readme, flags=re.S | re.M)
+    anchors = {_github_anchor(m.group(1)) for m in re.finditer(r"^#{1,4} (.+)$", prose, re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", prose))
+    assert len(links) >= 10  # the "Where to use it" table leads the way in
+    assert links <= anchors, sorted(links - anchors)
