@@ -252,7 +252,7 @@ def test_global_table_replicas_are_judged_where_ckv_aws_165_sees_only_the_first(
     assert [f["replica_region"] for f in ts007["tablesafe_findings"]] == ["us-west-2", "us-east-1"]
     # each finding's fix names its own table and replica, not an example
     (fix,) = [f["remediation"] for f in result["tablesafe_findings"]]
-    assert "the replica eu-west-1 of Orders/CustomerProfiles" in fix
+    assert "the replica eu-west-1 of CustomerProfilesDC1612EE" in fix  # no aws:cdk:path: the logical ID
     assert "SessionCache" not in fix and "OrdersA9B65338" not in fix
 
 
