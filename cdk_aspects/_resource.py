@@ -1,8 +1,9 @@
 """Read CDK DynamoDB L1 constructs into the CloudFormation shape that `describe_resource` judges.
 
 Every jsii call from Python is a round trip to the Node.js process (about 0.3 ms or more),
-so a table is read with three calls (a `TreeInspector`, `inspect`, `cfn_options`) and a
-whole stack's tables are resolved in one `stack.resolve(...)`. Only the properties the
+so a table is read with three calls (a `TreeInspector`, `inspect`, `cfn_options`; two when
+the options are not needed) and a whole stack's tables are resolved in one
+`stack.resolve(...)`. Only the properties the
 rules read (the protection settings, and the identity that TS005/TS006 compare) are
 converted from the L1's camelCase to CloudFormation's PascalCase, following a fixed
 shape, so no key is guessed.
@@ -154,10 +155,10 @@ def resource_type(cfn: Any) -> str:
     return GLOBAL_TABLE if isinstance(cfn, dynamodb.CfnGlobalTable) else TABLE
 
 
-def _request(cfn: Any) -> list[Any]:
+def _request(cfn: Any, with_options: bool) -> list[Any]:
     inspector = cdk.TreeInspector()
     cfn.inspect(inspector)
-    return [inspector, cfn.cfn_options]
+    return [inspector, cfn.cfn_options if with_options else {}]
 
 
 def _read(cfn: Any, resolved: Any) -> ReadTable:
@@ -179,14 +180,18 @@ def _read(cfn: Any, resolved: Any) -> ReadTable:
     return ReadTable(resource, logical_id if isinstance(logical_id, str) else None, props, options)
 
 
-def read_tables(stack: cdk.Stack, cfns: Iterable[Any]) -> list[ReadTable | Exception]:
-    """The tables of one stack, resolved in one round trip when possible.
+def read_tables(
+    stack: cdk.Stack, cfns: Iterable[Any], *, with_options: bool = True
+) -> list[ReadTable | Exception]:
+    """The tables of one stack, resolved in one round trip when possible; without_options
+    the CloudFormation options (DeletionPolicy, Metadata, ...) are not read, which saves a
+    call per table.
 
     A table whose tokens cannot be resolved yields the exception instead, so that the
     caller can report it rather than pass the table silently.
     """
     cfns = list(cfns)
-    requests = [_request(cfn) for cfn in cfns]
+    requests = [_request(cfn, with_options) for cfn in cfns]
     try:
         resolved = stack.resolve(requests)
         return [_read(cfn, item) for cfn, item in zip(cfns, resolved, strict=True)]

@@ -11,11 +11,13 @@ A `CfnTable` is changed through its typed properties. The replicas of a `CfnGlob
 the gaps of each replica when the template is resolved, so replicas stay lazy and the
 checks, which resolve the same token, see the result.
 
-`enforcer.apply(scope)` is the fast way to use it: CDK calls Aspects for every construct,
-and each call from Node.js into Python is a round trip, so instead of being an Aspect of
-the whole scope the enforcer puts a one-construct Aspect beside it, whose single visit
-lists the constructs once (`find_all`) and fills the tables of that Stage, reading them one
-stack at a time. `cdk.Aspects.of(scope).add(enforcer)` still works, at the per-construct cost.
+Every jsii call is a round trip to Node.js, so `enforcer.apply(scope)` is the fast way to
+add it: instead of an Aspect of the whole scope, which CDK calls for every construct, a
+one-construct Aspect beside it is visited once and lists each stack's constructs in one
+call (`find_all`); a table then costs two calls (a `TreeInspector` and `inspect`), and each
+stack one `resolve`. The CloudFormation options (the removal policies) are read only in a
+stack that holds an L1 used directly: the `Table` and `TableV2` L2s always set them.
+`cdk.Aspects.of(scope).add(enforcer)` still works, at the per-construct cost.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import jsii
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct, IConstruct
 
-from ._resource import TABLE_L1, owner_of, read_tables, ref
+from ._resource import TABLE_L1, TABLE_L2, owner_of, read_tables, ref
 
 ENFORCED_METADATA = "tablesafe:enforced"
 _PITR = "pointInTimeRecoverySpecification"
@@ -105,26 +107,27 @@ class TableSafetyEnforcer:
         self.recovery_period_days = recovery_period_days
 
     def apply(self, scope: Construct) -> None:
-        """Fill the tables of scope (those of its Stage: CDK synthesizes a nested Stage
-        before its parent's Aspects run, so apply it to each Stage) when CDK invokes the
-        Aspects, at MUTATING priority, with one call into Python."""
+        """Fill the tables of scope (those of its Stage: CDK synthesizes a nested Stage before
+        its parent's Aspects run, so apply it to each Stage) when CDK invokes the Aspects, at
+        MUTATING priority, with one call into Python for the whole scope."""
         trigger = Construct(scope, "TableSafetyEnforcer")
         cdk.Aspects.of(trigger).add(_EnforceOnce(self, scope), priority=cdk.AspectPriority.MUTATING)
 
     def visit(self, node: IConstruct) -> None:
         if isinstance(node, TABLE_L1):
-            self.fill(cdk.Stack.of(node), [node])
+            self._fill(cdk.Stack.of(node), [node], with_options=True)
 
-    def fill(self, stack: cdk.Stack, cfns: list[Any]) -> None:
-        """Fill the gaps of these tables of one stack (read in one round trip)."""
-        for cfn, read in zip(cfns, read_tables(stack, cfns), strict=True):
+    def _fill(self, stack: cdk.Stack, cfns: list[Any], *, with_options: bool) -> None:
+        """Fill the gaps of these tables of one stack; with_options: read the removal
+        policies too (an L2's L1 always has them)."""
+        for cfn, read in zip(cfns, read_tables(stack, cfns, with_options=with_options), strict=True):
             if isinstance(read, Exception):
                 continue  # nothing can be proven missing; the validator reports the table
             if isinstance(cfn, dynamodb.CfnGlobalTable):
                 changes = self._fill_global_table(cfn, read.props)
             else:
                 changes = self._fill_table(cfn, read.props)
-            changes.extend(self._fill_policies(cfn, read.options))
+            changes.extend(self._fill_policies(cfn, read.options) if with_options else [])
             if changes:
                 (owner_of(cfn) or cfn).node.add_metadata(ENFORCED_METADATA, changes)
 
@@ -180,12 +183,38 @@ class _EnforceOnce:
         self._scope = scope
 
     def visit(self, node: IConstruct) -> None:
-        scope = self._scope
-        stage = ref(scope if isinstance(scope, cdk.Stage) else cdk.Stage.of(scope))
-        by_stack: dict[str, tuple[cdk.Stack, list[Any]]] = {}
-        for construct in scope.node.find_all():
-            if isinstance(construct, TABLE_L1) and ref(cdk.Stage.of(construct)) == stage:
-                stack = cdk.Stack.of(construct)
-                by_stack.setdefault(ref(stack), (stack, []))[1].append(construct)
-        for stack, cfns in by_stack.values():
-            self._enforcer.fill(stack, cfns)
+        for stack, cfns, owned in tables_by_stack(self._scope):
+            self._enforcer._fill(stack, cfns, with_options=not owned)
+
+
+def tables_by_stack(scope: Construct) -> list[tuple[cdk.Stack, list[Any], bool]]:
+    """The DynamoDB L1s of scope's Stage, grouped by the stack or nested stack that holds
+    them, each group with whether every L1 there belongs to a `Table`/`TableV2` (as many
+    L2s as L1s: each L2 makes exactly one)."""
+    stacks: list[Any] = []
+    todo: list[Any] = [scope]
+    while todo:  # down to the stacks, not into nested Stages: a few constructs
+        construct = todo.pop()
+        if isinstance(construct, cdk.Stack):
+            stacks.append(construct)
+        elif construct is scope or not isinstance(construct, cdk.Stage):
+            todo.extend(construct.node.children)
+    if not stacks and not isinstance(scope, cdk.Stage):
+        stacks.append(cdk.Stack.of(scope))  # a construct inside a stack
+    grouped = []
+    seen: set[str] = set()
+    while stacks:
+        stack = stacks.pop()
+        if ref(stack) in seen:  # a nested stack of a nested stack is listed by both parents
+            continue
+        seen.add(ref(stack))
+        members = stack.node.find_all()  # preorder: the stack itself first
+        nested = [c for c in members[1:] if isinstance(c, cdk.Stack)]
+        elsewhere = {ref(c) for inner in nested for c in inner.node.find_all()}
+        mine = [c for c in members if ref(c) not in elsewhere]
+        tables = [c for c in mine if isinstance(c, TABLE_L1)]
+        stacks.extend(nested)
+        if tables:
+            owners = sum(isinstance(c, TABLE_L2) for c in mine)
+            grouped.append((stack, tables, owners == len(tables)))
+    return grouped

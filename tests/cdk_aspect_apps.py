@@ -264,7 +264,7 @@ def add_enforcer_and_checks(app: cdk.App) -> None:
 
 
 def add_enforcer_aspect_and_checks(app: cdk.App) -> None:
-    """The enforcer as an Aspect of the app (visited for every construct)."""
+    """The enforcer as an Aspect of the app (visited for every construct, L1s included)."""
     cdk.Aspects.of(app).add(TableSafetyEnforcer(), priority=cdk.AspectPriority.MUTATING)
     add_checks(app)
 

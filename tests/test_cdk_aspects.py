@@ -482,23 +482,25 @@ def test_enforcer_apply_calls_into_python_once_and_stays_in_its_stage(
     from tablesafe.cdk_aspects import TableSafetyEnforcer, enforcer
 
     visits: list[str] = []
-    original = enforcer._EnforceOnce.visit
+    visit = enforcer._EnforceOnce.visit
 
     def counted(self: Any, node: Any) -> None:
         visits.append(node.node.path)
-        original(self, node)
+        visit(self, node)
 
     monkeypatch.setattr(enforcer._EnforceOnce, "visit", counted)
     app = cdk.App(outdir=str(tmp_path), context={METADATA_FLAG: True})
     for stack in ("One", "Two"):
         dynamodb.Table(cdk.Stack(app, stack, env=apps_module.ENV), "Bare", partition_key=apps_module.KEY)
+    dynamodb.CfnTable(cdk.Stack(app, "Raw", env=apps_module.ENV), "L1", **apps_module.l1_key_props())
     staged = cdk.Stack(cdk.Stage(app, "Prod"), "Svc", env=apps_module.ENV)
     dynamodb.Table(staged, "Bare", partition_key=apps_module.KEY)
     TableSafetyEnforcer().apply(app)
     app.synth()
     assert visits == ["TableSafetyEnforcer"]  # one call, however many constructs
     recorded = metadata_entries(tmp_path, "tablesafe:enforced")
-    assert set(recorded) == {"One/Bare", "Two/Bare"}  # a nested Stage is synthesized first: apply it there
+    assert set(recorded) == {"One/Bare", "Two/Bare", "Raw/L1"}  # a nested Stage is synthesized first
+    assert "DeletionPolicy: Retain" in recorded["Raw/L1"][0]  # an L1 used directly: its options are read
     assert metadata_entries(tmp_path / "assembly-Prod", "tablesafe:enforced") == {}
 
 
