@@ -66,7 +66,7 @@ def test_resource_without_type_does_not_hide_the_tables_beside_it(run_cli: RunCl
     result = run_cli("check", "t.json", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2
     report = json.loads(result.stdout)
-    assert report["errors"] == [{"path": "t.json", "problem": "resource Broken has no Type"}]
+    assert report["errors"] == [{"path": "t.json", "problem": "resource Broken has no Type", "kind": "input"}]
     assert {f["rule_id"] for f in report["findings"]} == {"TS001", "TS003", "TS004"}
 
 
@@ -92,8 +92,9 @@ def test_directory_without_templates_and_missing_paths(run_cli: RunCli, tmp_path
         {
             "path": "empty-dir",
             "problem": "no cloud assembly (manifest.json) or CloudFormation templates here or below",
+            "kind": "input",
         },
-        {"path": "missing.yaml", "problem": "no such file or directory"},
+        {"path": "missing.yaml", "problem": "no such file or directory", "kind": "input"},
     ]
     assert report["summary"]["tables"] == 1
     assert len(result.stderr.strip().splitlines()) == 2
