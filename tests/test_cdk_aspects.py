@@ -316,6 +316,27 @@ def test_the_configuration_file_applies_in_the_app(synth: Callable[[str], Synth]
     assert findings_by_table(synth("config").violations) == apps_module.EXPECTED_CONFIG
 
 
+@pytest.mark.parametrize(("fail_on", "fails"), [("error", False), ("warning", True)])
+def test_fail_on_decides_whether_a_warning_fails_the_synth(
+    fail_on: str, fails: bool, apps_module: ModuleType, tmp_path: Path
+) -> None:
+    import aws_cdk as cdk
+
+    from tablesafe.cdk_aspects import TableSafetyValidator
+
+    app = cdk.App(outdir=str(tmp_path), context={METADATA_FLAG: True})
+    stack = cdk.Stack(app, "Svc", env=apps_module.ENV)
+    apps_module.safe_table(stack, "Short", point_in_time_recovery_specification=apps_module.pitr(3))
+    cdk.Validations.of(app).add_plugins(TableSafetyValidator(fail_on=fail_on, today=apps_module.TODAY))
+    try:
+        app.synth()
+        raised = False
+    except Exception as error:
+        raised = "TS007" in str(error)
+    assert raised is fails
+    assert [(v.rule, v.severity) for v in report_violations(tmp_path)] == [("TS007", "warning")]
+
+
 def test_an_unusable_lockfile_fails_the_synth(apps_module: ModuleType, tmp_path: Path) -> None:
     import aws_cdk as cdk
 
