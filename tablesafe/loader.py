@@ -67,6 +67,8 @@ def read_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
         raise InputProblem("no such file or directory") from None
     except OSError as error:
         raise InputProblem(f"cannot be read: {error.strerror or error}") from None
+    except ValueError:  # a NUL byte in the name
+        raise InputProblem("is not a usable file name") from None
     if info.st_size > max_bytes or len(data) > max_bytes:
         size = max(info.st_size, len(data))
         raise InputProblem(f"file is {size / 1_048_576:.1f} MB, above the {max_bytes // 1_048_576} MB limit")
@@ -428,6 +430,8 @@ def _resolved(path: Path, what: str, name: str) -> Path:
         return path.resolve()
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         raise InputProblem(f"{what} {name} cannot be resolved (a symlink loop?)") from None
+    except ValueError:  # a NUL byte
+        raise InputProblem(f"{what} {name} is not a usable file name") from None
 
 
 def inside_assembly(directory: Path, name: str, what: str) -> Path:

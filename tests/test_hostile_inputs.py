@@ -119,6 +119,8 @@ def _assembly_with(tmp_path: Path, case: str) -> tuple[str, str]:
         artifacts["Evil"] = _stack("../../../../../../../../" + str(tmp_path / "outside.json"))
     elif case == "templateFile absolute":
         artifacts["Evil"] = _stack(str(tmp_path / "outside.json"))
+    elif case == "templateFile with a NUL byte":
+        artifacts["Evil"] = _stack("Evil\x00.template.json")
     elif case == "templateFile symlink":
         (out / "Evil.template.json").symlink_to(tmp_path / "outside.json")
         artifacts["Evil"] = _stack("Evil.template.json")
@@ -147,6 +149,7 @@ PATH_CASES = {
     "templateFile ../": ("stack Evil: templateFile ../", OUTSIDE),
     "templateFile absolute": ("stack Evil: templateFile /", OUTSIDE),
     "templateFile symlink": ("stack Evil: templateFile Evil.template.json", OUTSIDE),
+    "templateFile with a NUL byte": ("stack Evil: templateFile Evil", "is not a usable file name"),
     "nested aws:cdk:templateFile": ("stack Good: aws:cdk:templateFile ../outside.json", OUTSIDE),
     "additionalMetadataFile": ("additionalMetadataFile ../outside.json", OUTSIDE),
     "unclaimed nested template symlink": ("nested template Evil.nested.template.json", OUTSIDE),
