@@ -524,3 +524,15 @@ def test_metadata_with_thousands_of_nested_stacks_is_linear(tmp_path: Path) -> N
     assert {entry["construct_path"] for entry in entries if entry["logical_id"] == "T7"} == {
         "Good/N7/T7/Resource"
     }
+
+
+def test_lint_on_a_line_naming_aws_cdk_200000_times(run_cli: RunCli, tmp_path: Path) -> None:
+    """Each mention was scanned back to the start of its line: quadratic in the line."""
+    (tmp_path / "mentions.py").write_text(
+        "from aws_cdk import aws_dynamodb as ddb\nx = '" + "aws_cdk " * 200_000 + "'\n" + LINT_TABLE.format(i=0)
+    )
+    start = time.perf_counter()
+    result = run_cli("lint", "mentions.py", "--format", "json", cwd=tmp_path)
+    assert time.perf_counter() - start < 5
+    assert result.returncode == 1, result.stderr
+    assert {f["construct_path"] for f in json.loads(result.stdout)["findings"]} == {"T0"}

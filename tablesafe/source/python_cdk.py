@@ -323,14 +323,21 @@ class _Where:
         return found
 
 
+_IMPORT_LINE = re.compile(r"[ \t\f\v]*(?:from|import) ")
+
+
 def _imports(where: _Where) -> list[ast.Import | ast.ImportFrom]:
     """The import statements on lines that name aws_cdk, tablesafe or a construct library."""
     text = where.text
     starts = []
+    checked_line = -1
     for match in _IMPORTED.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if text[line_start : match.start()].lstrip().startswith(("from ", "import ")):
+        # One look at the start of each line (a long line that names aws_cdk a million
+        # times is not scanned back to its start a million times).
+        line_start = where.line_starts[bisect.bisect_right(where.line_starts, match.start()) - 1]
+        if line_start != checked_line and _IMPORT_LINE.match(text, line_start):
             starts.append(match.start())
+        checked_line = line_start
     statements = {id(found[0]): found[0] for found in where.locate(starts)}
     return [s for s in statements.values() if isinstance(s, ast.Import | ast.ImportFrom)]
 
