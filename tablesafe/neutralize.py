@@ -52,6 +52,8 @@ def text(value: object) -> str:
     ``\\n``), so it cannot style the terminal, move the cursor or start a line of its own (a
     GitHub Actions ``::error::`` workflow command); a '::' that could start a line once the
     value is wrapped or printed first is shown as ``\\x3a:``."""
+    if type(value) is str and value.isprintable() and "::" not in value:
+        return value  # nothing to escape (every _CONTROL character is unprintable): 10x faster
     return _WORKFLOW_COMMAND.sub(r"\\x3a:", _controls_escaped(value))
 
 
