@@ -1,9 +1,9 @@
 """Read CDK DynamoDB L1 constructs into the CloudFormation shape that `describe_resource` judges.
 
 Every jsii call from Python is a round trip to the Node.js process (about 0.3 ms or more),
-so a table is read with three calls (a `TreeInspector`, `inspect`, `cfn_options`; two when
-the options are not needed) and a whole stack's tables are resolved in one
-`stack.resolve(...)`. Only the properties the
+so a table is read with three calls (a `TreeInspector`, `inspect`, `cfn_options`) and a
+whole stack's tables are resolved in one `stack.resolve(...)`; `read_settings`, for the
+enforcer, reads a few properties with one call per table. Only the properties the
 rules read (the protection settings, and the identity that TS005/TS006 compare) are
 converted from the L1's camelCase to CloudFormation's PascalCase, following a fixed
 shape, so no key is guessed.
@@ -155,10 +155,10 @@ def resource_type(cfn: Any) -> str:
     return GLOBAL_TABLE if isinstance(cfn, dynamodb.CfnGlobalTable) else TABLE
 
 
-def _request(cfn: Any, with_options: bool) -> list[Any]:
+def _request(cfn: Any) -> list[Any]:
     inspector = cdk.TreeInspector()
     cfn.inspect(inspector)
-    return [inspector, cfn.cfn_options if with_options else {}]
+    return [inspector, cfn.cfn_options]
 
 
 def _read(cfn: Any, resolved: Any) -> ReadTable:
@@ -180,18 +180,14 @@ def _read(cfn: Any, resolved: Any) -> ReadTable:
     return ReadTable(resource, logical_id if isinstance(logical_id, str) else None, props, options)
 
 
-def read_tables(
-    stack: cdk.Stack, cfns: Iterable[Any], *, with_options: bool = True
-) -> list[ReadTable | Exception]:
-    """The tables of one stack, resolved in one round trip when possible; without_options
-    the CloudFormation options (DeletionPolicy, Metadata, ...) are not read, which saves a
-    call per table.
+def read_tables(stack: cdk.Stack, cfns: Iterable[Any]) -> list[ReadTable | Exception]:
+    """The tables of one stack, resolved in one round trip when possible.
 
     A table whose tokens cannot be resolved yields the exception instead, so that the
     caller can report it rather than pass the table silently.
     """
     cfns = list(cfns)
-    requests = [_request(cfn, with_options) for cfn in cfns]
+    requests = [_request(cfn) for cfn in cfns]
     try:
         resolved = stack.resolve(requests)
         return [_read(cfn, item) for cfn, item in zip(cfns, resolved, strict=True)]
@@ -203,6 +199,48 @@ def read_tables(
             except Exception as error:
                 results.append(error)
         return results
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _needs_resolving(value: Any) -> bool:
+    """Whether a value read from an L1 holds a token object (checked by exact type: asking a
+    jsii proxy for anything is a round trip)."""
+    if type(value) is dict:
+        return any(_needs_resolving(item) for item in value.values())
+    if type(value) is list:
+        return any(_needs_resolving(item) for item in value)
+    return type(value) not in _PLAIN
+
+
+def read_settings(
+    stack: cdk.Stack, cfns: list[Any], keys: frozenset[str], *, with_options: bool
+) -> list[tuple[dict[str, Any], Mapping[str, Any]] | Exception]:
+    """The camelCase L1 properties named by keys of these tables of one stack, and their
+    CloudFormation options when with_options (else {}): one call per table (its
+    `cfnProperties`, two with the options) and one `resolve` for the stack's tokens.
+
+    A table whose tokens cannot be resolved yields the exception instead.
+    """
+    props = [{k: v for k, v in cfn._cfn_properties.items() if k in keys} for cfn in cfns]
+    options: list[Any] = [cfn.cfn_options for cfn in cfns] if with_options else [{} for _ in cfns]
+    pending = [i for i, p in enumerate(props) if with_options or _needs_resolving(p)]
+    results: list[tuple[dict[str, Any], Mapping[str, Any]] | Exception] = list(
+        zip(props, options, strict=True)
+    )
+    try:
+        resolved = stack.resolve([[props[i], options[i]] for i in pending]) if pending else []
+    except Exception:  # one bad token must not hide the other tables: retry one by one
+        resolved = []
+        for i in pending:
+            try:
+                resolved.append(stack.resolve([props[i], options[i]]))
+            except Exception as error:
+                resolved.append(error)
+    for i, item in zip(pending, resolved, strict=True):
+        results[i] = item if isinstance(item, Exception) else (item[0] or {}, item[1] or {})
+    return results
 
 
 def owner_of(cfn: Any) -> Any | None:

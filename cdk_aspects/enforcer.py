@@ -14,8 +14,8 @@ checks, which resolve the same token, see the result.
 Every jsii call is a round trip to Node.js, so `enforcer.apply(scope)` is the fast way to
 add it: instead of an Aspect of the whole scope, which CDK calls for every construct, a
 one-construct Aspect beside it is visited once and lists each stack's constructs in one
-call (`find_all`); a table then costs two calls (a `TreeInspector` and `inspect`), and each
-stack one `resolve`. The CloudFormation options (the removal policies) are read only in a
+call (`find_all`); a table then costs one call (its `cfnProperties`), and each stack one
+`resolve` for its tokens. The CloudFormation options (the removal policies) are read only in a
 stack that holds an L1 used directly: the `Table` and `TableV2` L2s always set them.
 `cdk.Aspects.of(scope).add(enforcer)` still works, at the per-construct cost.
 """
@@ -30,13 +30,15 @@ import jsii
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct, IConstruct
 
-from ._resource import TABLE_L1, TABLE_L2, owner_of, read_tables, ref
+from ._resource import TABLE_L1, TABLE_L2, owner_of, read_settings, ref
 
 ENFORCED_METADATA = "tablesafe:enforced"
 _PITR = "pointInTimeRecoverySpecification"
 _PITR_ENABLED = "pointInTimeRecoveryEnabled"
 _PERIOD = "recoveryPeriodInDays"
 _PROTECTION = "deletionProtectionEnabled"
+_READ = frozenset({_PITR, _PROTECTION, "replicas"})
+"""The L1 properties the enforcer fills (a global table's settings are in its replicas)."""
 
 
 def _is_plain(value: Any) -> bool:
@@ -120,14 +122,15 @@ class TableSafetyEnforcer:
     def _fill(self, stack: cdk.Stack, cfns: list[Any], *, with_options: bool) -> None:
         """Fill the gaps of these tables of one stack; with_options: read the removal
         policies too (an L2's L1 always has them)."""
-        for cfn, read in zip(cfns, read_tables(stack, cfns, with_options=with_options), strict=True):
+        for cfn, read in zip(cfns, read_settings(stack, cfns, _READ, with_options=with_options), strict=True):
             if isinstance(read, Exception):
                 continue  # nothing can be proven missing; the validator reports the table
+            props, options = read
             if isinstance(cfn, dynamodb.CfnGlobalTable):
-                changes = self._fill_global_table(cfn, read.props)
+                changes = self._fill_global_table(cfn, props)
             else:
-                changes = self._fill_table(cfn, read.props)
-            changes.extend(self._fill_policies(cfn, read.options) if with_options else [])
+                changes = self._fill_table(cfn, props)
+            changes.extend(self._fill_policies(cfn, options) if with_options else [])
             if changes:
                 (owner_of(cfn) or cfn).node.add_metadata(ENFORCED_METADATA, changes)
 

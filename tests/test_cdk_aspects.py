@@ -525,6 +525,43 @@ def test_enforcer_apply_calls_into_python_once_and_stays_in_its_stage(
     assert metadata_entries(tmp_path / "assembly-Prod", "tablesafe:enforced") == {}
 
 
+def test_enforcer_leaves_values_that_depend_on_parameters_and_conditions(
+    apps_module: ModuleType, tmp_path: Path
+) -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_dynamodb as dynamodb
+
+    from tablesafe.cdk_aspects import TableSafetyEnforcer
+
+    app = cdk.App(outdir=str(tmp_path), context={METADATA_FLAG: True})
+    stack = cdk.Stack(app, "Tokens", env=apps_module.ENV)
+    enabled = cdk.CfnParameter(stack, "EnablePitr", type="String")
+    protect = cdk.CfnCondition(
+        stack, "Protect", expression=cdk.Fn.condition_equals(enabled.value_as_string, "x")
+    )
+    dynamodb.CfnTable(
+        stack,
+        "Conditional",
+        **apps_module.l1_key_props(),
+        point_in_time_recovery_specification=apps_module.l1_pitr(enabled, None),
+        deletion_protection_enabled=cdk.Fn.condition_if(protect.logical_id, True, False),
+    )
+    TableSafetyEnforcer().apply(app)
+    app.synth()
+    (table,) = (
+        r
+        for r in json.loads((tmp_path / "Tokens.template.json").read_text())["Resources"].values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    )
+    assert table["Properties"]["DeletionProtectionEnabled"] == {"Fn::If": ["Protect", True, False]}
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": {"Ref": "EnablePitr"}
+    }
+    assert metadata_entries(tmp_path, "tablesafe:enforced") == {
+        "Tokens/Conditional": [["DeletionPolicy: Retain", "UpdateReplacePolicy: Retain"]]
+    }
+
+
 def test_enforcer_rejects_a_bad_period(apps_module: ModuleType) -> None:
     from tablesafe.cdk_aspects import TableSafetyEnforcer
 
