@@ -14,6 +14,9 @@ const { buildApp, tablesafeCommand } = require('./app');
 const APP = join(__dirname, 'app.js');
 // In-process synths throw with the report (as under a unit-test runner), whatever runs these tests.
 process.env.CDK_APP_MODE = 'inmemory';
+// tablesafe looks for .tablesafe.yaml and tablesafe.lock.json from the working directory up:
+// none of the checkout's may apply to these apps.
+process.chdir(mkdtempSync(join(tmpdir(), 'tablesafe-cwd-')));
 const outdir = (name) => mkdtempSync(join(tmpdir(), `tablesafe-${name}-`));
 
 /** One plugin's report in the validation-report.json that CDK writes into the assembly. */
