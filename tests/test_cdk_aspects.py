@@ -318,7 +318,7 @@ def test_the_configuration_file_applies_in_the_app(synth: Callable[[str], Synth]
 
 @pytest.mark.parametrize(("fail_on", "fails"), [("error", False), ("warning", True)])
 def test_fail_on_decides_whether_a_warning_fails_the_synth(
-    fail_on: str, fails: bool, apps_module: ModuleType, tmp_path: Path
+    fail_on: str, fails: bool, apps_module: ModuleType, tmp_path: Path, isolated_cwd: Path
 ) -> None:
     import aws_cdk as cdk
 
@@ -337,7 +337,9 @@ def test_fail_on_decides_whether_a_warning_fails_the_synth(
     assert [(v.rule, v.severity) for v in report_violations(tmp_path)] == [("TS007", "warning")]
 
 
-def test_an_unusable_lockfile_fails_the_synth(apps_module: ModuleType, tmp_path: Path) -> None:
+def test_an_unusable_lockfile_fails_the_synth(
+    apps_module: ModuleType, tmp_path: Path, isolated_cwd: Path
+) -> None:
     import aws_cdk as cdk
 
     from tablesafe.cdk_aspects import TableSafetyValidator
@@ -413,7 +415,9 @@ def test_checks_added_as_an_aspect_validate_the_stage_and_its_nested_stack(
     }
 
 
-def test_the_validator_of_the_app_reaches_every_stage(apps_module: ModuleType, tmp_path: Path) -> None:
+def test_the_validator_of_the_app_reaches_every_stage(
+    apps_module: ModuleType, tmp_path: Path, isolated_cwd: Path
+) -> None:
     import aws_cdk as cdk
     from aws_cdk import aws_dynamodb as dynamodb
 
