@@ -34,7 +34,7 @@ class Judgement:
     findings: list[Finding] = field(default_factory=list)
     """On the tables of the templates, suppressed ones included."""
     gone: list[Finding] = field(default_factory=list)
-    """On locked tables that left the app: they have no template or construct to point at."""
+    """On locked tables that left the app: no template or construct holds them any more."""
     errors: list[InputError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
@@ -53,6 +53,8 @@ def assembly_inputs(template_paths: Iterable[str]) -> list[str]:
 def judge_synthesized(
     template_paths: Iterable[str], config: Config, lock_path: str | None, today: dt.date
 ) -> Judgement:
+    """The templates judged as `tablesafe check` judges their assembly (the lockfile too,
+    when there is one and the templates hold tables)."""
     inputs = assembly_inputs(template_paths)
     loaded = load_paths(inputs)
     if loaded.tables:
