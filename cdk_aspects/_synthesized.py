@@ -26,6 +26,12 @@ from tablesafe.model import Finding, InputError
 
 from ._common import finding_description
 
+PACK_NAME = "TableSafety"
+"""The cdk-nag pack's name: its rule ids are `TableSafety-TS001` ..."""
+PACKED_APPS: set[str] = set()
+"""The apps (jsii references) a TableSafetyPack was created for: a TableSafetyValidator
+in the same app leaves the findings to the pack, so the pair reports each finding once."""
+
 
 @dataclass(slots=True)
 class Judgement:

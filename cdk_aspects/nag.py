@@ -2,14 +2,15 @@
 
     Validations.of(app).add_plugins(TableSafetyPack(app))
 
-For teams that already run cdk-nag; others use `TableSafetyValidator` (not both: each
-reports every finding). CDK runs validation plugins after synthesis, so the pack judges the
-templates CDK hands it like the validator does (`_synthesized`: the loader, lockfile and
-engine of `tablesafe check`; raw overrides, suppressions in Metadata and the analytics props
-included), and reports in cdk-nag's terms: rule ids `TableSafety-TS001` ..., a finding on
-one replica of a global table as `TableSafety-TS001[eu-west-1]` (cdk-nag's per-finding ids),
-the construct path of the table, and cdk-nag's acknowledgments, read from the assembly's
-metadata rather than by walking the construct tree (every jsii call is a round trip):
+For teams that already run cdk-nag; others use `TableSafetyValidator`. Registered in the same
+app, the validator leaves the findings to the pack, so each is reported once. CDK runs
+validation plugins after synthesis, so the pack judges the templates CDK hands it like the
+validator does (`_synthesized`: the loader, lockfile and engine of `tablesafe check`; raw
+overrides, suppressions in Metadata and the analytics props included), and reports in
+cdk-nag's terms: rule ids `TableSafety-TS001` ..., a finding on one replica of a global
+table as `TableSafety-TS001[eu-west-1]` (cdk-nag's per-finding ids), the construct path of
+the table, and cdk-nag's acknowledgments, read from the assembly's metadata rather than by
+walking the construct tree (every jsii call is a round trip):
 
     Validations.of(table).acknowledge(Acknowledgment(id="TableSafety-TS003[eu-west-1]", reason="..."))
 
@@ -42,10 +43,9 @@ from tablesafe.rules import ALL_RULES
 from tablesafe.values import TemplateContext
 
 from ._common import StackFacts, finding_description, identity, load, today_or
-from ._resource import TABLE_L1, analytics_props, owner_of, read_tables, resource_type
-from ._synthesized import assembly_inputs, judge_synthesized, violation, warn_once
+from ._resource import TABLE_L1, analytics_props, owner_of, read_tables, ref, resource_type
+from ._synthesized import PACK_NAME, PACKED_APPS, assembly_inputs, judge_synthesized, violation, warn_once
 
-PACK_NAME = "TableSafety"
 ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
 _ANNOTATION = re.compile(r"^annotation::", re.IGNORECASE)
 LEVELS = {
@@ -170,6 +170,8 @@ class TableSafetyPack(NagPack):
         if errors:
             raise ValueError("tablesafe configuration: " + "; ".join(map(str, errors)))
         super().__init__(scope, verbose=verbose)
+        if scope is not None:
+            PACKED_APPS.add(ref(scope.node.root))
         self._pack_name = PACK_NAME
         self._config = config
         self._today = today

@@ -23,7 +23,10 @@ from tablesafe.model import Finding
 from tablesafe.rules import ALL_RULES
 
 from ._common import load, today_or
+from ._resource import ref
 from ._synthesized import (
+    PACK_NAME,
+    PACKED_APPS,
     Judgement,
     input_violation,
     judge_synthesized,
@@ -87,6 +90,13 @@ class TableSafetyValidator:
         return [rule.id for rule in ALL_RULES]
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        if ref(context.app_construct) in PACKED_APPS:
+            warn_once(
+                self._told,
+                f"TableSafetyPack reports the tablesafe rules in this app ({PACK_NAME}-TS001 ...): "
+                "TableSafetyValidator leaves the findings to it, so each is reported once",
+            )
+            return cdk.PolicyValidationPluginReport(success=True, violations=[], plugin_version=__version__)
         judgement = judge_synthesized(
             context.template_paths, self._config, self._lock_path, today_or(self._today)
         )

@@ -330,7 +330,10 @@ def build_nag(app: cdk.App) -> dict[str, Any]:
     )
     scratch = dynamodb.CfnTable(stack, "Scratch", **l1_key_props())  # an L1: TS001, TS003, TS004
     scratch.add_property_override("DeletionProtectionEnabled", True)  # an override: seen by the pack
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), TableSafetyPack(app, today=TODAY))
+    # with the validator too: it leaves the findings to the pack (each is reported once)
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), TableSafetyPack(app, today=TODAY), TableSafetyValidator(today=TODAY)
+    )
     return {"stack": stack}
 
 

@@ -591,6 +591,8 @@ def test_nag_pack_reports_next_to_aws_solutions(synth: Callable[[str], Synth], a
     )
     replica = by_rule["TableSafety-TS003[eu-west-1]"].description
     assert replica.startswith("[TS003 deletion-protection-missing] Replica eu-west-1: "), replica
+    assert [v for v in result.violations if v.plugin == "tablesafe"] == []  # left to the pack
+    assert any("leaves the findings to it" in w for w in result.warnings)
     ddb3 = {v.path for v in result.violations if v.rule == "AwsSolutions-DDB3"}
     assert "Nag/Bare/Resource" in ddb3 and "Nag/Acked/Resource" not in ddb3
 
