@@ -262,7 +262,7 @@ def test_deployed_baseline_needs_an_assembly(run_cli: RunCli, tmp_path: Path) ->
     template = _write(tmp_path / "t.template.json", json.dumps({"Resources": {}}))
     result = run_cli("check", template, "--baseline", "deployed")
     assert result.returncode == 2
-    assert "--baseline deployed needs a cloud assembly" in result.stdout
+    assert "--baseline deployed needs a cloud assembly" in " ".join(result.stdout.split())  # wrapped
 
 
 # --- inside the CDK app --------------------------------------------------------------------
