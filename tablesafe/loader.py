@@ -28,6 +28,10 @@ MAX_INPUT_BYTES = 10 * 1024 * 1024
 """CloudFormation accepts templates of at most 1 MB; ten times that is no template anyone
 deploys, and no CDK source file, config or lockfile comes near it."""
 
+MAX_TEMPLATE_RESOURCES = 500
+"""CloudFormation's hard limit of resources per template: a bigger one cannot be deployed,
+so judging it would only let a pull request make the gate slow (90,000 tables fit in 10 MB)."""
+
 METADATA_FLAG = "@aws-cdk/core:enableAdditionalMetadataCollection"
 _TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _TEMPLATE_HINTS = ("Resources", "AWSTemplateFormatVersion")
@@ -213,6 +217,12 @@ def _checked_template(document: Any) -> Mapping[str, Any]:
         raise InputProblem("not a CloudFormation template: it has no Resources section")
     if not isinstance(document["Resources"], Mapping):
         raise InputProblem("Resources must be a mapping of logical IDs to resources")
+    if len(document["Resources"]) > MAX_TEMPLATE_RESOURCES:
+        raise InputProblem(
+            f"has {len(document['Resources']):,} resources; CloudFormation accepts at most "
+            f"{MAX_TEMPLATE_RESOURCES} in one template (so does `cdk synth`), so it cannot be "
+            "deployed and its tables are not judged"
+        )
     return document
 
 
