@@ -47,9 +47,9 @@ class TableSafetyValidator:
 
     Each finding is one violation named by its rule id (`TS001`), with the full message
     (table, replica region), the fix, the template and the logical ID. Findings suppressed
-    with `suppress()` or exempted in `.tablesafe.yaml` are left out (counted in the report's
-    metadata); CDK's `Validations.of(construct).acknowledge(Acknowledgment(id="tablesafe::TS003",
-    ...))` works too.
+    with `suppress()` or exempted in `.tablesafe.yaml` are left out; CDK's
+    `Validations.of(construct).acknowledge(Acknowledgment(id="tablesafe::TS003", ...))` works
+    too. Registered with a `TableSafetyPack` in the same app, it leaves the findings to the pack.
 
     config_path: a `.tablesafe.yaml`; by default the one found from the working directory up.
         A broken configuration raises ValueError here, before synthesis.
@@ -110,12 +110,9 @@ class TableSafetyValidator:
         violations = [input_violation(error) for error in judgement.errors]
         violations += [violation(f, f.rule.id, template_resource(f)) for f in active]
         violations += [violation(f, f.rule.id, removed_resource(f)) for f in gone]
-        active += gone
-        metadata = {"suppressed": str(sum(f.suppressed for f in judgement.findings))}
         return cdk.PolicyValidationPluginReport(
-            success=not judgement.errors and not any(self._fails(f) for f in active),
+            success=not judgement.errors and not any(self._fails(f) for f in (*active, *gone)),
             violations=violations,
-            metadata=metadata,
             plugin_version=__version__,
         )
 
