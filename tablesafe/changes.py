@@ -237,16 +237,8 @@ def _unique_index(
     return {key: table for key, table in keyed if key is not None and counts[key] == 1}
 
 
-def construct_id(table: TableDescription) -> str | None:
-    """The table construct's own id (the path's last segment above the L1 `Resource`):
-    what stays the same when a construct moves to another stack or scope."""
-    if not table.construct_path:
-        return None
-    return table.construct_path.removesuffix("/Resource").rsplit("/", 1)[-1] or None
-
-
 def _construct_id_key(table: TableDescription) -> Hashable:
-    name = construct_id(table)
+    name = table.construct_id
     return (table.resource_type, name) if name else None
 
 

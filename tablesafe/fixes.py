@@ -16,7 +16,7 @@ import keyword
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -97,22 +97,42 @@ class FixContext:
     language: str | None = None
     """python, typescript, or None when unknown (both are shown)."""
     change: TableChange | None = None
+    named: str = field(init=False)
+    """The table in prose (one line, so it can stand in a code comment): its construct path
+    (without the L1 `/Resource`), else logical ID, else name."""
+    where: str = field(init=False)
+    """Where the CDK code goes, as a comment line's text (the replica, the stack)."""
+
+    def __post_init__(self) -> None:
+        # computed once: every rule's summary and comments use them (a run may hold 100,000s)
+        path = (self.construct_path or "").removesuffix("/Resource")
+        named = text(path or self.logical_id or self.table_name or "the table")
+        in_path = bool(self.stack) and (self.construct_path or "").startswith(f"{self.stack}/")
+        place = f" in stack {text(self.stack)}" if self.stack and not in_path else ""
+        if self.replica_region and self.global_table:
+            where = f"the replica {text(self.replica_region)} of {named}{place}"
+        else:
+            where = f"{named}{place}"
+        object.__setattr__(self, "named", named)
+        object.__setattr__(self, "where", where)
 
     @classmethod
-    def of(cls, table: TableDescription, change: TableChange | None = None) -> FixContext:
-        from tablesafe.changes import construct_id
-
+    def of(
+        cls, table: TableDescription, change: TableChange | None = None, *, replica: bool = True
+    ) -> FixContext:
+        """The context of a table; replica=False for a rule judged once per resource, which
+        fixes the resource, not one of its replicas."""
         path = table.construct_path
         arn = (table.table_arn or "").split(":")
         return cls(
-            construct_id=construct_id(table),
+            construct_id=table.construct_id,
             construct_path=path,
             logical_id=table.logical_id,
             stack=table.stack,
             table_name=table.table_name,
             table_arn=table.table_arn,
             region=arn[3] if len(arn) > 3 and arn[3] else None,
-            replica_region=table.replica_region,
+            replica_region=table.replica_region if replica else None,
             global_table=table.resource_type == GLOBAL_TABLE,
             l1=_is_l1(table),
             live=table.source is Source.LIVE,
@@ -122,18 +142,9 @@ class FixContext:
 
     @classmethod
     def for_finding(cls, finding: Finding) -> FixContext:
-        """A rule judged once per resource fixes the resource, not one of its replicas."""
-        context = cls.of(finding.table, finding.change)
-        return replace(context, replica_region=None) if finding.rule.per_resource else context
+        return cls.of(finding.table, finding.change, replica=not finding.rule.per_resource)
 
     # --- names, rendered for each kind of snippet -------------------------------------
-
-    @property
-    def named(self) -> str:
-        """The table in prose (one line, so it can stand in a code comment): its construct
-        path (without the L1 `/Resource`), else logical ID, else name."""
-        path = (self.construct_path or "").removesuffix("/Resource")
-        return text(path or self.logical_id or self.table_name or "the table")
 
     @property
     def py_id(self) -> str:
@@ -150,15 +161,6 @@ class FixContext:
     @property
     def ts_var(self) -> str:
         return _identifier(_WORD_BREAK.split(self.construct_id or ""), camel=True)
-
-    @property
-    def where(self) -> str:
-        """Where the CDK code goes, as a comment line's text."""
-        in_path = bool(self.stack) and (self.construct_path or "").startswith(f"{self.stack}/")
-        place = f"in stack {text(self.stack)}" if self.stack and not in_path else ""
-        if self.replica_region and self.global_table:
-            return f"the replica {text(self.replica_region)} of {self.named} {place}".rstrip()
-        return f"{self.named} {place}".rstrip()
 
     @property
     def sh_region(self) -> str:
@@ -246,9 +248,9 @@ def for_reader(remediation: Remediation, context: FixContext, *, cdk_commands: b
     when unknown); the CLI command for a live table, or when it holds the cdk commands of a
     replacement fix (cdk_commands); a template's table is fixed in code, not by the CLI."""
     languages = shown_languages(context)
-    return replace(
-        remediation,
-        cdk_python=remediation.cdk_python if PYTHON in languages else "",
-        cdk_typescript=remediation.cdk_typescript if TYPESCRIPT in languages else "",
-        cli=remediation.cli if context.live or cdk_commands else "",
+    return Remediation(
+        remediation.summary,
+        remediation.cdk_python if PYTHON in languages else "",
+        remediation.cdk_typescript if TYPESCRIPT in languages else "",
+        remediation.cli if context.live or cdk_commands else "",
     )

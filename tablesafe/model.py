@@ -109,6 +109,14 @@ class TableDescription:
         return (self.file, self.line, self.stack, self.logical_id, self.table_arn or self.table_name)
 
     @property
+    def construct_id(self) -> str | None:
+        """The table construct's own id (the path's last segment above the L1 `Resource`):
+        what stays the same when a construct moves to another stack or scope."""
+        if not self.construct_path:
+            return None
+        return self.construct_path.removesuffix("/Resource").rsplit("/", 1)[-1] or None
+
+    @property
     def display_name(self) -> str:
         name = self.construct_path or self.logical_id or self.table_name or "table"
         if self.replica_region:
