@@ -58,7 +58,7 @@ LEVELS = {
 def rule_info(rule: Rule) -> str:
     """The violation's description: cdk-nag groups violations by rule id and shows the first
     description for all of them, so it names the rule, not one table's details."""
-    return f"[{rule.id} {rule.slug}] {rule.title}. Fix: {rule.remediation.summary}"
+    return f"[{rule.id} {rule.slug}] {rule.title}. The fix for each table: tablesafe rules {rule.id}"
 
 
 def nag_result(rule: Rule, findings: Iterable[Finding]) -> Any:
