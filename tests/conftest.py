@@ -114,6 +114,23 @@ def run_cli(tmp_path_factory: pytest.TempPathFactory) -> RunCli:
     return run
 
 
+def imported_top_modules(*args: str | os.PathLike[str], cwd: Path | None = None) -> tuple[int, set[str]]:
+    """Run `python -X importtime -m tablesafe ARGS`: its exit code and the top-level
+    packages it imported (to keep the fast paths lean)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tablesafe", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=_cli_env(),
+    )
+    imported = {
+        line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
+    }
+    return result.returncode, imported
+
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.com",

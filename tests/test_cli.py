@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import imported_top_modules
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 REPO = Path(__file__).resolve().parent.parent
@@ -20,16 +20,8 @@ HEAVY = ("boto3", "botocore", "aws_cdk", "jsii", "checkov", "cfnlint", "jinja2",
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "markdown"])
 def test_check_imports_no_heavy_library(fmt: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "tablesafe", "check", str(SAMPLE), "--format", fmt],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 1
-    imported = {
-        line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
-    }
+    returncode, imported = imported_top_modules("check", SAMPLE, "--format", fmt)
+    assert returncode == 1
     assert "tablesafe" in imported
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
 

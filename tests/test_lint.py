@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import git, imported_top_modules
 
 from tablesafe.config import Config, Exemption
 from tablesafe.lint import lint_files
@@ -225,17 +224,8 @@ def test_text_report_and_exit_codes(run_cli: RunCli) -> None:
 
 
 def test_lint_imports_no_heavy_library(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "tablesafe", "lint", *map(str, FIXTURES.glob("*.*"))],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 2  # the syntax-error fixtures
-    imported = {
-        line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
-    }
+    returncode, imported = imported_top_modules("lint", *FIXTURES.glob("*.*"), cwd=tmp_path)
+    assert returncode == 2  # the syntax-error fixtures
     assert {"tablesafe", "tree_sitter"} <= imported
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
 

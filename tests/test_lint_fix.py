@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import tree_sitter_typescript
-from conftest import JSII_QUIET
+from conftest import JSII_QUIET, imported_top_modules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tree_sitter import Language, Parser
@@ -321,17 +321,8 @@ def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path, name: str) -> None:
 
 
 def test_lint_without_fix_does_not_import_libcst(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "tablesafe", "lint", str(FIXTURES / "app.py")],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 1
-    imported = {
-        line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
-    }
+    returncode, imported = imported_top_modules("lint", FIXTURES / "app.py", cwd=tmp_path)
+    assert returncode == 1
     assert "tablesafe" in imported and "libcst" not in imported
 
 
