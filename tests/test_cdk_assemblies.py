@@ -308,8 +308,9 @@ def check(cdk_assemblies: dict[str, Path], run_cli):
 
 
 def test_every_app_has_expectations(cdk_assemblies: dict[str, Path]) -> None:
-    """The replacement pair is judged as a pair, in test_baseline.py."""
-    assert set(cdk_assemblies) == set(EXPECTED) | {"replacement_before", "replacement_after"}
+    """The replacement and move pairs are judged as pairs, in test_baseline.py."""
+    pairs = {"replacement_before", "replacement_after", "move_before", "move_after"}
+    assert set(cdk_assemblies) == set(EXPECTED) | pairs
 
 
 @pytest.mark.parametrize("app", sorted(EXPECTED))
