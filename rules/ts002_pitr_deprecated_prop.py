@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tablesafe.fixes import PYTHON, TYPESCRIPT, FixContext, table_language
+from tablesafe.fixes import PYTHON, TYPESCRIPT, FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
 from tablesafe.rules._fixes import props_fix
 
@@ -31,7 +31,7 @@ def _replica_regions_using_prop(props: Mapping[str, Any]) -> list[str]:
 def _prop_names(table: TableDescription) -> tuple[str, str]:
     """(deprecated, current) prop names as the app's language spells them; both spellings
     when the language is unknown."""
-    language = table_language(table)
+    language = table.language
     if language == PYTHON:
         return "point_in_time_recovery", "point_in_time_recovery_specification"
     if language == TYPESCRIPT:

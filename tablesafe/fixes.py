@@ -17,7 +17,6 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from tablesafe.model import GLOBAL_TABLE, Remediation, Source, TableChange, TableDescription
@@ -34,7 +33,6 @@ _RUNTIMES = {"Python": PYTHON, "node.js": TYPESCRIPT}
 whose CDK code is written the same way; Java, .NET and Go apps get both snippets)."""
 _RUNTIME = re.compile(rb"(?:^|[,{])([A-Za-z.]+)/[^!,{}]*!jsii-runtime\.Runtime")
 _MAX_ANALYTICS = 1 << 20
-_SOURCE_LANGUAGES = {".py": PYTHON, ".pyi": PYTHON, ".ts": TYPESCRIPT, ".tsx": TYPESCRIPT}
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")
 
 
@@ -78,7 +76,7 @@ def _identifier(words: list[str], *, camel: bool) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3 times more, per finding
 class FixContext:
     """What a fix may name, from one finding (or placeholders, for the catalogue)."""
 
@@ -113,8 +111,7 @@ class FixContext:
             where = f"the replica {text(self.replica_region)} of {named}{place}"
         else:
             where = f"{named}{place}"
-        object.__setattr__(self, "named", named)
-        object.__setattr__(self, "where", where)
+        self.named, self.where = named, where
 
     @classmethod
     def of(
@@ -136,7 +133,7 @@ class FixContext:
             global_table=table.resource_type == GLOBAL_TABLE,
             l1=_is_l1(table),
             live=table.source is Source.LIVE,
-            language=table_language(table),
+            language=table.language,
             change=change,
         )
 
@@ -228,14 +225,6 @@ def _is_l1(table: TableDescription) -> bool:
 
 PLACEHOLDER = FixContext(construct_id="<construct id>", logical_id="<logical ID>", stack="<stack>")
 """The context the catalogue renders fixes with: placeholders, clearly not real names."""
-
-
-def table_language(table: TableDescription) -> str | None:
-    """The language of the app that defines the table: from the CDK analytics of its
-    template, or a linted source file's extension."""
-    if table.language or table.source is not Source.SOURCE or not table.file:
-        return table.language
-    return _SOURCE_LANGUAGES.get(PurePath(table.file).suffix)
 
 
 def shown_languages(context: FixContext) -> tuple[str, ...]:

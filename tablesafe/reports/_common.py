@@ -55,8 +55,13 @@ def stack_of(table: TableDescription) -> str:
 def group_by_stack(items: Iterable[T], table_of: Callable[[T], TableDescription]) -> dict[str, list[T]]:
     """Items grouped by stack_of, groups and items in the order they first appear."""
     groups: dict[str, list[T]] = {}
+    stacks: dict[int, str] = {}  # findings share their table: each table's group is found once
     for item in items:
-        groups.setdefault(stack_of(table_of(item)), []).append(item)
+        table = table_of(item)
+        stack = stacks.get(id(table))
+        if stack is None:
+            stack = stacks[id(table)] = stack_of(table)
+        groups.setdefault(stack, []).append(item)
     return groups
 
 

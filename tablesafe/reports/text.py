@@ -24,6 +24,9 @@ from ._common import (
 )
 
 DEFAULT_WIDTH = 100
+DETAILED_FINDINGS = 200
+"""Findings shown with their message and fix; the rest by their heading line, so a run
+over thousands of tables stays readable, and fast, in a terminal."""
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "yellow": "33", "cyan": "36"}
 _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -113,8 +116,9 @@ class _Layout:
         return [*lines, painted]
 
 
-def _finding(finding: Finding, layout: _Layout) -> list[str]:
-    """One finding with its own fix: the code names this table, in the app's language."""
+def _finding(finding: Finding, layout: _Layout, *, detailed: bool = True) -> list[str]:
+    """One finding with its own fix: the code names this table, in the app's language; past
+    DETAILED_FINDINGS, its heading line only (a terminal holds no more)."""
     rule, table = finding.rule, finding.table
     style = _SEVERITY_STYLE[finding.severity]
     head = [(f"{SYMBOL[finding.severity]} {rule.id}", (style, "bold")), (rule.slug, ())]
@@ -123,6 +127,8 @@ def _finding(finding: Finding, layout: _Layout) -> list[str]:
         head.append((f"[{shown(table.logical_id)}]", ("dim",)))
     if table.line:
         head.append((f"line {table.line}", ("dim",)))
+    if not detailed:
+        return layout.pieces(head, 2)
     lines = [*layout.pieces(head, 2), *layout.wrap(finding.message, 4)]
     fix = finding.remediation
     lines += layout.wrap(f"fix: {fix.summary}", 4, "dim")
@@ -140,19 +146,23 @@ def _suppressed(finding: Finding, layout: _Layout) -> list[str]:
 
 def render_text(report: Report, *, color: bool, tool_version: str, width: int = DEFAULT_WIDTH) -> str:
     layout = _Layout(color, width)
+    detailed = 0
     lines = layout.pieces([(f"tablesafe {tool_version}", ("bold",)), (f" checked {scope(report)}", ())], 0)
     for error in report.errors:  # configuration first: a typo there explains what follows
         if error.kind == CONFIG_ERROR:
             lines += layout.labelled("configuration error:", str(error), ("red", "bold"))
     for stack, findings in group_by_stack(report.findings, lambda f: f.table).items():
-        files = list(dict.fromkeys(relative_path(f.table.file) for f in findings if f.table.file))
+        files = [
+            relative_path(file) for file in dict.fromkeys(f.table.file for f in findings if f.table.file)
+        ]
         heading = [(shown(stack), ("bold",))]
         if files != [stack]:
             heading += [(shown(file) + ("," if file != files[-1] else ""), ("dim",)) for file in files]
         lines += ["", *layout.pieces(heading, 0)]
         for finding in findings:
             if not finding.suppressed:
-                lines += _finding(finding, layout)
+                detailed += 1
+                lines += _finding(finding, layout, detailed=detailed <= DETAILED_FINDINGS)
         for finding in findings:
             if finding.suppressed:
                 lines += _suppressed(finding, layout)
@@ -164,6 +174,14 @@ def render_text(report: Report, *, color: bool, tool_version: str, width: int = 
     ]
     for notice in report.notices:
         trailer += layout.labelled(f"{notice.level.value}:", notice.message, (_SEVERITY_STYLE[notice.level],))
+    if detailed > DETAILED_FINDINGS:
+        trailer += layout.labelled(
+            "note:",
+            f"the first {DETAILED_FINDINGS} findings are shown with their message and fix, the "
+            f"other {detailed - DETAILED_FINDINGS} by their heading; --format json, sarif or markdown "
+            "carries every finding's message and fix",
+            ("cyan",),
+        )
     if trailer:
         lines += ["", *trailer]
     outcome = ("red", "bold") if failed(report) else ("bold",)

@@ -13,14 +13,17 @@ so the description stays honest; `tablesafe.lint` then leaves the rules that rea
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from tablesafe.fixes import PYTHON, TYPESCRIPT
 from tablesafe.model import GLOBAL_TABLE, TABLE, Judged, Source, Suppression, TableDescription, Unknown
 from tablesafe.replacement_data import REPLACING_PROPERTIES
 from tablesafe.rules import RULE_IDS, find_rule
+from tablesafe.source import PYTHON_SUFFIXES
 from tablesafe.source.calls import (
     TABLE_CLASSES,
     ConstructCall,
@@ -277,6 +280,7 @@ def describe_call(
         "file": file,
         "line": call.line,
         "cdk_class": call.kind,
+        "language": PYTHON if os.path.splitext(file)[1] in PYTHON_SUFFIXES else TYPESCRIPT,
         "suppressions": suppressions,
         **_policies(call),
     }
