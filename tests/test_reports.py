@@ -370,3 +370,21 @@ def test_the_fast_path_does_not_import_junitparser() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_text_details_the_first_findings_and_heads_the_rest(report: Report) -> None:
+    from tablesafe.reports.text import DETAILED_FINDINGS
+
+    orders = report.tables[0]
+    tables = [
+        dataclasses.replace(orders, logical_id=f"T{i:04d}", line=i) for i in range(DETAILED_FINDINGS + 5)
+    ]
+    report.findings = [Finding(PITR, t, Severity.ERROR, f"off {t.logical_id}") for t in tables]
+    text = render(report, "text", tool_version=VERSION, width=200)
+    assert text.count("    fix: ") == DETAILED_FINDINGS
+    assert f"off T{DETAILED_FINDINGS - 1:04d}" in text and f"off T{DETAILED_FINDINGS:04d}" not in text
+    assert f"[T{DETAILED_FINDINGS + 4:04d}] line {DETAILED_FINDINGS + 4}" in text
+    assert (
+        f"note: the first {DETAILED_FINDINGS} findings are shown with their message and fix, the other 5"
+        in text
+    )
