@@ -23,6 +23,7 @@ from tablesafe.config import Config
 from tablesafe.engine import evaluate
 from tablesafe.loader import load_paths
 from tablesafe.model import Finding, InputError
+from tablesafe.reports._common import fix_text
 
 from ._common import finding_description
 
@@ -87,14 +88,15 @@ def violation(
     finding: Finding, rule_name: str, resources: list[cdk.PolicyViolatingResource], *, verbose: bool = False
 ) -> cdk.PolicyViolation:
     """One finding as a violation of the validation report: the full message (table,
-    replica region) as the description, the remediation for this table as the fix."""
+    replica region) as the description, this table's fix (summary and code in the app's
+    language) as the fix."""
     description = finding_description(finding)
     if verbose:
         description += f" {finding.rule.rationale}"
     return cdk.PolicyViolation(
         rule_name=rule_name,
         description=neutralize.text(description),
-        fix=finding.remediation.summary,
+        fix=fix_text(finding.remediation),
         severity=finding.severity.value,
         violating_resources=resources,
     )
