@@ -12,7 +12,7 @@ FULL_PERIOD = 35
 def props_fix(ctx: FixContext, summary: str, python: str, typescript: str, cli: str) -> Remediation:
     """A fix that adds props to the table's construct call (or its replica entry), with a
     comment naming that call; no CDK code for a live table that no stack manages."""
-    if ctx.live and not ctx.stack:
+    if not ctx.in_code:
         return Remediation(summary, "", "", cli)
     return Remediation(
         summary,

@@ -20,9 +20,8 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
 
 
 def fix(ctx: FixContext) -> Remediation:
-    return pitr_fix(
-        ctx, f"Enable point-in-time recovery on {ctx.where} with pointInTimeRecoverySpecification."
-    )
+    how = "with pointInTimeRecoverySpecification" if ctx.in_code else "with the command below"
+    return pitr_fix(ctx, f"Enable point-in-time recovery on {ctx.where} {how}.")
 
 
 RULE = Rule(

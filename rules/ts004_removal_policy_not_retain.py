@@ -52,7 +52,7 @@ def fix(ctx: FixContext) -> Remediation:
         f"{shown_text(ctx.logical_id or ctx.named)}:\n"
         "#   DeletionPolicy: Retain\n#   UpdateReplacePolicy: Retain"
     )
-    if ctx.live and not ctx.stack:
+    if not ctx.in_code:
         return Remediation(summary, "", "", "")
     if ctx.l1:  # an L1 has no removal_policy prop: the method sets both attributes
         return Remediation(

@@ -191,6 +191,11 @@ class FixContext:
         return shell(self.stack) if self.stack else '"$STACK_NAME"'
 
     @property
+    def in_code(self) -> bool:
+        """The table is defined in code a fix can name: not a live table no stack manages."""
+        return not self.live or bool(self.stack)
+
+    @property
     def cdk_class(self) -> str:
         """The construct class the table was written with."""
         if self.l1:
