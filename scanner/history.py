@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tablesafe.model import Finding, Report, Unknown
+from tablesafe.neutralize import text
 from tablesafe.reports import render
 from tablesafe.rules.ts004_removal_policy_not_retain import (
     SAFE_DELETION_POLICIES,
@@ -166,7 +167,8 @@ class RunSummary:
             f"{counts['warnings']} warnings"
             + (f", {counts['read_problems']} read problems (partial)" if self.partial else "")
         ]
-        lines += [f"LOST {entry['protection']}: {entry['table']}" for entry in self.lost_protection]
+        # table keys come from AWS answers: one line each, whatever they hold (neutralize.text)
+        lines += [f"LOST {entry['protection']}: {text(entry['table'])}" for entry in self.lost_protection]
         if self.previous_run is None:
             lines.append("No previous run to compare with.")
         else:
@@ -175,9 +177,9 @@ class RunSummary:
                 f"{len(self.lost_protection)} lost protection, "
                 f"{len(self.gained_protection)} gained protection"
             )
-            lines += [f"new: {key}" for key in self.new]
+            lines += [f"new: {text(key)}" for key in self.new]
             lines += [
-                f"deleted: {key}" + (" (or unreadable this run)" if self.partial else "")
+                f"deleted: {text(key)}" + (" (or unreadable this run)" if self.partial else "")
                 for key in self.deleted
             ]
         return "\n".join(lines)
