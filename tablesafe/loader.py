@@ -21,6 +21,7 @@ from typing import Any
 
 from tablesafe.describe import describe_fields
 from tablesafe.fixes import CDK_METADATA_TYPE, app_language
+from tablesafe.folders import walk_files
 from tablesafe.model import TABLE_TYPES, InputError, LoadResult, Notice, Severity, TableDescription
 from tablesafe.values import TemplateContext
 
@@ -37,8 +38,6 @@ _TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _TEMPLATE_HINTS = ("Resources", "AWSTemplateFormatVersion")
 _SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".java", ".cs", ".go"})
 """CDK apps in the other jsii languages: source code too, never a template."""
-_SKIPPED_FOLDERS = frozenset({"node_modules", "__pycache__", "venv", "env"})
-"""Folders under a template folder that hold dependencies, not templates (hidden ones too)."""
 MAX_FOLDER_ENTRIES = 20_000
 
 
@@ -564,41 +563,34 @@ def _not_a_template(path: Path) -> str | None:
 def _load_template_folder(folder: Path, shown: str, result: LoadResult) -> None:
     """Every template under folder, subfolders included (as checkov -d does); a subfolder
     holding a manifest.json is loaded as a cloud assembly. Bounded by MAX_FOLDER_ENTRIES."""
-    templates: list[tuple[Path, str]] = []
-    assemblies: list[tuple[Path, str]] = []
-    seen = 0
-    for directory, subdirs, names in os.walk(folder):
-        relative = os.path.relpath(directory, folder)
-        here = shown if relative == "." else _join(shown, relative)
-        subdirs[:] = sorted(d for d in subdirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
-        if "manifest.json" in names and relative != ".":
-            assemblies.append((Path(directory), here))
-            subdirs.clear()
-            continue
-        for name in sorted(names):
-            seen += 1
-            candidate = Path(directory, name)
-            if (
-                candidate.suffix.lower() in _TEMPLATE_SUFFIXES
-                and candidate.is_file()
-                and _looks_like_template(candidate)
-            ):
-                templates.append((candidate, _join(here, name)))
-        if seen > MAX_FOLDER_ENTRIES:
-            result.errors.append(
-                InputError(
-                    shown, f"more than {MAX_FOLDER_ENTRIES} files: name the templates or a smaller folder"
-                )
-            )
+    assemblies: list[Path] = []
+
+    def assembly(directory: Path, names: list[str]) -> bool:
+        if "manifest.json" in names:
+            assemblies.append(directory)
+        return "manifest.json" in names
+
+    templates: list[str] = []
+    for count, relative in enumerate(walk_files(folder, claim=assembly), start=1):
+        if count > MAX_FOLDER_ENTRIES:
+            message = f"more than {MAX_FOLDER_ENTRIES} files: name the templates or a smaller folder"
+            result.errors.append(InputError(shown, message))
             return
+        candidate = folder / relative
+        if (
+            candidate.suffix.lower() in _TEMPLATE_SUFFIXES
+            and candidate.is_file()
+            and _looks_like_template(candidate)
+        ):
+            templates.append(relative)
     if not templates and not assemblies:
         result.errors.append(
             InputError(shown, "no cloud assembly (manifest.json) or CloudFormation templates here or below")
         )
-    for directory, assembly_shown in assemblies:
-        load_assembly(directory, assembly_shown, result, [])
-    for candidate, candidate_shown in templates:
-        describe_template(TemplateSource(candidate, candidate_shown), result)
+    for directory in assemblies:
+        load_assembly(directory, _join(shown, os.path.relpath(directory, folder)), result, [])
+    for relative in templates:
+        describe_template(TemplateSource(folder / relative, _join(shown, relative)), result)
 
 
 def _looks_like_template(path: Path) -> bool:

@@ -9,13 +9,14 @@ table of this app, and node_modules alone can hold tens of thousands of files.
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from tablesafe.folders import DEPENDENCY_FOLDERS, walk_files
 from tablesafe.source import SUFFIXES
+from tablesafe.source.git import run_git
 
-SKIPPED_FOLDERS = frozenset({"node_modules", "cdk.out", "__pycache__", "venv", "env", "site-packages"})
+SKIPPED_FOLDERS = DEPENDENCY_FOLDERS | {"cdk.out"}
 """Folders that never hold the app's own CDK code (hidden folders are skipped too)."""
 MAX_FILES = 20_000
 
@@ -35,11 +36,7 @@ def _wanted(relative: str) -> bool:
 def _git_listing(folder: Path) -> list[str] | None:
     """The files under folder that git would commit (relative), or None outside a work tree."""
     try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            check=False,
-        )
+        done = run_git(["-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
     except OSError:  # git is not installed
         return None
     if done.returncode != 0:
@@ -47,20 +44,18 @@ def _git_listing(folder: Path) -> list[str] | None:
     return [name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name]
 
 
-def _walk(folder: Path) -> Iterable[str]:
-    for directory, subdirs, names in os.walk(folder):
-        if Path(directory, "pyvenv.cfg").is_file():  # a virtual environment, whatever its name
-            subdirs.clear()
-            continue
-        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_FOLDERS and not d.startswith("."))
-        relative = os.path.relpath(directory, folder)
-        yield from (name if relative == "." else os.path.join(relative, name) for name in sorted(names))
+def _virtual_environment(directory: Path, names: list[str]) -> bool:
+    return "pyvenv.cfg" in names  # whatever the folder's name
 
 
 def folder_sources(folder: Path, shown: str) -> list[str]:
     """The CDK source files under folder, as paths starting with shown; raises FolderProblem."""
     listing = _git_listing(folder)
-    names = listing if listing is not None else _walk(folder)
+    names = (
+        listing
+        if listing is not None
+        else walk_files(folder, skip=SKIPPED_FOLDERS, claim=_virtual_environment)
+    )
     found: list[str] = []
     for count, relative in enumerate(names, start=1):
         if count > MAX_FILES:

@@ -22,13 +22,14 @@ class GitProblem(Exception):
     """An explicit --diff-base that cannot be used (not a repository, no such revision)."""
 
 
-def _git(args: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_git(args: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """git with args, its output captured; raises OSError when git is not installed."""
     return subprocess.run(["git", *args], input=stdin, capture_output=True, check=False)
 
 
 def _toplevel() -> Path | None:
     try:
-        done = _git(["rev-parse", "--show-toplevel"])
+        done = run_git(["rev-parse", "--show-toplevel"])
     except OSError:  # git is not installed
         return None
     if done.returncode != 0:
@@ -80,7 +81,7 @@ def previous_versions(texts: Mapping[str, str], rev: str | None) -> dict[str, st
             relative[path] = Path(path).resolve().relative_to(top).as_posix()
         except ValueError:
             continue
-    listed = _git(["ls-tree", "-z", "-l", "--full-tree", base, "--", *relative.values()])
+    listed = run_git(["ls-tree", "-z", "-l", "--full-tree", base, "--", *relative.values()])
     if listed.returncode != 0:
         if rev:
             raise GitProblem(f"--diff-base {rev}: no such revision in this repository")
@@ -102,7 +103,7 @@ def previous_versions(texts: Mapping[str, str], rev: str | None) -> dict[str, st
             changed[path] = object_id
     if not changed:
         return previous
-    done = _git(["cat-file", "--batch"], b"".join(object_id + b"\n" for object_id in changed.values()))
+    done = run_git(["cat-file", "--batch"], b"".join(object_id + b"\n" for object_id in changed.values()))
     if done.returncode != 0:
         raise GitProblem(f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}")
     for path, found in zip(changed, _read_batch(done.stdout, len(changed)), strict=True):
