@@ -66,15 +66,19 @@ class _Layout:
             if safe and indent + len(safe) <= self.width and safe == safe.strip():
                 lines.append(pad + safe)  # what textwrap returns for a line that fits, 20 times faster
                 continue
-            lines += textwrap.wrap(
-                safe,
-                self.width,
-                initial_indent=pad,
-                subsequent_indent=pad + "  " if indent == 0 else pad,
-                break_long_words=False,
-                break_on_hyphens=False,
-            ) or [pad]
+            lines += self._fill(safe, pad, pad + "  " if indent == 0 else pad) or [pad]
         return [self.paint(line, *styles) for line in lines]
+
+    def _fill(self, text: str, first: str, rest: str) -> list[str]:
+        """text wrapped at spaces only: a path, an ID or a command is never broken."""
+        return textwrap.wrap(
+            text,
+            self.width,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
 
     def code_line(self, line: str, indent: int) -> list[str]:
         """A line of a fix snippet: a comment is wrapped as a comment; code and commands are
@@ -85,15 +89,7 @@ class _Layout:
             return [self.paint(pad + shown(line), "dim")]
         lead = pad + line[: len(line) - len(line.lstrip())] + marker
         body = line.lstrip()[len(marker) :]
-        wrapped = textwrap.wrap(
-            shown(body),
-            self.width,
-            initial_indent=lead,
-            subsequent_indent=lead + "  ",
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-        return [self.paint(out, "dim") for out in wrapped]
+        return [self.paint(out, "dim") for out in self._fill(shown(body), lead, lead + "  ")]
 
     def labelled(self, label: str, text: str, styles: tuple[str, ...]) -> list[str]:
         """text wrapped after a painted label (error:, warning:): continuation lines are
