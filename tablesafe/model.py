@@ -7,6 +7,7 @@ at their inputs. A global table yields one description per replica.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -182,10 +183,16 @@ class Rule:
 
     @property
     def remediation(self) -> Remediation:
-        """The fix with placeholders instead of a table: what the catalogue shows."""
-        from tablesafe.fixes import PLACEHOLDER
+        """The fix with placeholders instead of a table: what the catalogue shows (rendered
+        once per rule)."""
+        return _catalogue_fix(self)
 
-        return self.fix(PLACEHOLDER)
+
+@functools.cache
+def _catalogue_fix(rule: Rule) -> Remediation:
+    from tablesafe.fixes import PLACEHOLDER
+
+    return rule.fix(PLACEHOLDER)
 
 
 @dataclass(slots=True)
