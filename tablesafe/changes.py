@@ -206,10 +206,17 @@ def _one_per_resource(tables: Iterable[TableDescription]) -> list[TableDescripti
     return list(seen.values())
 
 
-def _key_schema_key(table: TableDescription) -> Hashable:
+def _key_schema(table: TableDescription) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """(resource type, literal key schema): what a renamed or moved table keeps."""
     props = table.replacing_props
     pairs = _key_pairs(props.get("KeySchema")) if props else None
-    return (table.stack, table.resource_type, pairs) if pairs else None
+    return (table.resource_type, pairs) if pairs else None
+
+
+def _key_schema_key(table: TableDescription) -> Hashable:
+    """The key schema within the table's stack (a likely rename)."""
+    key = _key_schema(table)
+    return (table.stack, *key) if key else None
 
 
 def _strategies(single_stack: bool) -> Sequence[tuple[str, Callable[[TableDescription], Hashable]]]:
@@ -242,16 +249,10 @@ def _construct_id_key(table: TableDescription) -> Hashable:
     return (table.resource_type, name) if name else None
 
 
-def _keys_anywhere(table: TableDescription) -> Hashable:
-    props = table.replacing_props
-    pairs = _key_pairs(props.get("KeySchema")) if props else None
-    return (table.resource_type, pairs) if pairs else None
-
-
 _MOVE_STRATEGIES: Sequence[tuple[str, Callable[[TableDescription], Hashable]]] = (
     ("construct id", _construct_id_key),
     ("table name", lambda table: table.table_name),
-    ("key schema", _keys_anywhere),
+    ("key schema", _key_schema),
 )
 """How a table that left one stack is recognised in another: a move, not a new table."""
 
