@@ -9,6 +9,7 @@ writes.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import os
 import re
@@ -39,6 +40,8 @@ _TEMPLATE_HINTS = ("Resources", "AWSTemplateFormatVersion")
 _SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".java", ".cs", ".go"})
 """CDK apps in the other jsii languages: source code too, never a template."""
 MAX_FOLDER_ENTRIES = 20_000
+MAX_SIBLINGS = 1_000
+"""Names compared with a PATH that does not exist, to suggest the one meant (cdk.ou)."""
 
 
 class InputProblem(Exception):
@@ -542,7 +545,11 @@ def _not_a_template(path: Path) -> str | None:
     from tablesafe.source import SUFFIXES
 
     if not path.exists() and not path.is_symlink():
-        siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+        siblings = (
+            [p.name for p in itertools.islice(path.parent.iterdir(), MAX_SIBLINGS)]
+            if path.parent.is_dir()
+            else []
+        )
         close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.75)
         if close:
             return f"no such file or directory; did you mean {path.with_name(close[0])}?"
