@@ -8,6 +8,7 @@ pasted back into an API call (KeySchema, Projection, AttributeDefinitions).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping
@@ -221,3 +222,45 @@ def blueprint_path(root: Path, record_or_blueprint: TableRecord | Mapping[str, A
 def runbook_path(root: Path, record_or_blueprint: TableRecord | Mapping[str, Any]) -> Path:
     """The runbook beside the blueprint: ``.md`` instead of ``.json``."""
     return blueprint_path(root, record_or_blueprint).with_suffix(".md")
+
+
+JUST_ENABLED = dt.timedelta(hours=1)
+"""A restorable window shorter than this is PITR enabled moments ago: "enabled just now",
+not a window from a time to the same time with an empty bar."""
+DEFAULT_RECOVERY_PERIOD_DAYS = 35
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """A blueprint timestamp (ISO text) in UTC, a naive one read as UTC; None when it is not one."""
+    try:
+        instant = dt.datetime.fromisoformat(str(value))
+        return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def pitr_view(pitr: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Status, restorable window and bar width (how much of the recovery period is restorable);
+    a window of less than JUST_ENABLED is "enabled just now"."""
+    if pitr is None:
+        return {"status": None}
+    status = pitr.get("status") or "unknown"
+    period = pitr.get("recovery_period_days") or DEFAULT_RECOVERY_PERIOD_DAYS
+    view: dict[str, Any] = {"status": status, "period": period, "just_enabled": False, "days": None}
+    earliest, latest = _instant(pitr.get("earliest_restorable")), _instant(pitr.get("latest_restorable"))
+    if status != "ENABLED" or earliest is None or latest is None or latest < earliest:
+        return view
+    if latest - earliest < JUST_ENABLED:
+        return {**view, "just_enabled": True}
+    days = (latest - earliest).total_seconds() / 86400
+    try:
+        width = max(0.0, min(100.0, 100 * days / float(period)))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return view
+    return {
+        **view,
+        "days": days,
+        "width": width,
+        "earliest": earliest.strftime("%Y-%m-%d %H:%M"),
+        "latest": latest.strftime("%Y-%m-%d %H:%M"),
+    }

@@ -31,7 +31,7 @@ from tablesafe.model import Finding, Report, Rule, Severity, TableDescription, U
 from tablesafe.reports._common import all_rules, plural, summary_line
 from tablesafe.rules.ts004_removal_policy_not_retain import RULE as TS004
 
-from .blueprint import blueprint, runbook_path
+from .blueprint import blueprint, pitr_view, runbook_path
 from .live import describe_record
 from .records import TableRecord
 
@@ -46,10 +46,6 @@ NO_STACK = "n/a (no stack)"
 """TS004 on a table no stack manages: there is no DeletionPolicy to judge, and no stack to
 delete the table (a pass there would claim a Retain that nobody set)."""
 _FAILING = {Severity.ERROR: FAIL, Severity.WARNING: WARN, Severity.INFO: INFO}
-JUST_ENABLED = dt.timedelta(hours=1)
-"""A restorable window shorter than this is PITR enabled moments ago: "enabled just now",
-not a window from a time to the same time with an empty bar."""
-DEFAULT_RECOVERY_PERIOD_DAYS = 35
 
 
 def findings_by_record(
@@ -153,42 +149,6 @@ _PAGES = Environment(
 )
 """The pages (``report.html.j2``, ``runbook.html.j2``, both extending ``page.html.j2``):
 autoescaping makes every value data, never markup."""
-
-
-def _instant(value: Any) -> dt.datetime | None:
-    """A blueprint timestamp (ISO text) in UTC, a naive one read as UTC; None when it is not one."""
-    try:
-        instant = dt.datetime.fromisoformat(str(value))
-        return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def pitr_view(pitr: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Status, restorable window and bar width (how much of the recovery period is restorable);
-    a window of less than JUST_ENABLED is "enabled just now"."""
-    if pitr is None:
-        return {"status": None}
-    status = pitr.get("status") or "unknown"
-    period = pitr.get("recovery_period_days") or DEFAULT_RECOVERY_PERIOD_DAYS
-    view: dict[str, Any] = {"status": status, "period": period, "just_enabled": False, "days": None}
-    earliest, latest = _instant(pitr.get("earliest_restorable")), _instant(pitr.get("latest_restorable"))
-    if status != "ENABLED" or earliest is None or latest is None or latest < earliest:
-        return view
-    if latest - earliest < JUST_ENABLED:
-        return {**view, "just_enabled": True}
-    days = (latest - earliest).total_seconds() / 86400
-    try:
-        width = max(0.0, min(100.0, 100 * days / float(period)))
-    except (TypeError, ValueError, ZeroDivisionError):
-        return view
-    return {
-        **view,
-        "days": days,
-        "width": width,
-        "earliest": earliest.strftime("%Y-%m-%d %H:%M"),
-        "latest": latest.strftime("%Y-%m-%d %H:%M"),
-    }
 
 
 def _cell(row: _Row, rule: Rule, matched: list[Finding]) -> dict[str, Any]:

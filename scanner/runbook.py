@@ -26,7 +26,7 @@ from typing import Any
 from tablesafe.neutralize import markdown_cell, markdown_code, markdown_fence, markdown_text, shell
 from tablesafe.rules.ts004_removal_policy_not_retain import SAFE_DELETION_POLICIES
 
-from .html_report import pitr_view
+from .blueprint import pitr_view
 
 ATTRIBUTE_TYPES = {"S": "STRING", "N": "NUMBER", "B": "BINARY"}
 
