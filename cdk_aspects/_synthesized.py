@@ -23,6 +23,7 @@ from tablesafe.config import Config
 from tablesafe.engine import evaluate
 from tablesafe.loader import load_paths
 from tablesafe.model import Finding, InputError
+from tablesafe.remediation import of_finding
 from tablesafe.reports._common import fix_text
 
 from ._common import finding_description
@@ -96,7 +97,7 @@ def violation(
     return cdk.PolicyViolation(
         rule_name=rule_name,
         description=neutralize.text(description),
-        fix=fix_text(finding.remediation),
+        fix=fix_text(of_finding(finding)),
         severity=finding.severity.value,
         violating_resources=resources,
     )

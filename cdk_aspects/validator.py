@@ -18,8 +18,8 @@ import aws_cdk as cdk
 import jsii
 
 from tablesafe import __version__
-from tablesafe.cli import FAIL_ON
 from tablesafe.model import Finding
+from tablesafe.output import FAIL_ON
 from tablesafe.rules import ALL_RULES
 
 from ._common import load, today_or

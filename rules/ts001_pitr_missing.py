@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
-from tablesafe.rules._fixes import pitr_fix
+from tablesafe.remediation import RemediationContext
+from tablesafe.rules._remediation import pitr_remediation
 from tablesafe.rules._switch import switch_messages
 
 
@@ -19,9 +19,9 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     )
 
 
-def fix(ctx: FixContext) -> Remediation:
+def remediation(ctx: RemediationContext) -> Remediation:
     how = "with pointInTimeRecoverySpecification" if ctx.in_code else "with the command below"
-    return pitr_fix(ctx, f"Enable point-in-time recovery on {ctx.where} {how}.")
+    return pitr_remediation(ctx, f"Enable point-in-time recovery on {ctx.where} {how}.")
 
 
 RULE = Rule(
@@ -35,7 +35,7 @@ RULE = Rule(
         "for exporting the table to S3."
     ),
     severity=Severity.ERROR,
-    fix=fix,
+    remediate=remediation,
     controls=(
         "AWS Security Hub DynamoDB.2",
         "AWS Config dynamodb-pitr-enabled",

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tablesafe.fixes import PYTHON, TYPESCRIPT, FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
-from tablesafe.rules._fixes import props_fix
+from tablesafe.remediation import PYTHON, TYPESCRIPT, RemediationContext
+from tablesafe.rules._remediation import props_remediation
 
 DEPRECATED_PROP = "pointInTimeRecovery"
 
@@ -61,8 +61,8 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     return messages
 
 
-def fix(ctx: FixContext) -> Remediation:
-    return props_fix(
+def remediation(ctx: RemediationContext) -> Remediation:
+    return props_remediation(
         ctx,
         f"Replace the deprecated prop on {ctx.where} with pointInTimeRecoverySpecification "
         "(`tablesafe lint --fix` does it for literal values).",
@@ -85,7 +85,7 @@ RULE = Rule(
         "pointInTimeRecoverySpecification is the only way to set the recovery period."
     ),
     severity=Severity.ERROR,
-    fix=fix,
+    remediate=remediation,
     controls=("cdk deprecation aws-cdk-lib.aws_dynamodb.TableOptions#pointInTimeRecovery",),
     check=check,
     help_url="https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_dynamodb.TableProps.html",

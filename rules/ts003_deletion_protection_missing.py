@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription
-from tablesafe.rules._fixes import props_fix
+from tablesafe.remediation import RemediationContext
+from tablesafe.rules._remediation import props_remediation
 from tablesafe.rules._switch import switch_messages
 
 
@@ -17,13 +17,13 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     )
 
 
-def fix(ctx: FixContext) -> Remediation:
+def remediation(ctx: RemediationContext) -> Remediation:
     python, typescript = (
         ("deletion_protection_enabled=True,", "deletionProtectionEnabled: true,")
         if ctx.l1
         else ("deletion_protection=True,", "deletionProtection: true,")
     )
-    return props_fix(
+    return props_remediation(
         ctx,
         f"Enable deletion protection on {ctx.where}.",
         python,
@@ -42,7 +42,7 @@ RULE = Rule(
         "policy only covers CloudFormation; deletion protection covers everyone."
     ),
     severity=Severity.ERROR,
-    fix=fix,
+    remediate=remediation,
     controls=(
         "AWS Security Hub DynamoDB.6",
         "AWS Config dynamodb-table-deletion-protection-enabled",

@@ -6,10 +6,10 @@ RemovalPolicy.DESTROY, RemovalPolicies.of(scope) or a raw template without polic
 
 from __future__ import annotations
 
-from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
 from tablesafe.neutralize import text as shown_text
-from tablesafe.rules._fixes import props_fix
+from tablesafe.remediation import RemediationContext
+from tablesafe.rules._remediation import props_remediation
 
 SAFE_DELETION_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 SAFE_UPDATE_REPLACE_POLICIES = frozenset({"Retain"})
@@ -42,7 +42,7 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     ]
 
 
-def fix(ctx: FixContext) -> Remediation:
+def remediation(ctx: RemediationContext) -> Remediation:
     summary = (
         f"Retain {ctx.where}: RemovalPolicy.RETAIN (the CDK default) sets DeletionPolicy and "
         "UpdateReplacePolicy to Retain."
@@ -63,7 +63,7 @@ def fix(ctx: FixContext) -> Remediation:
             f"{ctx.ts_var}.applyRemovalPolicy(RemovalPolicy.RETAIN);",
             template,
         )
-    return props_fix(
+    return props_remediation(
         ctx, summary, "removal_policy=RemovalPolicy.RETAIN,", "removalPolicy: RemovalPolicy.RETAIN,", template
     )
 
@@ -78,7 +78,7 @@ RULE = Rule(
         "Retain leaves the table in the account, from where it can be imported again."
     ),
     severity=Severity.ERROR,
-    fix=fix,
+    remediate=remediation,
     controls=("cfn-lint I3011",),
     check=check,
     help_url="https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html",

@@ -8,9 +8,9 @@ that error (a new construct id) creates a new, empty table.
 from __future__ import annotations
 
 from tablesafe.changes import SAFE_MIGRATION_URL, describe_where, removal_outcome
-from tablesafe.fixes import FixContext
 from tablesafe.model import GLOBAL_TABLE, Remediation, Rule, RuleSettings, Severity, TableChange
-from tablesafe.rules._fixes import retain_steps
+from tablesafe.remediation import RemediationContext
+from tablesafe.rules._remediation import retain_steps
 
 _KIND = {GLOBAL_TABLE: "a TableV2 (AWS::DynamoDB::GlobalTable)"}
 _TABLE_KIND = "a Table (AWS::DynamoDB::Table)"
@@ -37,7 +37,7 @@ def check(change: TableChange, settings: RuleSettings) -> list[str]:
     ]
 
 
-def fix(ctx: FixContext) -> Remediation:
+def remediation(ctx: RemediationContext) -> Remediation:
     python, typescript = retain_steps(
         ctx,
         python_new=f"dynamodb.TableV2(self, {ctx.py_id}, partition_key=..., ...)",
@@ -65,7 +65,7 @@ RULE = Rule(
         "data: retain the table, remove it from the stack, switch to TableV2, and import it."
     ),
     severity=Severity.ERROR,
-    fix=fix,
+    remediate=remediation,
     controls=("none: no other tool gates on a Table to TableV2 swap (cdk diff shows it, never fails on it)",),
     check=check,
     help_url="https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_dynamodb/README.html#migrating-from-table-to-tablev2",

@@ -17,11 +17,11 @@ from tablesafe.changes import (
     replacement_outcome,
     replacing_changes,
 )
-from tablesafe.fixes import FixContext, python_string, typescript_string
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableChange
 from tablesafe.neutralize import shell
 from tablesafe.neutralize import text as shown_text
-from tablesafe.rules._fixes import retain_steps
+from tablesafe.remediation import RemediationContext, python_string, typescript_string
+from tablesafe.rules._remediation import retain_steps
 
 
 def check(change: TableChange, settings: RuleSettings) -> list[str]:
@@ -59,7 +59,7 @@ REFACTOR = (
 )
 
 
-def _removed(ctx: FixContext) -> Remediation:
+def _removed(ctx: RemediationContext) -> Remediation:
     return Remediation(
         f"Keep {ctx.named} in the stack, or retain it before removing it: deploy "
         "RemovalPolicy.RETAIN first, then remove it (it is orphaned with its data; `cdk import` "
@@ -72,7 +72,7 @@ def _removed(ctx: FixContext) -> Remediation:
     )
 
 
-def _moved(ctx: FixContext, old: FixContext) -> Remediation:
+def _moved(ctx: RemediationContext, old: RemediationContext) -> Remediation:
     """A new logical ID or another stack: refactor first; the old ID only within a stack."""
     same_stack = ctx.stack == old.stack
     summary = (
@@ -103,7 +103,7 @@ def _moved(ctx: FixContext, old: FixContext) -> Remediation:
     )
 
 
-def _replaced(ctx: FixContext, changed: str) -> Remediation:
+def _replaced(ctx: RemediationContext, changed: str) -> Remediation:
     """A create-only property changed: no logical-ID fix helps; undo, or move the data."""
     return Remediation(
         f"Undo the change to {changed} of {ctx.named}, or move the data deliberately: export the "
@@ -123,11 +123,11 @@ def _replaced(ctx: FixContext, changed: str) -> Remediation:
     )
 
 
-def fix(ctx: FixContext) -> Remediation:
+def remediation(ctx: RemediationContext) -> Remediation:
     change = ctx.change
     if change is None:  # the catalogue: the general advice
         return _replaced(ctx, "the key schema, table name, local indexes or import source")
-    old = FixContext.of(change.old)
+    old = RemediationContext.of(change.old)
     if change.new is None:
         return _removed(old)
     changes = replacing_changes(change.old, change.new)
@@ -147,7 +147,7 @@ RULE = Rule(
         "cdk diff shows this as one line among many and never fails on it."
     ),
     severity=Severity.ERROR,
-    fix=fix,
+    remediate=remediation,
     controls=("none: cdk diff reports replacements but does not gate on them",),
     check=check,
     help_url="https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
-from tablesafe.rules._fixes import pitr_fix
+from tablesafe.remediation import RemediationContext
+from tablesafe.rules._remediation import pitr_remediation
 
 
 def check(table: TableDescription, settings: RuleSettings) -> list[str]:
@@ -22,8 +22,8 @@ def check(table: TableDescription, settings: RuleSettings) -> list[str]:
     return []
 
 
-def fix(ctx: FixContext) -> Remediation:
-    return pitr_fix(
+def remediation(ctx: RemediationContext) -> Remediation:
+    return pitr_remediation(
         ctx, f"Raise the PITR recovery period of {ctx.where} to 35 days (the maximum and the default)."
     )
 
@@ -38,7 +38,7 @@ RULE = Rule(
         "restored."
     ),
     severity=Severity.WARNING,
-    fix=fix,
+    remediate=remediation,
     controls=("AWS Security Hub DynamoDB.2 (recovery period)",),
     check=check,
     help_url="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery_Howitworks.html",

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tablesafe.cli import say
 from tablesafe.model import Report
+from tablesafe.output import say
 from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT
 
 EXIT_INTERRUPTED = 130
@@ -121,7 +121,7 @@ def _missing_extra(error: ModuleNotFoundError, extra: str) -> int:
 
 def audit_exit_code(report: Report, fail_on: str) -> int:
     """Partial (3) wins over findings (1): a clean-looking partial run must not pass a gate."""
-    from tablesafe.cli import exit_code
+    from tablesafe.output import exit_code
 
     return EXIT_PARTIAL if report.errors else exit_code(report, fail_on)
 
@@ -133,8 +133,8 @@ def default_output_dir(now: dt.datetime | None = None) -> Path:
 
 def _audit(args: argparse.Namespace) -> int:
     from tablesafe import __version__
-    from tablesafe.cli import EXIT_INPUT, emit_report
     from tablesafe.config import load_config
+    from tablesafe.output import EXIT_INPUT, emit_report
 
     if args.demo and (used := [f"--{o.replace('_', '-')}" for o in _DEMO_EXCLUSIVE if getattr(args, o)]):
         return _fail(f"--demo runs against its own local endpoint: drop {', '.join(used)}")

@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from tablesafe import neutralize
 from tablesafe.model import Finding, Report, Rule, Severity, TableDescription, Unknown
+from tablesafe.remediation import of_finding
 from tablesafe.reports._common import all_rules, plural, summary_line
 from tablesafe.rules.ts004_removal_policy_not_retain import RULE as TS004
 
@@ -220,7 +221,7 @@ def _finding_view(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "suppressed": finding.suppressed,
         "reason": finding.suppression_reason,
-        "fix": finding.remediation,
+        "fix": of_finding(finding),
     }
 
 

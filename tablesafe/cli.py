@@ -12,17 +12,16 @@ import json
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from tablesafe import __version__, neutralize
-from tablesafe.model import CONFIG_ERROR, Report, Rule, Severity
+from tablesafe.model import Rule
+from tablesafe.output import EXIT_INPUT, EXIT_OK, FAIL_ON, emit_report, say, write_stdout
+from tablesafe.remediation import of_rule
+from tablesafe.reports import FORMATS
 from tablesafe.reports._common import snippets
-
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
-FORMATS = ("text", "json", "sarif", "junit", "markdown")
-FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -150,54 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def exit_code(report: Report, fail_on: str) -> int:
-    if report.errors:
-        return EXIT_INPUT
-    threshold = FAIL_ON[fail_on]
-    if threshold is not None and any(
-        not f.suppressed and f.severity.rank >= threshold.rank for f in report.findings
-    ):
-        return EXIT_FINDINGS
-    return EXIT_OK
-
-
-def emit_report(
-    report: Report, args: argparse.Namespace, decide: Callable[[Report, str], int] | None = None
-) -> int:
-    """Write the report where asked; input errors always reach stderr as one line each.
-
-    decide turns the report and --fail-on into the exit code (default: exit_code); a report
-    that cannot be written is exit 2 whatever it holds."""
-    from tablesafe.reports import render, use_color
-
-    to_terminal_text = args.format == "text" and not args.output
-    rendered = render(
-        report, args.format, color=to_terminal_text and use_color(sys.stdout), tool_version=__version__
-    )
-    if not to_terminal_text:
-        for error in report.errors:
-            say(f"{'configuration error' if error.kind == CONFIG_ERROR else 'error'}: {error}")
-    if args.output:
-        try:
-            Path(args.output).write_text(rendered, encoding="utf-8")
-        except OSError as error:
-            say(f"error: {args.output}: cannot write: {error.strerror}")
-            return EXIT_INPUT
-    else:
-        _write(sys.stdout, rendered)
-    return (decide or exit_code)(report, args.fail_on)
-
-
-def _write(stream: TextIO, text: str) -> None:
-    stream.write(text if text.endswith("\n") else text + "\n")
-
-
-def say(message: object) -> None:
-    """One line on stderr after 'tablesafe: '; the message passes through neutralize.text, so
-    a file name or a value holding a newline or an escape sequence cannot make it two lines."""
-    print(f"tablesafe: {neutralize.text(message)}", file=sys.stderr)
-
-
 def _check(args: argparse.Namespace) -> int:
     from tablesafe.config import find_upwards, load_config
     from tablesafe.engine import build_report
@@ -281,10 +232,10 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
         "severity": rule.severity.value,
         "rationale": rule.rationale,
         "remediation": {
-            "summary": rule.remediation.summary,
-            "cdk_python": rule.remediation.cdk_python,
-            "cdk_typescript": rule.remediation.cdk_typescript,
-            "cli": rule.remediation.cli,
+            "summary": of_rule(rule).summary,
+            "cdk_python": of_rule(rule).cdk_python,
+            "cdk_typescript": of_rule(rule).cdk_typescript,
+            "cli": of_rule(rule).cli,
         },
         "controls": list(rule.controls),
         "help_url": rule.help_url,
@@ -295,10 +246,10 @@ def _rule_text(rule: Rule) -> str:
     """One catalogue entry for people: what, why, how to fix, and the peers' controls."""
     indent = "    "
     parts = [f"{rule.id}  {rule.slug}  [{rule.severity.value}]", f"  {rule.title}", ""]
-    for paragraph in (rule.rationale, f"fix: {rule.remediation.summary}"):
+    for paragraph in (rule.rationale, f"fix: {of_rule(rule).summary}"):
         parts += [*textwrap.wrap(paragraph, 96, initial_indent="  ", subsequent_indent="  "), ""]
     parts.pop()
-    for label, _, code in snippets(rule.remediation):
+    for label, _, code in snippets(of_rule(rule)):
         parts += [f"  {label}:", textwrap.indent(code, indent)]
     parts += [
         "  controls:",
@@ -320,9 +271,9 @@ def _rules(args: argparse.Namespace) -> int:
             return EXIT_INPUT
         rules = [rule]
     if args.format == "json":
-        _write(sys.stdout, json.dumps([_catalogue_entry(rule) for rule in rules], indent=2))
+        write_stdout(json.dumps([_catalogue_entry(rule) for rule in rules], indent=2))
         return EXIT_OK
-    _write(sys.stdout, "\n\n".join(_rule_text(rule) for rule in rules))
+    write_stdout("\n\n".join(_rule_text(rule) for rule in rules))
     return EXIT_OK
 
 
@@ -334,7 +285,7 @@ def _checkov_dir(args: argparse.Namespace) -> int:
     if not (directory / "tablesafe_checks.py").is_file():
         say(f"error: {directory}: the checkov checks are not installed here")
         return EXIT_INPUT
-    _write(sys.stdout, str(directory))
+    write_stdout(str(directory))
     return EXIT_OK
 
 

@@ -81,8 +81,8 @@ def register_lint_command(
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from tablesafe.cli import emit_report
     from tablesafe.config import load_config
+    from tablesafe.output import emit_report
     from tablesafe.source.files import expand_folders
 
     config, config_errors = load_config(args.config, Path.cwd())

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from tablesafe.describe import describe_fields
-from tablesafe.fixes import CDK_METADATA_TYPE, app_language
 from tablesafe.folders import walk_files
 from tablesafe.model import TABLE_TYPES, InputError, LoadResult, Notice, Severity, TableDescription
+from tablesafe.remediation import CDK_METADATA_TYPE, app_language
 from tablesafe.values import TemplateContext
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024

@@ -7,14 +7,13 @@ at their inputs. A global table yields one description per replica.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tablesafe.fixes import FixContext
+    from tablesafe.remediation import RemediationContext
 
 TABLE = "AWS::DynamoDB::Table"
 GLOBAL_TABLE = "AWS::DynamoDB::GlobalTable"
@@ -171,8 +170,9 @@ class Rule:
     title: str
     rationale: str
     severity: Severity
-    fix: Callable[[FixContext], Remediation]
-    """The remediation for one finding, rendered from what it knows of the table."""
+    remediate: Callable[[RemediationContext], Remediation]
+    """The remediation for one finding, rendered from what it knows of the table
+    (tablesafe.remediation.of_finding; the catalogue's: tablesafe.remediation.of_rule)."""
     controls: tuple[str, ...]
     check: Check | ChangeCheck
     help_url: str
@@ -180,19 +180,6 @@ class Rule:
     """Judged once per resource, not per replica (the policy belongs to the resource)."""
     judges_changes: bool = False
     """check takes a TableChange (baseline vs new) instead of one TableDescription."""
-
-    @property
-    def remediation(self) -> Remediation:
-        """The fix with placeholders instead of a table: what the catalogue shows (rendered
-        once per rule)."""
-        return _catalogue_fix(self)
-
-
-@functools.cache
-def _catalogue_fix(rule: Rule) -> Remediation:
-    from tablesafe.fixes import PLACEHOLDER
-
-    return rule.fix(PLACEHOLDER)
 
 
 @dataclass(slots=True)
@@ -209,39 +196,9 @@ class Finding:
     """The baseline pair a change rule (TS005, TS006) judged; its fix depends on the cause."""
 
     @property
-    def remediation(self) -> Remediation:
-        """The rule's fix rendered for this finding's table (and change)."""
-        from tablesafe.fixes import FixContext, for_reader
-
-        context = FixContext.for_finding(self)
-        return for_reader(self.rule.fix(context), context, cdk_commands=self.rule.judges_changes)
-
-    @property
     def replica_region(self) -> str | None:
         """The replica this finding is about; None for a rule judged once per resource."""
         return None if self.rule.per_resource else self.table.replica_region
-
-    def to_dict(self) -> dict[str, Any]:
-        table = self.table
-        return {
-            "rule_id": self.rule.id,
-            "rule": self.rule.slug,
-            "severity": self.severity.value,
-            "message": self.message,
-            "source": table.source.value,
-            "stack": table.stack,
-            "logical_id": table.logical_id,
-            "construct_path": table.construct_path,
-            "resource_type": table.resource_type,
-            "replica_region": self.replica_region,
-            "file": table.file,
-            "line": table.line,
-            "table_name": table.table_name,
-            "table_arn": table.table_arn,
-            "remediation": self.remediation.summary,
-            "suppressed": self.suppressed,
-            "suppression_reason": self.suppression_reason,
-        }
 
 
 CONFIG_ERROR = "config"

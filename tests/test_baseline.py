@@ -96,6 +96,7 @@ def test_replacement_fixes_match_the_cause(pair: tuple[Path, Path]) -> None:
     from tablesafe.config import Config
     from tablesafe.engine import build_report
     from tablesafe.loader import load_paths
+    from tablesafe.remediation import of_finding
 
     before, after = pair
     loaded = load_paths([str(after)])
@@ -103,7 +104,7 @@ def test_replacement_fixes_match_the_cause(pair: tuple[Path, Path]) -> None:
 
     compare(loaded, [str(after)], str(before), None, after)
     fixes = {
-        (f.rule.id, (f.table.logical_id or "")[:-8]): f.remediation
+        (f.rule.id, (f.table.logical_id or "")[:-8]): of_finding(f)
         for f in build_report(loaded, Config()).findings
         if f.rule.id in ("TS005", "TS006")
     }

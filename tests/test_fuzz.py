@@ -16,6 +16,7 @@ from tablesafe.config import Config
 from tablesafe.engine import evaluate
 from tablesafe.loader import TemplateSource, describe_template, parse_document
 from tablesafe.model import LoadResult
+from tablesafe.reports import finding_dict
 from tablesafe.rules import ALL_RULES
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -120,7 +121,7 @@ def _check_everything(path: Path) -> None:
     describe_template(TemplateSource(path, path.name), result)
     findings = evaluate(result.tables, Config())
     for finding in findings:
-        json.dumps(finding.to_dict())
+        json.dumps(finding_dict(finding))
         assert finding.message
     assert all(isinstance(error.problem, str) and error.problem for error in result.errors)
 

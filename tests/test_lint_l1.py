@@ -20,6 +20,7 @@ from conftest import JSII_QUIET, git
 from tablesafe.config import Config
 from tablesafe.lint import lint_files
 from tablesafe.model import Report
+from tablesafe.remediation import of_finding
 from tablesafe.source import read_source
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -94,7 +95,7 @@ def test_l1_fixes_name_the_l1() -> None:
     the L2's props."""
     report = lint("l1.py", "l1.ts")
     fixes = {
-        (f.rule.id, f.table.file.rsplit(".", 1)[-1]): f.remediation
+        (f.rule.id, f.table.file.rsplit(".", 1)[-1]): of_finding(f)
         for f in report.findings
         if f.table.construct_path == "Bare"
     }

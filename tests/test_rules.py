@@ -17,6 +17,8 @@ from tablesafe.config import Config
 from tablesafe.engine import evaluate
 from tablesafe.loader import load_paths
 from tablesafe.model import TABLE, Rule, RuleSettings, TableChange, TableDescription, Unknown
+from tablesafe.remediation import of_rule
+from tablesafe.reports import finding_dict
 from tablesafe.rules import ALL_RULES, RULES_BY_ID
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
@@ -51,14 +53,14 @@ def test_global_tables_are_judged_per_replica() -> None:
     _, findings = _findings("TS003")
     replica = [f for f in findings if f.table.logical_id == "FailGlobalSecondReplica"]
     assert [f.table.replica_region for f in replica] == ["eu-west-1"]
-    assert replica[0].to_dict()["replica_region"] == "eu-west-1"
+    assert finding_dict(replica[0])["replica_region"] == "eu-west-1"
 
 
 def test_resource_level_rules_report_once_per_global_table() -> None:
     _, findings = _findings("TS004")
     deletes = [f for f in findings if f.table.logical_id == "FailGlobalDelete"]
     assert len(deletes) == 1
-    assert deletes[0].to_dict()["replica_region"] is None
+    assert finding_dict(deletes[0])["replica_region"] is None
 
 
 @pytest.mark.parametrize(
@@ -136,7 +138,7 @@ def test_deprecated_prop_is_named_as_the_apps_language_spells_it(
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.id)
 def test_rule_metadata_is_complete(rule: Rule) -> None:
     assert rule.id.startswith("TS") and rule.slug and rule.title and len(rule.rationale) > 40
-    remediation = rule.remediation
+    remediation = of_rule(rule)
     assert remediation.summary and remediation.cdk_python and remediation.cdk_typescript and remediation.cli
     assert rule.controls and rule.help_url.startswith("https://")
 

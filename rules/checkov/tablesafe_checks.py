@@ -116,6 +116,7 @@ from tablesafe.describe import describe_resource  # noqa: E402
 from tablesafe.engine import judge  # noqa: E402
 from tablesafe.loader import InputProblem, parse_document, read_text  # noqa: E402
 from tablesafe.model import GLOBAL_TABLE, TABLE_TYPES, Finding, Rule, Severity, TableDescription  # noqa: E402
+from tablesafe.reports import finding_dict  # noqa: E402
 from tablesafe.rules import RULES_BY_ID  # noqa: E402
 from tablesafe.values import TemplateContext  # noqa: E402
 
@@ -273,7 +274,7 @@ class TableSafeCheck(BaseResourceCheck):  # type: ignore[misc]
             skip_info=skip_info,
         )
         if self._findings:
-            result["tablesafe_findings"] = [finding.to_dict() for finding in self._findings]
+            result["tablesafe_findings"] = [finding_dict(finding) for finding in self._findings]
         if self._comment is not None:
             result["suppress_comment"] = self._comment
         return result

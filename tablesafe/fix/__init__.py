@@ -138,7 +138,7 @@ def apply_fixes(
     remains. --diff: print the patch, write nothing, and return the exit code: 1 when the
     patch is not empty, 2 when an input could not be read or fixed (or problems holds one),
     else 0."""
-    from tablesafe.cli import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, say
+    from tablesafe.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, say
 
     fixes, unfixable, report = fix_files(paths, config, diff_base)
     problems.extend(unfixable)

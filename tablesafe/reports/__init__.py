@@ -8,13 +8,38 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TextIO
+from typing import Any, TextIO
 
-from tablesafe.model import Report
+from tablesafe.model import Finding, Report
+from tablesafe.remediation import of_finding
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
 
-__all__ = ["FORMATS", "render", "render_json", "use_color"]
+__all__ = ["FORMATS", "finding_dict", "render", "render_json", "use_color"]
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    """One finding in the JSON contract's shape."""
+    table = finding.table
+    return {
+        "rule_id": finding.rule.id,
+        "rule": finding.rule.slug,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "source": table.source.value,
+        "stack": table.stack,
+        "logical_id": table.logical_id,
+        "construct_path": table.construct_path,
+        "resource_type": table.resource_type,
+        "replica_region": finding.replica_region,
+        "file": table.file,
+        "line": table.line,
+        "table_name": table.table_name,
+        "table_arn": table.table_arn,
+        "remediation": of_finding(finding).summary,
+        "suppressed": finding.suppressed,
+        "suppression_reason": finding.suppression_reason,
+    }
 
 
 def _json_list(items: list[object]) -> str:
@@ -32,7 +57,7 @@ def render_json(report: Report, *, tool_version: str) -> str:
     sections = {
         "tool": json.dumps("tablesafe"),
         "version": json.dumps(tool_version),
-        "findings": _json_list([finding.to_dict() for finding in report.findings]),
+        "findings": _json_list([finding_dict(finding) for finding in report.findings]),
         "summary": json.dumps(report.summary()),
         "errors": _json_list(
             [{"path": error.path, "problem": error.problem, "kind": error.kind} for error in report.errors]

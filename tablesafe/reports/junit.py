@@ -14,6 +14,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from tablesafe import neutralize
 from tablesafe.model import Finding, Report, Rule, TableDescription
+from tablesafe.remediation import of_finding
 
 from ._common import all_rules, fix_text, group_by_stack, subject
 
@@ -56,7 +57,7 @@ def _testcase(case: _Case, classname: str) -> TestCase:
     if failing:
         failure = Failure("; ".join(f.message for f in failing), failing[0].severity.value)
         messages = "\n".join(f.message for f in failing)
-        failure.text = f"{messages}\n\n{fix_text(failing[0].remediation)}"
+        failure.text = f"{messages}\n\n{fix_text(of_finding(failing[0]))}"
         testcase.result = [failure]
     elif case.findings:
         reasons = [f.suppression_reason or "suppressed" for f in case.findings]

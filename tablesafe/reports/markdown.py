@@ -12,6 +12,7 @@ import html
 from tablesafe.model import CONFIG_ERROR, Finding, Report
 from tablesafe.neutralize import markdown_cell, markdown_code, markdown_text
 from tablesafe.neutralize import text as shown_text
+from tablesafe.remediation import of_finding
 
 from ._common import SYMBOL, active, failed, fix_markdown, stack_of, subject, summary_line
 
@@ -53,7 +54,7 @@ def render_markdown(report: Report, *, tool_version: str) -> str:
             # <summary> is an HTML block: Markdown is not rendered there, HTML escaping applies
             table = html.escape(shown_text(subject(finding.table, finding.rule)))
             summary = f"How to fix {finding.rule.id} on {table}"
-            lines += _details(summary, [fix_markdown(finding.remediation)])
+            lines += _details(summary, [fix_markdown(of_finding(finding))])
     suppressed = [f for f in report.findings if f.suppressed]
     if suppressed:
         table = ["| Rule | Stack | Resource | Reason |", "|---|---|---|---|"]

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tablesafe.model import Finding, Report, Rule, Severity, TableDescription
+from tablesafe.remediation import of_finding, of_rule
 
 from ._common import all_rules, fix_markdown, fix_text, relative_path, stack_of, subject
 
@@ -45,8 +46,8 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.rationale},
         "help": {
-            "text": fix_text(rule.remediation),
-            "markdown": fix_markdown(rule.remediation),
+            "text": fix_text(of_rule(rule)),
+            "markdown": fix_markdown(of_rule(rule)),
         },
         "helpUri": rule.help_url,
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
@@ -93,7 +94,7 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
         "ruleIndex": index,
         "level": LEVEL[finding.severity],
         "message": {
-            "text": f"{subject(finding.table, rule)}: {finding.message} Fix: {finding.remediation.summary}"
+            "text": f"{subject(finding.table, rule)}: {finding.message} Fix: {of_finding(finding).summary}"
         },
         "partialFingerprints": {"tablesafe/v1": fingerprint(finding)},
     }

@@ -11,6 +11,7 @@ import textwrap
 
 from tablesafe.model import CONFIG_ERROR, Finding, Report, Severity
 from tablesafe.neutralize import text as shown
+from tablesafe.remediation import of_finding
 
 from ._common import (
     SYMBOL,
@@ -126,7 +127,7 @@ def _finding(finding: Finding, layout: _Layout, *, detailed: bool = True) -> lis
     if not detailed:
         return layout.pieces(head, 2)
     lines = [*layout.pieces(head, 2), *layout.wrap(finding.message, 4)]
-    fix = finding.remediation
+    fix = of_finding(finding)
     lines += layout.wrap(f"fix: {fix.summary}", 4, "dim")
     for label, _, code in snippets(fix):
         lines.append(layout.paint(f"      {label}:", "dim"))

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from tablesafe.fixes import PYTHON, TYPESCRIPT
 from tablesafe.model import GLOBAL_TABLE, TABLE, Judged, Source, Suppression, TableDescription, Unknown
+from tablesafe.remediation import PYTHON, TYPESCRIPT
 from tablesafe.replacement_data import REPLACING_PROPERTIES
 from tablesafe.rules import RULE_IDS, find_rule
 from tablesafe.source import PYTHON_SUFFIXES

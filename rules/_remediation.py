@@ -1,15 +1,17 @@
-"""Fix snippets that several rules share, rendered for one table (tablesafe.fixes)."""
+"""Remediation snippets that several rules share, rendered for one table (tablesafe.remediation)."""
 
 from __future__ import annotations
 
-from tablesafe.fixes import FixContext
 from tablesafe.model import Remediation
 from tablesafe.neutralize import text as shown_text
+from tablesafe.remediation import RemediationContext
 
 FULL_PERIOD = 35
 
 
-def props_fix(ctx: FixContext, summary: str, python: str, typescript: str, cli: str) -> Remediation:
+def props_remediation(
+    ctx: RemediationContext, summary: str, python: str, typescript: str, cli: str
+) -> Remediation:
     """A fix that adds props to the table's construct call (or its replica entry), with a
     comment naming that call; no CDK code for a live table that no stack manages."""
     if not ctx.in_code:
@@ -22,12 +24,12 @@ def props_fix(ctx: FixContext, summary: str, python: str, typescript: str, cli: 
     )
 
 
-def pitr_fix(ctx: FixContext, summary: str) -> Remediation:
+def pitr_remediation(ctx: RemediationContext, summary: str) -> Remediation:
     """PITR on, with the full recovery period (TS001, TS007)."""
     spec = "dynamodb.PointInTimeRecoverySpecification"
     if ctx.l1:
         spec = f"dynamodb.{ctx.cdk_class}.PointInTimeRecoverySpecificationProperty"
-    return props_fix(
+    return props_remediation(
         ctx,
         summary,
         f"point_in_time_recovery_specification={spec}(\n"
@@ -40,7 +42,7 @@ def pitr_fix(ctx: FixContext, summary: str) -> Remediation:
     )
 
 
-def retain_steps(ctx: FixContext, *, python_new: str, typescript_new: str) -> tuple[str, str]:
+def retain_steps(ctx: RemediationContext, *, python_new: str, typescript_new: str) -> tuple[str, str]:
     """The documented migration that keeps the data: retain, remove, re-create the construct
     as python_new / typescript_new, `cdk import` (newer CLIs: `cdk orphan`, then import)."""
     stack = shown_text(ctx.stack or "its stack")

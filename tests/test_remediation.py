@@ -14,9 +14,16 @@ from conftest import RunCli
 
 from tablesafe.config import Config
 from tablesafe.engine import build_report
-from tablesafe.fixes import FixContext, app_language, for_reader, python_string, typescript_string
 from tablesafe.loader import load_paths
 from tablesafe.model import GLOBAL_TABLE, TABLE, Finding, Severity, Source, TableDescription
+from tablesafe.remediation import (
+    RemediationContext,
+    app_language,
+    for_reader,
+    of_finding,
+    python_string,
+    typescript_string,
+)
 from tablesafe.rules import RULES_BY_ID
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,8 +53,8 @@ def test_check_fixes_name_their_own_table_only(run_cli: RunCli) -> None:
     assert len(ids) >= 3
     for finding in build_report(load_paths([str(SAMPLE)]), Config()).findings:
         own = finding.table.construct_path.removesuffix("/Resource").rsplit("/", 1)[-1]
-        fix = _fix_text(finding.remediation)
-        assert repr(own) in fix or own in finding.remediation.summary, (finding.rule.id, own)
+        fix = _fix_text(of_finding(finding))
+        assert repr(own) in fix or own in of_finding(finding).summary, (finding.rule.id, own)
         assert not any(f"'{other}'" in fix for other in ids - {own}), (finding.rule.id, own)
         assert "OrdersA9B65338" not in fix  # the example ID the fixes once carried
 
@@ -100,7 +107,7 @@ def test_hostile_names_stay_inside_each_snippet(rule_id: str, tmp_path: Path) ->
         replica_region="eu-west-1",
     )
     finding = Finding(rule, table, Severity.ERROR, "m")
-    fix = rule.fix(FixContext.for_finding(finding))
+    fix = rule.remediate(RemediationContext.for_finding(finding))
     # a props fragment ends in a comma: it parses as the arguments of a call
     code = fix.cdk_python
     tree = ast.parse(f"f(\n{code}\n)" if code.rstrip().endswith(",") else code)
@@ -131,19 +138,19 @@ def test_live_fix_is_the_cli_command_for_the_table() -> None:
         table_arn="arn:aws:dynamodb:eu-west-1:123456789012:table/orders",
     )
     finding = Finding(RULES_BY_ID["TS003"], live, Severity.ERROR, "off")
-    fix = finding.remediation
+    fix = of_finding(finding)
     assert (
         fix.cli
         == "aws dynamodb update-table --table-name orders --region eu-west-1 --deletion-protection-enabled"
     )
     assert fix.cdk_python == fix.cdk_typescript == ""  # no stack owns it: no CDK code
-    pitr = Finding(RULES_BY_ID["TS001"], live, Severity.ERROR, "off").remediation
+    pitr = of_finding(Finding(RULES_BY_ID["TS001"], live, Severity.ERROR, "off"))
     assert "update-continuous-backups --table-name orders --region eu-west-1" in pitr.cli
 
 
 def test_for_reader_keeps_the_cli_for_replacements_only() -> None:
-    context = FixContext(construct_id="Products", stack="Shop", language="python")
-    fix = RULES_BY_ID["TS006"].fix(context)
+    context = RemediationContext(construct_id="Products", stack="Shop", language="python")
+    fix = RULES_BY_ID["TS006"].remediate(context)
     kept = for_reader(fix, context, cdk_commands=True)
     assert kept.cdk_typescript == "" and kept.cdk_python and kept.cli
     assert for_reader(fix, context, cdk_commands=False).cli == ""

@@ -1,7 +1,8 @@
-"""A fix is rendered for its finding: the table's own construct id, logical ID, stack, name
-and region, never an example.
+"""Remediation, the advice printed with each finding, is rendered for that finding: the
+table's own construct id, logical ID, stack, name and region, never an example. (A fix, by
+contrast, rewrites the user's source: tablesafe.fix.)
 
-Each rule has one `fix(FixContext) -> Remediation` function. The context carries what the
+Each rule has one `remediation(RemediationContext) -> Remediation` function. The context carries what the
 finding knows about the table and renders each value for the snippet it lands in: a
 Python or TypeScript string literal for CDK code, a quoted shell word for CLI commands. So
 a construct id such as `O'Brien` or a table name from an AWS API can never break out of
@@ -11,20 +12,18 @@ the snippet. The catalogue (`tablesafe rules`) renders the same functions with p
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import keyword
 import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tablesafe.model import GLOBAL_TABLE, Remediation, Source, TableChange, TableDescription
+from tablesafe.model import GLOBAL_TABLE, Finding, Remediation, Rule, Source, TableChange, TableDescription
 from tablesafe.neutralize import shell, text
 from tablesafe.source.calls import L1_CLASSES
-
-if TYPE_CHECKING:
-    from tablesafe.model import Finding
 
 PYTHON, TYPESCRIPT = "python", "typescript"
 CDK_METADATA_TYPE = "AWS::CDK::Metadata"
@@ -77,7 +76,7 @@ def _identifier(words: list[str], *, camel: bool) -> str:
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3 times more, per finding
-class FixContext:
+class RemediationContext:
     """What a fix may name, from one finding (or placeholders, for the catalogue)."""
 
     construct_id: str | None = None
@@ -116,7 +115,7 @@ class FixContext:
     @classmethod
     def of(
         cls, table: TableDescription, change: TableChange | None = None, *, replica: bool = True
-    ) -> FixContext:
+    ) -> RemediationContext:
         """The context of a table; replica=False for a rule judged once per resource, which
         fixes the resource, not one of its replicas."""
         path = table.construct_path
@@ -138,7 +137,7 @@ class FixContext:
         )
 
     @classmethod
-    def for_finding(cls, finding: Finding) -> FixContext:
+    def for_finding(cls, finding: Finding) -> RemediationContext:
         return cls.of(finding.table, finding.change, replica=not finding.rule.per_resource)
 
     # --- names, rendered for each kind of snippet -------------------------------------
@@ -228,16 +227,16 @@ def _is_l1(table: TableDescription) -> bool:
     return bool(table.construct_path) and not (table.construct_path or "").endswith("/Resource")
 
 
-PLACEHOLDER = FixContext(construct_id="<construct id>", logical_id="<logical ID>", stack="<stack>")
+PLACEHOLDER = RemediationContext(construct_id="<construct id>", logical_id="<logical ID>", stack="<stack>")
 """The context the catalogue renders fixes with: placeholders, clearly not real names."""
 
 
-def shown_languages(context: FixContext) -> tuple[str, ...]:
+def shown_languages(context: RemediationContext) -> tuple[str, ...]:
     """The CDK languages a fix is shown in: the app's, or both when it is unknown."""
     return (context.language,) if context.language in (PYTHON, TYPESCRIPT) else (PYTHON, TYPESCRIPT)
 
 
-def for_reader(remediation: Remediation, context: FixContext, *, cdk_commands: bool) -> Remediation:
+def for_reader(remediation: Remediation, context: RemediationContext, *, cdk_commands: bool) -> Remediation:
     """The snippets a reader of this finding needs: CDK code in the app's language (both
     when unknown); the CLI command for a live table, or when it holds the cdk commands of a
     replacement fix (cdk_commands); a template's table is fixed in code, not by the CLI."""
@@ -248,3 +247,17 @@ def for_reader(remediation: Remediation, context: FixContext, *, cdk_commands: b
         remediation.cdk_typescript if TYPESCRIPT in languages else "",
         remediation.cli if context.live or cdk_commands else "",
     )
+
+
+def of_finding(finding: Finding) -> Remediation:
+    """The rule's remediation rendered for this finding's table (and change), with the
+    snippets its reader needs."""
+    context = RemediationContext.for_finding(finding)
+    return for_reader(finding.rule.remediate(context), context, cdk_commands=finding.rule.judges_changes)
+
+
+@functools.cache
+def of_rule(rule: Rule) -> Remediation:
+    """The remediation with placeholders instead of a table: what the catalogue shows
+    (rendered once per rule)."""
+    return rule.remediate(PLACEHOLDER)
