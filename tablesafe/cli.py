@@ -23,6 +23,16 @@ from tablesafe.remediation import of_rule
 from tablesafe.reports import FORMATS
 from tablesafe.reports._common import snippets
 
+EXIT_CODES_HEADING = "exit codes:"
+EXIT_CODES = f"""{EXIT_CODES_HEADING}
+  0    done; no unsuppressed finding at or above --fail-on (default: error)
+  1    findings at or above --fail-on (lint --fix: findings remain; lint --diff: a diff)
+  2    usage error, or an input that could not be read or a file that could not be
+       written (one line each on stderr; the other inputs are still reported)
+  3    audit, runbook: partial, some reads failed (wins over 1)
+  130  interrupted; nothing half-written is left in place"""
+"""The README's exit-code table, for `tablesafe --help`."""
+
 
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's help, wrapped without breaking inside paths and hyphenated words."""
@@ -31,6 +41,8 @@ class _HelpFormatter(argparse.HelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith(EXIT_CODES_HEADING):  # a table: its lines as written
+            return textwrap.indent(text, indent)
         return "\n".join(indent + line for line in self._split_lines(text, width - len(indent)))
 
 
@@ -74,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tablesafe",
         description="Keep AWS CDK DynamoDB tables from losing data.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"tablesafe {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

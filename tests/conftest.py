@@ -54,12 +54,21 @@ def load_helper(filename: str) -> ModuleType:
     return module
 
 
+DOC_FILES = (REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")))
+"""The user documentation: the README and the reference pages it links to."""
+
+
+def docs_text() -> str:
+    """Every documentation page, one after the other (for examples the tests hold true)."""
+    return "\n".join(path.read_text(encoding="utf-8") for path in DOC_FILES)
+
+
 def readme_snippet(name: str) -> str:
-    """The README's python block after ``<!-- snippet: NAME -->``: the tests run it verbatim."""
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", readme, re.S)
-    assert match, f"README.md has no snippet {name!r}"
-    return match.group(1)
+    """The python block after ``<!-- snippet: NAME -->`` in the README or a docs/ page: the
+    tests run it verbatim. Each name is used once."""
+    matches = re.findall(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", docs_text(), re.S)
+    assert len(matches) == 1, f"{len(matches)} snippets named {name!r} in the documentation"
+    return matches[0]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import imported_top_modules
+from conftest import docs_text, imported_top_modules
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +37,8 @@ def test_rules_catalogue(run_cli: RunCli) -> None:
 
 
 def test_readme_json_example_matches_the_sample(run_cli: RunCli) -> None:
-    readme = (REPO / "README.md").read_text()
-    example = json.loads(re.search(r"### JSON output.*?```json\n(.*?)```", readme, re.S).group(1))
+    readme = docs_text()
+    example = json.loads(re.search(r"## JSON output.*?```json\n(.*?)```", readme, re.S).group(1))
     actual = json.loads(run_cli("check", "fixtures/sample-cdk.out", "--format", "json", cwd=REPO).stdout)
     assert example["summary"] == actual["summary"]
     assert example["findings"][0] in actual["findings"]
@@ -46,7 +46,7 @@ def test_readme_json_example_matches_the_sample(run_cli: RunCli) -> None:
 
 
 def test_readme_config_example_is_valid(run_cli: RunCli, tmp_path: Path) -> None:
-    readme = (REPO / "README.md").read_text()
+    readme = docs_text()
     config = re.search(r"`\.tablesafe\.yaml`, found.*?```yaml\n(.*?)```", readme, re.S).group(1)
     (tmp_path / ".tablesafe.yaml").write_text(config)
     result = run_cli("check", str(SAMPLE), "--format", "json", cwd=tmp_path)

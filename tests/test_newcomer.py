@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import DOC_FILES
 
 from tablesafe.cli import build_parser
 
@@ -263,10 +264,38 @@ def _github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_readme_links_to_its_own_sections_resolve() -> None:
+def _prose(path: Path) -> str:
+    """A page without its code blocks (a `# comment` in a block is no heading)."""
+    return re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+
+
+def test_documentation_links_resolve() -> None:
+    """Every relative link of the README and the docs/ pages names a file that exists and,
+    with a #fragment, a heading of that page; the README links to every docs/ page."""
+    headings = {path.resolve(): re.findall(r"^#{1,6} (.+)$", _prose(path), re.M) for path in DOC_FILES}
+    anchors = {path: set(map(_github_anchor, found)) for path, found in headings.items()}
+    broken = []
+    linked_from_readme: set[Path] = set()
+    for page in DOC_FILES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", _prose(page)):
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            file, _, fragment = target.partition("#")
+            resolved = (page.parent / file).resolve() if file else page.resolve()
+            if page.name == "README.md" and page.parent == REPO:
+                linked_from_readme.add(resolved)
+            if not resolved.exists() or (fragment and fragment not in anchors.get(resolved, set())):
+                broken.append(f"{page.relative_to(REPO)}: {target}")
+    assert not broken, broken
+    pages = {path.resolve() for path in DOC_FILES if path.parent.name == "docs"}
+    assert pages and pages <= linked_from_readme, sorted(map(str, pages - linked_from_readme))
+
+
+def test_exit_codes_are_one_table_in_the_readme_and_in_help(run_cli: RunCli) -> None:
+    """One list of exit codes, the same in the README and in `tablesafe --help`."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    prose = re.sub(r"^```.*?^```", "", readme, flags=re.S | re.M)
-    anchors = {_github_anchor(m.group(1)) for m in re.finditer(r"^#{1,4} (.+)$", prose, re.M)}
-    links = set(re.findall(r"\]\(#([^)]+)\)", prose))
-    assert len(links) >= 10  # the "Where to use it" table leads the way in
-    assert links <= anchors, sorted(links - anchors)
+    section = readme[readme.index("## Exit codes") :].split("\n## ", 1)[0]
+    in_readme = re.findall(r"^\| (\d+) \|", section, re.M)
+    help_text = run_cli("--help").stdout
+    in_help = re.findall(r"^  (\d+) ", help_text.split("exit codes:", 1)[1], re.M)
+    assert in_readme == in_help == ["0", "1", "2", "3", "130"]
