@@ -16,7 +16,7 @@ import argparse
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tablesafe.config import Config
 from tablesafe.model import (
@@ -28,6 +28,7 @@ from tablesafe.model import (
     TableDescription,
     Unknown,
 )
+from tablesafe.source.calls import SourceFile
 
 RULE_INPUTS: dict[str, tuple[str, ...]] = {
     "TS001": ("pitr_enabled",),
@@ -118,25 +119,66 @@ def _read(path: Path) -> str:
         raise _Problem(f"line {line}: not UTF-8 text (byte {error.start})") from None
 
 
-def _describe(path: str, text: str) -> tuple[list[list[TableDescription]], list[str], tuple[str, ...]]:
-    """The tables of one file (the descriptions of each call together), the problems with
-    its suppression comments and calls, and the construct libraries it imports; raises
+class _FileRead(NamedTuple):
+    """What lint reads from one file."""
+
+    tables: list[list[TableDescription]]
+    """The descriptions of each construct call, call by call."""
+    problems: list[str]
+    """Suppression comments and calls that cannot be used."""
+    notices: list[Notice]
+    libraries: tuple[str, ...]
+    """The construct libraries it imports, which may create tables lint does not see."""
+
+
+def _describe(path: str, text: str) -> _FileRead:
+    """The tables of one file, with the suppressions written on them; raises
     SourceSyntaxError."""
     from tablesafe.source import read_source
     from tablesafe.source.describe import code_suppressions, comment_suppressions, describe_call
 
     source = read_source(Path(path), text)
-    if not source.calls:
-        return [], [], source.libraries
-    lines = text.splitlines()
     tables: list[list[TableDescription]] = []
     problems: list[str] = []
     for call in source.calls:
-        in_comments, comment_problems = comment_suppressions(lines, call)
+        in_comments, comment_problems = comment_suppressions(source.comments, call)
         in_code, code_problems = code_suppressions(call)
         problems.extend(comment_problems + code_problems)
         tables.append(describe_call(call, path, in_comments + in_code))
-    return tables, problems, source.libraries
+    return _FileRead(tables, problems, _comment_notices(path, source), source.libraries)
+
+
+def _comment_notices(path: str, source: SourceFile) -> list[Notice]:
+    """An ignore comment silences lint alone (it never reaches the template, so `cdk synth`
+    and `tablesafe check` still fail): a warning naming the call that silences every gate;
+    a comment on no table's call suppresses nothing: a notice naming its line."""
+    from tablesafe.source.describe import attached, ignore_comment
+
+    notices = []
+    for comment in source.comments:
+        if (match := ignore_comment(comment)) is None:
+            continue
+        written = f"{path}: line {comment.line}: `tablesafe: ignore[{match['ids'].strip()}]`"
+        call = next((call for call in source.calls if attached(comment, call)), None)
+        if call is None:
+            notices.append(
+                Notice(
+                    Severity.INFO,
+                    f"{written} suppresses nothing: it is neither on a line of a table's call nor "
+                    "alone on the line above one",
+                )
+            )
+            continue
+        notices.append(
+            Notice(
+                Severity.WARNING,
+                f"{written} silences lint only: the comment never reaches the template, so the "
+                f"validator in `cdk synth` and `tablesafe check` still report "
+                f"{call.construct_id or 'the table'}; suppress() silences every gate "
+                "(`tablesafe lint --fix` turns the comment into that call)",
+            )
+        )
+    return notices
 
 
 def _library_notice(path: str, libraries: Sequence[str]) -> Notice:
@@ -180,11 +222,12 @@ def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list
         previous = {}
     for path, text in texts.items():
         try:
-            tables, problems, libraries = _describe(path, text)
+            tables, problems, notices, libraries = _describe(path, text)
         except SourceSyntaxError as error:
             loaded.errors.append(InputError(path, str(error)))
             continue
         loaded.errors.extend(InputError(path, problem) for problem in problems)
+        loaded.notices.extend(notices)
         if libraries:
             loaded.notices.append(_library_notice(path, libraries))
         groups.extend(tables)
@@ -194,7 +237,7 @@ def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list
         if not old_text or not new:
             continue  # a new or unchanged file, or one without tables: nothing to compare
         try:
-            old = [table for group in _describe(path, old_text)[0] for table in group]
+            old = [table for group in _describe(path, old_text).tables for table in group]
         except SourceSyntaxError:
             continue  # a broken old version has nothing to compare with
         changes, _ = pair_tables(old, new, baseline=f"{diff_base or 'HEAD'}:{path}")

@@ -15,6 +15,8 @@ from tree_sitter import Language, Node, Parser
 
 from tablesafe.fix.plan import ENABLED, Edit, NewValue, PropsPath, Retain, Spec
 from tablesafe.source.calls import ConstructCall, Props, camel
+from tablesafe.source.lines import Lines, typescript_lines
+from tablesafe.source.typescript_cdk import line_span
 
 _WRAPPERS = frozenset(
     {"as_expression", "satisfies_expression", "non_null_expression", "parenthesized_expression"}
@@ -75,19 +77,23 @@ def _new_expressions(node: Node) -> Iterator[Node]:
             return
 
 
-def _props_object(root: Node, call: ConstructCall) -> Node | None:
-    """The object literal of the `new` expression lint reported: same lines, same props."""
-    assert isinstance(call.props, Props)
+def _props_objects(root: Node, lines: Lines[bytes]) -> dict[tuple[int, int], list[Node]]:
+    """The object literal of every `new` expression with one, by the `new`'s first and last
+    line (found in one walk, so fixing a file stays linear in its tables)."""
+    found: dict[tuple[int, int], list[Node]] = {}
     for new in _new_expressions(root):
-        if new.start_point.row + 1 != call.line or new.end_point.row + 1 != call.end_line:
-            continue
         arguments = new.child_by_field_name("arguments")
         args = _code(arguments) if arguments is not None else []
-        if (
-            len(args) > 2
-            and (props := _unwrap(args[2])).type == "object"
-            and {_key(entry) for entry in _code(props)} - {None} == set(call.props.values)
-        ):
+        if len(args) > 2 and (props := _unwrap(args[2])).type == "object":
+            found.setdefault(line_span(new, lines), []).append(props)
+    return found
+
+
+def _props_object(objects: dict[tuple[int, int], list[Node]], call: ConstructCall) -> Node | None:
+    """The object literal of the `new` expression lint reported: same lines, same props."""
+    assert isinstance(call.props, Props)
+    for props in objects.get((call.line, call.end_line), []):
+        if {_key(entry) for entry in _code(props)} - {None} == set(call.props.values):
             return props
     return None
 
@@ -188,11 +194,11 @@ def render_typescript(
 ) -> tuple[str, list[Edit]]:
     """The fixed text, and the edits it holds (a call the syntax does not match is skipped)."""
     source = text.encode("utf-8")
-    root = _parser(tsx).parse(source).root_node
+    objects = _props_objects(_parser(tsx).parse(source).root_node, typescript_lines(source))
     changes: list[Change] = []
     applied: list[Edit] = []
     for call, edits in planned:
-        props = _props_object(root, call)
+        props = _props_object(objects, call)
         if props is None:
             continue
         try:
@@ -200,6 +206,14 @@ def render_typescript(
         except _NotFound:
             continue
         applied += edits
-    for start, end, replacement in sorted(changes, key=lambda change: change[:2], reverse=True):
-        source = source[:start] + replacement + source[end:]
-    return source.decode("utf-8"), applied
+    return _replaced(source, changes).decode("utf-8"), applied
+
+
+def _replaced(source: bytes, changes: list[Change]) -> bytes:
+    """source with each change made, in one pass (changes do not overlap)."""
+    parts: list[bytes] = []
+    done = 0
+    for start, end, replacement in sorted(changes, key=lambda change: change[:2]):
+        parts += [source[done:start], replacement]
+        done = end
+    return b"".join([*parts, source[done:]])

@@ -177,15 +177,33 @@ def attach(calls: Sequence[ConstructCall], effects: Iterable[Effect]) -> list[Co
     ]
 
 
+SUPPRESSION_MARK = "tablesafe:"
+"""What every suppression comment holds (`# tablesafe: ignore[TS003] ...`): a file without
+it has no comment to read, and its comments are not looked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment of the language (a Python COMMENT token, a tree-sitter comment node, never
+    text inside a string) that mentions SUPPRESSION_MARK."""
+
+    line: int
+    """The line of the mark, in the file's line model (tablesafe.source.lines)."""
+    text: str
+    alone: bool
+    """Nothing but whitespace before it on its line: it may stand above a call."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """What lint reads from one file: its table construct calls, and the construct libraries
-    it imports that may create tables lint does not see."""
+    """What lint reads from one file: its table construct calls, the construct libraries it
+    imports that may create tables lint does not see, and its suppression comments."""
 
     calls: list[ConstructCall]
     libraries: tuple[str, ...] = ()
     """The modules imported under PYTHON_LIBRARIES or TYPESCRIPT_LIBRARIES, as written, in
     order of appearance."""
+    comments: tuple[Comment, ...] = ()
 
 
 PYTHON_LIBRARIES = ("aws_solutions_constructs",)

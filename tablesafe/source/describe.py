@@ -26,6 +26,7 @@ from tablesafe.rules import RULE_IDS, find_rule
 from tablesafe.source import PYTHON_SUFFIXES
 from tablesafe.source.calls import (
     TABLE_CLASSES,
+    Comment,
     ConstructCall,
     Member,
     NonLiteral,
@@ -356,28 +357,34 @@ def code_suppressions(call: ConstructCall) -> tuple[tuple[Suppression, ...], lis
     return tuple(suppressions), problems
 
 
+def ignore_comment(comment: Comment) -> re.Match[str] | None:
+    """The `tablesafe: ignore[...]` suppression a comment holds, if it holds one."""
+    return _IGNORE.search(comment.text)
+
+
+def attached(comment: Comment, call: ConstructCall) -> bool:
+    """A comment on a line of the call, or alone on the line right above it."""
+    return call.line <= comment.line <= call.end_line or (comment.line == call.line - 1 and comment.alone)
+
+
 def comment_suppressions(
-    lines: Sequence[str], call: ConstructCall
+    comments: Sequence[Comment], call: ConstructCall
 ) -> tuple[tuple[Suppression, ...], list[str]]:
     """`# tablesafe: ignore[TS003] reason (expires 2027-01-31)` (or `//`) on a line of the
     call, or alone on the line above it, with the same reason and date rules as Metadata
-    suppressions; and the problems that make a comment unusable."""
-    first = call.line - 1
-    if first >= 1 and lines[first - 1].lstrip().startswith(("#", "//", "/*")):
-        first -= 1
-    candidates = range(first, min(call.end_line, len(lines)))
+    suppressions; and the problems that make a comment unusable. Only comments of the
+    language count (tablesafe.source.calls.Comment), never text in a string."""
     suppressions: list[Suppression] = []
     problems: list[str] = []
-    for index in candidates:
-        match = _IGNORE.search(lines[index]) if "tablesafe:" in lines[index] else None
-        if match is None:
+    for comment in comments:
+        if not attached(comment, call) or (match := ignore_comment(comment)) is None:
             continue
         reason = match["reason"].strip(" :-—")
         expires, date_problem = parse_expiry(match["expires"])
         problem = reason_problem(reason) or date_problem
         for rule_id in filter(None, (part.strip().upper() for part in match["ids"].split(","))):
             if rule_id not in RULE_IDS:
-                problems.append(f"line {index + 1}: tablesafe: ignore[{rule_id}] names no tablesafe rule")
+                problems.append(f"line {comment.line}: tablesafe: ignore[{rule_id}] names no tablesafe rule")
                 continue
             suppressions.append(Suppression(rule_id, reason, expires, "source comment", problem))
     return tuple(suppressions), problems

@@ -16,7 +16,9 @@ from __future__ import annotations
 import ast
 import bisect
 import gc
+import io
 import re
+import tokenize
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -26,6 +28,8 @@ from tablesafe.source.calls import (
     L1_CLASSES,
     MAX_LITERAL_DEPTH,
     PYTHON_LIBRARIES,
+    SUPPRESSION_MARK,
+    Comment,
     ConstructCall,
     Effect,
     Member,
@@ -42,6 +46,7 @@ from tablesafe.source.calls import (
     metadata_target,
     too_deep,
 )
+from tablesafe.source.lines import Lines, python_lines
 from tablesafe.suppressions import METADATA_KEY
 
 MODULE = "aws_cdk.aws_dynamodb"
@@ -262,10 +267,10 @@ class _Where:
     O(log n): line starts and every body's first lines are bisected, never scanned, so
     locating the calls of a file stays linear in its tables."""
 
-    def __init__(self, tree: ast.Module, text: str) -> None:
+    def __init__(self, tree: ast.Module, lines: Lines[str]) -> None:
         self.tree = tree
-        self.text = text
-        self.line_starts = [0, *(match.end() for match in re.finditer("\n", text))]
+        self.text = lines.text
+        self.lines = lines
         self.first_lines: dict[int, list[int]] = {}
 
     def _in(self, body: list[ast.stmt], line: int) -> ast.stmt | None:
@@ -307,17 +312,15 @@ class _Where:
         branch = next((s for s in reversed(around) if isinstance(s, _BRANCHES)), None)
         if branch is None:
             return None
-        start = self.line_starts[branch.lineno - 1]
-        end = self.text.find("\n", start)
-        header = NonLiteral.of(self.text[start : end if end >= 0 else len(self.text)])
+        header = NonLiteral.of(self.lines.content(branch.lineno))
         return branch.lineno, branch.end_lineno or branch.lineno, header
 
     def locate(self, starts: Iterable[int]) -> list[tuple[ast.stmt, int, int]]:
         """(innermost statement, line, UTF-8 column) of each offset inside a statement."""
         found = []
         for start in starts:
-            line = bisect.bisect_right(self.line_starts, start)
-            line_start = self.line_starts[line - 1]
+            line = self.lines.line_of(start)
+            line_start = self.lines.start(line)
             if (statement := self.statement_at(line)) is not None:
                 found.append((statement, line, len(self.text[line_start:start].encode())))
         return found
@@ -334,7 +337,7 @@ def _imports(where: _Where) -> list[ast.Import | ast.ImportFrom]:
     for match in _IMPORTED.finditer(text):
         # One look at the start of each line (a long line that names aws_cdk a million
         # times is not scanned back to its start a million times).
-        line_start = where.line_starts[bisect.bisect_right(where.line_starts, match.start()) - 1]
+        line_start = where.lines.start(where.lines.line_of(match.start()))
         if line_start != checked_line and _IMPORT_LINE.match(text, line_start):
             starts.append(match.start())
         checked_line = line_start
@@ -418,7 +421,7 @@ def _read(text: str) -> SourceFile:
         raise SourceSyntaxError(error.lineno or 1, error.msg) from None
     except (RecursionError, MemoryError):  # e.g. `1+1+...` with 200,000 terms
         raise too_deep() from None
-    where = _Where(tree, text)
+    where = _Where(tree, python_lines(text))
     names = _Names(_imports(where))
     reader = _Reader(names)
     l1_reader = _Reader(names, dict_keys_as_written=True)
@@ -440,11 +443,28 @@ def _read(text: str) -> SourceFile:
             read = l1_reader if kind in L1_CLASSES else reader
             found.append(read.construct(kind, call, _variable(statement, call)))
     if not found:
-        return SourceFile([], tuple(names.libraries))
+        return SourceFile([], tuple(names.libraries), _comments(text))
     effects = {id(statement): statement for statement, _, _ in where.locate(_effect_starts(text, names))}
     changes = [
         replace(effect, condition=where.branch_around(statement))
         for statement in effects.values()
         if (effect := reader.effect(statement))
     ]
-    return SourceFile(attach(found, changes), tuple(names.libraries))
+    return SourceFile(attach(found, changes), tuple(names.libraries), _comments(text))
+
+
+def _comments(text: str) -> tuple[Comment, ...]:
+    """The COMMENT tokens that hold the suppression mark. The tokenizer, not a search of the
+    text: a mark inside a string or a docstring is no comment (tokenizing is slower than
+    parsing, so a file without the mark is not tokenized)."""
+    if SUPPRESSION_MARK not in text:
+        return ()
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline="").readline):
+            if token.type == tokenize.COMMENT and SUPPRESSION_MARK in token.string:
+                alone = not token.line[: token.start[1]].strip()
+                found.append(Comment(token.start[0], token.string, alone))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # ast parsed the file, so the tokenizer reads it too; what it read stays
+    return tuple(found)

@@ -26,7 +26,9 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor
 from tablesafe.source.calls import (
     CONSTRUCT_CLASSES,
     MAX_LITERAL_DEPTH,
+    SUPPRESSION_MARK,
     TYPESCRIPT_LIBRARIES,
+    Comment,
     ConstructCall,
     Effect,
     Member,
@@ -41,6 +43,7 @@ from tablesafe.source.calls import (
     is_library,
     metadata_target,
 )
+from tablesafe.source.lines import Lines, typescript_lines
 from tablesafe.suppressions import METADATA_KEY
 
 MODULE = "aws-cdk-lib/aws-dynamodb"
@@ -72,11 +75,12 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
 
 
 @cache
-def _grammar(tsx: bool) -> tuple[Parser, Query]:
+def _grammar(tsx: bool) -> tuple[Parser, Query, Query]:
+    """The parser, the query for imports, constructs and effects, and the comment query."""
     language = Language(
         tree_sitter_typescript.language_tsx() if tsx else tree_sitter_typescript.language_typescript()
     )
-    return Parser(language), Query(language, _QUERY)
+    return Parser(language), Query(language, _QUERY), Query(language, "(comment) @comment")
 
 
 def _text(node: Node) -> str:
@@ -298,7 +302,13 @@ def _variable(new: Node) -> str | None:
     return None
 
 
-def _branch_around(node: Node, source: bytes) -> tuple[int, int, NonLiteral] | None:
+def line_span(node: Node, lines: Lines[bytes]) -> tuple[int, int]:
+    """The first and last line of node in the file's line model (tree-sitter's rows count
+    only \n, ECMAScript also \r, U+2028 and U+2029)."""
+    return lines.line_of(node.start_byte), lines.line_of(max(node.start_byte, node.end_byte - 1))
+
+
+def _branch_around(node: Node, lines: Lines[bytes]) -> tuple[int, int, NonLiteral] | None:
     """(first line, last line, header) of the innermost branch or loop around node (a loop
     over its ancestors, as deep as the statement nests)."""
     parent = node.parent
@@ -306,14 +316,15 @@ def _branch_around(node: Node, source: bytes) -> tuple[int, int, NonLiteral] | N
         parent = parent.parent
     if parent is None:
         return None
-    end = source.find(b"\n", parent.start_byte, parent.end_byte)
-    header = source[parent.start_byte : end if end >= 0 else parent.end_byte].decode("utf-8", "replace")
-    return parent.start_point.row + 1, parent.end_point.row + 1, NonLiteral.of(header)
+    first, last = line_span(parent, lines)
+    end = min(lines.end(first), parent.end_byte)
+    header = lines.text[parent.start_byte : end].decode("utf-8", "replace")
+    return first, last, NonLiteral.of(header)
 
 
-def _call_effect(function: Node, arguments: Node, names: _Names) -> Effect | None:
+def _call_effect(function: Node, arguments: Node, names: _Names, lines: Lines[bytes]) -> Effect | None:
     """`t.applyRemovalPolicy(p)`, `t.addMetadata('tablesafe', {...})` or `suppress(t, ...)`."""
-    line = function.start_point.row + 1
+    line = lines.line_of(function.start_byte)
     args = _arguments(arguments)
     if function.type == "member_expression" and (receiver := function.child_by_field_name("object")):
         method = _text(function.child_by_field_name("property") or function)
@@ -329,13 +340,15 @@ def _call_effect(function: Node, arguments: Node, names: _Names) -> Effect | Non
         construct = _unwrap(args[0])
         keys = ("id", "reason", "expires")
         entry = Props({key: _value(arg) for key, arg in zip(keys, args[1:], strict=False)})
-        target = construct.start_point.row + 1 if construct.type == "new_expression" else _dotted(construct)
+        target = (
+            lines.line_of(construct.start_byte) if construct.type == "new_expression" else _dotted(construct)
+        )
         suppression = SuppressionCall(line, [entry], "suppress()")
         return Effect(target, line, suppression=suppression) if target is not None else None
     return None
 
 
-def _assignment_effect(left: Node, right: Node) -> Effect | None:
+def _assignment_effect(left: Node, right: Node, lines: Lines[bytes]) -> Effect | None:
     """`t.cfnOptions.deletionPolicy = ...` (or updateReplacePolicy)."""
     owner, prop = left.child_by_field_name("object"), left.child_by_field_name("property")
     if owner is None or prop is None or _text(prop) not in _CFN_POLICIES:
@@ -344,11 +357,11 @@ def _assignment_effect(left: Node, right: Node) -> Effect | None:
     if name is None or not name.endswith(".cfnOptions"):
         return None
     return Effect(
-        name.removesuffix(".cfnOptions"), left.start_point.row + 1, policy=(_text(prop), _value(right))
+        name.removesuffix(".cfnOptions"), lines.line_of(left.start_byte), policy=(_text(prop), _value(right))
     )
 
 
-def _construct(kind: str, new: Node, arguments: Node) -> ConstructCall:
+def _construct(kind: str, new: Node, arguments: Node, lines: Lines[bytes]) -> ConstructCall:
     args = _arguments(arguments)
     construct_id = _value(args[1]) if len(args) > 1 else None
     props: Props | NonLiteral = Props()
@@ -360,8 +373,7 @@ def _construct(kind: str, new: Node, arguments: Node) -> ConstructCall:
     return ConstructCall(
         kind,
         construct_id if isinstance(construct_id, str) else None,
-        new.start_point.row + 1,
-        new.end_point.row + 1,
+        *line_span(new, lines),
         props,
         _variable(new),
     )
@@ -385,8 +397,9 @@ def parse_typescript(text: str, *, tsx: bool = False) -> list[ConstructCall]:
 def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
     """The table construct calls of a module in source order, with what later statements do
     to them, and the construct libraries it imports."""
-    parser, query = _grammar(tsx)
+    parser, query, comment_query = _grammar(tsx)
     source = text.encode("utf-8")
+    lines = typescript_lines(source)
     tree = parser.parse(source)
     root = tree.root_node
     if root.has_error:
@@ -395,7 +408,7 @@ def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
             problem = f"missing `{error.type}`"
         else:
             problem = f"unexpected `{NonLiteral.of(_text(error)).text}`"
-        raise SourceSyntaxError(error.start_point.row + 1, problem)
+        raise SourceSyntaxError(lines.line_of(error.start_byte), problem)
     imports: list[Node] = []
     constructs: list[tuple[Node, Node, Node]] = []
     calls: list[tuple[Node, Node]] = []
@@ -411,13 +424,32 @@ def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
             assignments.append((match["left"][0], match["right"][0]))
     names = _Names(imports)
     found = [
-        _construct(kind, new, arguments)
+        _construct(kind, new, arguments, lines)
         for new, constructor, arguments in constructs
         if (kind := names.exported(constructor)) in CONSTRUCT_CLASSES
     ]
+    comments = _comments(root, lines, comment_query) if SUPPRESSION_MARK in text else ()
     if not found:
-        return SourceFile([], tuple(names.libraries))
-    written = [(effect, call) for call, args in calls if (effect := _call_effect(call, args, names))]
-    written += [(effect, left) for left, right in assignments if (effect := _assignment_effect(left, right))]
-    effects = [replace(effect, condition=_branch_around(node, source)) for effect, node in written]
-    return SourceFile(attach(sorted(found, key=lambda c: c.line), effects), tuple(names.libraries))
+        return SourceFile([], tuple(names.libraries), comments)
+    written = [(effect, call) for call, args in calls if (effect := _call_effect(call, args, names, lines))]
+    written += [
+        (effect, left) for left, right in assignments if (effect := _assignment_effect(left, right, lines))
+    ]
+    effects = [replace(effect, condition=_branch_around(node, lines)) for effect, node in written]
+    calls_found = attach(sorted(found, key=lambda c: c.line), effects)
+    return SourceFile(calls_found, tuple(names.libraries), comments)
+
+
+def _comments(root: Node, lines: Lines[bytes], query: Query) -> tuple[Comment, ...]:
+    """The comment nodes that hold the suppression mark (never a string or template text),
+    each at the line of its mark: a block comment may span lines."""
+    found = []
+    for node in QueryCursor(query).captures(root).get("comment", []):
+        text = node.text or b""
+        mark = text.find(SUPPRESSION_MARK.encode())
+        if mark < 0:
+            continue
+        line = lines.line_of(node.start_byte + mark)
+        before = lines.text[lines.start(lines.line_of(node.start_byte)) : node.start_byte]
+        found.append(Comment(line, text.decode("utf-8", "replace"), alone=not before.strip()))
+    return tuple(sorted(found, key=lambda comment: comment.line))
