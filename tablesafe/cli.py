@@ -197,6 +197,7 @@ def _lock(args: argparse.Namespace) -> int:
     )
     from tablesafe.reports._common import plural
     from tablesafe.suppressions import reason_problem
+    from tablesafe.writes import WriteRefused
 
     if args.reason is not None and (problem := reason_problem(args.reason)):
         say(f"error: --reason: {problem}")
@@ -209,9 +210,10 @@ def _lock(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     path = Path(args.output or LOCK_NAME)
     history: list[dict[str, object]] = []
-    if path.exists():
+    previous = None
+    if path.exists() or path.is_symlink():
         try:
-            old_tables, history = read_lock(path)
+            old_tables, history, previous = read_lock(path)
         except LockProblem as problem:
             say(f"error: {lock_error(path, problem)}")
             return EXIT_INPUT
@@ -227,13 +229,15 @@ def _lock(args: argparse.Namespace) -> int:
         if changes:
             history.append(history_entry(args.reason, changes))
     try:
-        write_lock(path, lock_document(loaded.tables, history, __version__))
-    except OSError as error:
-        say(f"error: {path}: cannot write: {error.strerror}")
+        written = write_lock(path, lock_document(loaded.tables, history, __version__), previous)
+    except WriteRefused as refused:
+        say(f"error: {path}: {refused}")
         return EXIT_INPUT
-    print(
-        f"tablesafe: locked {len({t.resource_key for t in loaded.tables})} tables in {neutralize.text(path)}"
-    )
+    except OSError as error:
+        say(f"error: {path}: cannot write ({error.strerror or error}): the lockfile was not changed")
+        return EXIT_INPUT
+    tables = len({table.resource_key for table in loaded.tables})
+    print(f"tablesafe: locked {tables} tables in {neutralize.text(written)}")
     return EXIT_OK
 
 

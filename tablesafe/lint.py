@@ -16,7 +16,7 @@ import argparse
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tablesafe.config import Config
 from tablesafe.model import (
@@ -29,6 +29,9 @@ from tablesafe.model import (
     Unknown,
 )
 from tablesafe.source.calls import SourceFile
+
+if TYPE_CHECKING:
+    from tablesafe.loader import FileVersion
 
 RULE_INPUTS: dict[str, tuple[str, ...]] = {
     "TS001": ("pitr_enabled",),
@@ -92,7 +95,9 @@ def _lint(args: argparse.Namespace) -> int:
     if args.fix or args.diff:
         from tablesafe.fix import apply_fixes
 
-        if (code := apply_fixes(files, config, args.diff_base, problems, write=args.fix)) is not None:
+        folders = [path for path in args.files if Path(path).is_dir()]
+        code = apply_fixes(files, config, args.diff_base, problems, write=args.fix, folders=folders)
+        if code is not None:
             return code
     report = lint_files(files, config, args.diff_base)
     report.errors[:0] = problems
@@ -103,20 +108,23 @@ class _Problem(Exception):
     """A source file that cannot be linted, with a one-line reason."""
 
 
-def _read(path: Path) -> str:
-    """A source file's text: a regular file under the input size limit (so a FIFO or a
-    symlink to /dev/zero is one error line, never a hang)."""
-    from tablesafe.loader import InputProblem, read_bytes
+def _read(path: Path) -> tuple[str, FileVersion]:
+    """A source file's text, and the version read (--fix works from these bytes, never a
+    second read): a regular file under the input size limit (so a FIFO or a symlink to
+    /dev/zero is one error line, never a hang)."""
+    from tablesafe.loader import InputProblem, read_version
+    from tablesafe.source import PYTHON_SUFFIXES
+    from tablesafe.source.lines import python_byte_lines, typescript_lines
 
     try:
-        data = read_bytes(path)
+        version = read_version(path)
     except InputProblem as problem:
         raise _Problem(str(problem)) from None
     try:
-        return data.decode("utf-8-sig")
+        return version.data.decode("utf-8-sig"), version
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise _Problem(f"line {line}: not UTF-8 text (byte {error.start})") from None
+        lines = (python_byte_lines if path.suffix in PYTHON_SUFFIXES else typescript_lines)(version.data)
+        raise _Problem(f"line {lines.line_of(error.start)}: not UTF-8 text (byte {error.start})") from None
 
 
 class _FileRead(NamedTuple):
@@ -195,8 +203,11 @@ def _unknown_inputs(table: TableDescription, rule_id: str) -> list[Unknown]:
     return [value for value in values if isinstance(value, Unknown)]
 
 
-def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list[list[TableDescription]]]:
-    """Every file's tables, grouped per construct call, and their changes since diff_base."""
+def _load(
+    paths: Sequence[str], diff_base: str | None
+) -> tuple[LoadResult, list[list[TableDescription]], dict[str, FileVersion]]:
+    """Every file's tables, grouped per construct call, and their changes since diff_base;
+    and the version of each file read."""
     from tablesafe.changes import pair_tables
     from tablesafe.source import SUFFIXES
     from tablesafe.source.calls import SourceSyntaxError
@@ -205,6 +216,7 @@ def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list
     loaded = LoadResult()
     groups: list[list[TableDescription]] = []
     texts: dict[str, str] = {}
+    versions: dict[str, FileVersion] = {}
     for path in paths:
         if Path(path).suffix not in SUFFIXES:
             loaded.errors.append(
@@ -212,7 +224,7 @@ def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list
             )
             continue
         try:
-            texts[path] = _read(Path(path))
+            texts[path], versions[path] = _read(Path(path))
         except _Problem as problem:
             loaded.errors.append(InputError(path, str(problem)))
     try:
@@ -244,7 +256,7 @@ def _load(paths: Sequence[str], diff_base: str | None) -> tuple[LoadResult, list
         # The construct id is the only identity a source file shows: pairing by table name
         # or key schema would call a rename a type swap, which only the template can tell.
         loaded.changes.extend(change for change in changes if change.matched_by == "construct path")
-    return loaded, groups
+    return loaded, groups, versions
 
 
 def _not_judged_notices(skipped: dict[str, dict[str, dict[str, list[str]]]]) -> list[Notice]:
@@ -269,10 +281,18 @@ def lint_files(
     paths: Sequence[str], config: Config, diff_base: str | None = None, today: dt.date | None = None
 ) -> Report:
     """The report of `tablesafe lint` over paths."""
+    return lint_sources(paths, config, diff_base, today)[0]
+
+
+def lint_sources(
+    paths: Sequence[str], config: Config, diff_base: str | None = None, today: dt.date | None = None
+) -> tuple[Report, dict[str, FileVersion]]:
+    """The report of `tablesafe lint` over paths, and the version of each file it judged
+    (what `lint --fix` rewrites)."""
     from tablesafe.engine import enabled_rules, judge
 
     today = today or dt.date.today()
-    loaded, groups = _load(paths, diff_base)
+    loaded, groups, versions = _load(paths, diff_base)
     rules = enabled_rules(config)
     findings = [
         finding
@@ -293,10 +313,11 @@ def lint_files(
                     reasons.setdefault(unknown[0].reason, []).append(rule.id)
                     continue
                 findings.extend(judge(table, rule, config, today))
-    return Report(
+    report = Report(
         findings=findings,
         tables=loaded.tables,
         rules=rules,
         errors=loaded.errors,
         notices=[*loaded.notices, *_not_judged_notices(skipped)],
     )
+    return report, versions

@@ -51,8 +51,20 @@ class InputProblem(Exception):
 # --- reading files ---------------------------------------------------------------------
 
 
-def read_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
-    """The content of a regular file of at most max_bytes.
+@dataclass(frozen=True, slots=True)
+class FileVersion:
+    """A file as it was read: its bytes, and what tells a later version apart (so a write
+    never lands over a change made since: tablesafe.writes)."""
+
+    data: bytes
+    size: int
+    mtime_ns: int
+    inode: tuple[int, int]
+    """(device, inode): a file replaced by another under the same name differs here."""
+
+
+def read_version(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> FileVersion:
+    """The content of a regular file of at most max_bytes, with its size, time and identity.
 
     The file is opened without blocking and checked on the open descriptor, so a FIFO, a
     device (a symlink to /dev/zero) or a file swapped after a check is refused, never
@@ -78,12 +90,21 @@ def read_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     if info.st_size > max_bytes or len(data) > max_bytes:
         size = max(info.st_size, len(data))
         raise InputProblem(f"file is {size / 1_048_576:.1f} MB, above the {max_bytes // 1_048_576} MB limit")
-    return data
+    return FileVersion(data, info.st_size, info.st_mtime_ns, (info.st_dev, info.st_ino))
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The content of a regular file of at most max_bytes (see read_version)."""
+    return read_version(path, max_bytes).data
 
 
 def read_text(path: Path) -> str:
     """A template, manifest, metadata file, config or lockfile as text (read_bytes' limits)."""
-    data = read_bytes(path)
+    return decode_text(read_bytes(path))
+
+
+def decode_text(data: bytes) -> str:
+    """A template, manifest, metadata file, config or lockfile's bytes as text."""
     if b"\x00" in data[:8192]:
         raise InputProblem("is a binary file, not a template")
     try:

@@ -14,9 +14,12 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tablesafe.model import TABLE_TYPES, InputError, LoadResult, TableDescription, Unknown
+
+if TYPE_CHECKING:
+    from tablesafe.loader import FileVersion
 
 LOCK_NAME = "tablesafe.lock.json"
 LOCK_VERSION = 1
@@ -68,8 +71,12 @@ def lock_document(
     }
 
 
-def write_lock(path: Path, document: Mapping[str, Any]) -> None:
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+def write_lock(path: Path, document: Mapping[str, Any], expected: FileVersion | None) -> Path:
+    """Write the lockfile atomically; expected is the previous lock as read, which must not
+    have changed since (tablesafe.writes); the real path written."""
+    from tablesafe.writes import write_file
+
+    return write_file(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"), expected=expected)
 
 
 def history_entry(reason: str, changes: list[str], today: dt.date | None = None) -> dict[str, Any]:
@@ -94,12 +101,20 @@ def _table(entry: Any, index: int, shown: str) -> TableDescription:
     )
 
 
-def read_lock(path: Path) -> tuple[list[TableDescription], list[dict[str, Any]]]:
+class Lock(NamedTuple):
+    tables: list[TableDescription]
+    history: list[dict[str, Any]]
+    version: FileVersion
+    """The file as read: `tablesafe lock` replaces only this version."""
+
+
+def read_lock(path: Path) -> Lock:
     """The locked tables and the history; LockProblem when the file cannot be trusted."""
-    from tablesafe.loader import InputProblem, parse_document, read_text
+    from tablesafe.loader import InputProblem, decode_text, parse_document, read_version
 
     try:
-        text = read_text(path)
+        read = read_version(path)
+        text = decode_text(read.data)
     except InputProblem as problem:
         raise LockProblem(str(problem)) from None
     try:
@@ -119,7 +134,7 @@ def read_lock(path: Path) -> tuple[list[TableDescription], list[dict[str, Any]]]
         raise LockProblem("has no list of tables")
     if not isinstance(history, list):
         raise LockProblem("has a history that is not a list")
-    return [_table(entry, i, str(path)) for i, entry in enumerate(tables)], history
+    return Lock([_table(entry, i, str(path)) for i, entry in enumerate(tables)], history, read)
 
 
 def locked_changes(old_tables: list[TableDescription], loaded: LoadResult, shown: str) -> list[str]:
@@ -153,6 +168,6 @@ def locked_tables(
     if path is None:
         return [], None, []
     try:
-        return read_lock(path)[0], f"locked in {path}", []
+        return read_lock(path).tables, f"locked in {path}", []
     except LockProblem as problem:
         return [], None, [lock_error(path, problem)]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from tablesafe import __version__, neutralize
 from tablesafe.model import CONFIG_ERROR, Report, Severity
@@ -44,10 +43,15 @@ def emit_report(
         for error in report.errors:
             say(f"{'configuration error' if error.kind == CONFIG_ERROR else 'error'}: {error}")
     if args.output:
+        from tablesafe.writes import WriteRefused, write_file
+
         try:
-            Path(args.output).write_text(rendered, encoding="utf-8")
+            write_file(args.output, rendered.encode("utf-8"))
+        except WriteRefused as refused:
+            say(f"error: {args.output}: {refused}")
+            return EXIT_INPUT
         except OSError as error:
-            say(f"error: {args.output}: cannot write: {error.strerror}")
+            say(f"error: {args.output}: cannot write ({error.strerror or error}): not written")
             return EXIT_INPUT
     else:
         write_stdout(rendered)

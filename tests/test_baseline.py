@@ -343,5 +343,5 @@ def test_lock_that_cannot_be_written_is_one_line_exit_2(run_cli: RunCli, tmp_pat
     result = run_cli("lock", template, "--output", target)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"tablesafe: error: {target}: cannot write: No such file or directory"
+        f"tablesafe: error: {target}: cannot write (No such file or directory): the lockfile was not changed"
     ]

@@ -222,19 +222,21 @@ def test_a_file_that_cannot_be_written_is_an_input_error(
 ) -> None:
     for name in APPS:
         shutil.copy(FIXTURES / name, tmp_path / name)
-    written = Path.write_bytes
+    replace = os.replace
 
-    def read_only_python(self: Path, data: bytes) -> int:
-        if self.suffix == ".py":
+    def read_only_python(source: str, target: Path) -> None:
+        if Path(target).suffix == ".py":
             raise PermissionError(13, "Permission denied")
-        return written(self, data)
+        replace(source, target)
 
-    monkeypatch.setattr(Path, "write_bytes", read_only_python)
+    monkeypatch.setattr("tablesafe.writes.os.replace", read_only_python)
     problems: list[InputError] = []
     assert apply_fixes([str(tmp_path / name) for name in APPS], Config(), None, problems, write=True) is None
     assert [str(problem) for problem in problems] == [
-        f"{tmp_path / 'app.py'}: cannot be written: Permission denied"
+        f"{tmp_path / 'app.py'}: cannot be written (Permission denied): left as it was"
     ]
+    assert (tmp_path / "app.py").read_text() == (FIXTURES / "app.py").read_text()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(APPS)  # no temporary file left
     assert (tmp_path / "app.ts").read_text() == (FIXTURES / "app.fixed.ts").read_text()
     assert "fixed" in capsys.readouterr().err
 
@@ -249,7 +251,7 @@ def test_fix_on_every_lint_fixture_leaves_only_what_it_cannot_fix(tmp_path: Path
     path = tmp_path / name
     shutil.copy(FIXTURES.parent / name, path)
     for fix in fix_files([str(path)], Config())[0]:
-        fix.write()
+        fix.write(tmp_path)
     report = lint_files([str(path)], Config())
     assert not report.errors, report.errors
     assert fix_files([str(path)], Config())[0] == []
@@ -315,7 +317,7 @@ def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(source.encode())
     [fix], _, _ = fix_files([str(path)], Config())
-    fix.write()
+    fix.write(tmp_path)
     expected = "\ufeff" + (FIXTURES / name.replace("app.", "app.fixed.")).read_text().replace("\n", "\r\n")
     assert path.read_bytes() == expected.encode()
 
@@ -460,7 +462,7 @@ def test_fix_leaves_no_literal_ts001_ts003_ts004_and_a_second_run_changes_nothin
     path = tmp_path / f"stack{suffix}"
     path.write_text(render_app(suffix, tables))
     for fix in fix_files([str(path)], Config())[0]:
-        fix.write()
+        fix.write(tmp_path)
     report = lint_files([str(path)], Config())
     assert not report.errors, (path.read_text(), report.errors)
     assert not {rule for rule, _, _ in fixable(report)} - {"TS002"}, path.read_text()

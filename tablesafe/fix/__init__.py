@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from tablesafe.config import Config
 from tablesafe.fix.plan import FIXABLE, Edit, Target, plan_edits
+from tablesafe.loader import FileVersion
 from tablesafe.model import InputError, Report
 from tablesafe.source import PYTHON_SUFFIXES, parse_source
 
@@ -38,7 +40,8 @@ class FileFix:
     before: str
     after: str
     edits: tuple[Edit, ...]
-    bom: bool
+    version: FileVersion
+    """The file as lint read it: written over only while it is still this version."""
 
     def summary(self) -> str:
         """`path: 3 fixes (TS002, TS003, TS004)`, for stderr."""
@@ -59,8 +62,13 @@ class FileFix:
             line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
         )
 
-    def write(self) -> None:
-        Path(self.path).write_bytes((codecs.BOM_UTF8 if self.bom else b"") + self.after.encode("utf-8"))
+    def write(self, root: Path) -> Path:
+        """Replace the file atomically, never over a change made since lint read it, nor
+        through a symlink out of root; the real path written (tablesafe.writes)."""
+        from tablesafe.writes import write_file
+
+        bom = codecs.BOM_UTF8 if self.version.data.startswith(codecs.BOM_UTF8) else b""
+        return write_file(self.path, bom + self.after.encode("utf-8"), expected=self.version, root=root)
 
 
 def _targets(report: Report) -> dict[str, dict[tuple[int, str | None], set[Target]]]:
@@ -79,13 +87,12 @@ class _Unfixable(Exception):
     """A file lint judged that --fix cannot read or rewrite, with the reason."""
 
 
-def _fix_file(path: str, calls: dict[tuple[int, str | None], set[Target]]) -> FileFix | None:
-    """The file with its fixes applied; None when nothing in it can be fixed."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise _Unfixable(f"cannot be read: {error.strerror or error}") from None
-    text = data.decode("utf-8-sig")
+def _fix_file(
+    path: str, calls: dict[tuple[int, str | None], set[Target]], version: FileVersion
+) -> FileFix | None:
+    """The file with its fixes applied, from the bytes lint judged; None when nothing in it
+    can be fixed."""
+    text = version.data.decode("utf-8-sig")
     planned = [
         (call, edits)
         for call in parse_source(Path(path), text)
@@ -108,7 +115,7 @@ def _fix_file(path: str, calls: dict[tuple[int, str | None], set[Target]]) -> Fi
         after, applied = render_typescript(text, planned, tsx=path.endswith(".tsx"))
     if after == text:
         return None
-    return FileFix(path, text, after, tuple(applied), data.startswith(codecs.BOM_UTF8))
+    return FileFix(path, text, after, tuple(applied), version)
 
 
 def fix_files(
@@ -116,29 +123,49 @@ def fix_files(
 ) -> tuple[list[FileFix], list[InputError], Report]:
     """The fixes for lint's findings on paths (nothing written), the files that cannot be
     fixed, and lint's report."""
-    from tablesafe.lint import lint_files
+    from tablesafe.lint import lint_sources
 
-    report = lint_files(paths, config, diff_base)
+    report, versions = lint_sources(paths, config, diff_base)
     fixes: list[FileFix] = []
     unfixable: list[InputError] = []
     for path, calls in _targets(report).items():
         try:
-            if fix := _fix_file(path, calls):
+            if fix := _fix_file(path, calls, versions[path]):
                 fixes.append(fix)
         except _Unfixable as problem:
             unfixable.append(InputError(path, str(problem)))
     return fixes, unfixable, report
 
 
+def write_root(path: str, folders: Sequence[str]) -> Path:
+    """What a file --fix writes must stay inside: the folder given that holds it, else its
+    git work tree, else its own folder (a symlink is written only to a target inside)."""
+    from tablesafe.source.git import toplevel
+
+    absolute = os.path.abspath(path)  # the link's own place, not its target's
+    for folder in folders:
+        if absolute.startswith(os.path.join(os.path.abspath(folder), "")):
+            return Path(folder)
+    parent = Path(path).parent
+    return toplevel(parent) or parent
+
+
 def apply_fixes(
-    paths: Sequence[str], config: Config, diff_base: str | None, problems: list[InputError], *, write: bool
+    paths: Sequence[str],
+    config: Config,
+    diff_base: str | None,
+    problems: list[InputError],
+    *,
+    write: bool,
+    folders: Sequence[str] = (),
 ) -> int | None:
-    """--fix (write): apply the fixes, say which, add the files that could not be fixed to
-    problems (the input errors found so far), and return None so that lint reports what
-    remains. --diff: print the patch, write nothing, and return the exit code: 1 when the
-    patch is not empty, 2 when an input could not be read or fixed (or problems holds one),
-    else 0."""
+    """--fix (write): apply the fixes, say which, add the files that could not be fixed or
+    written to problems (the input errors found so far), and return None so that lint
+    reports what remains. --diff: print the patch, write nothing, and return the exit code:
+    1 when the patch is not empty, 2 when an input could not be read or fixed (or problems
+    holds one), else 0. folders: the folders given, which bound the files written."""
     from tablesafe.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, say
+    from tablesafe.writes import WriteRefused
 
     fixes, unfixable, report = fix_files(paths, config, diff_base)
     problems.extend(unfixable)
@@ -148,11 +175,16 @@ def apply_fixes(
             say(f"would fix {fix.summary()}")
             continue
         try:
-            fix.write()
-        except OSError as error:
-            problems.append(InputError(fix.path, f"cannot be written: {error.strerror or error}"))
+            written = fix.write(write_root(fix.path, folders))
+        except WriteRefused as refused:
+            problems.append(InputError(fix.path, str(refused)))
             continue
-        say(f"fixed {fix.summary()}")
+        except OSError as error:
+            reason = error.strerror or str(error)
+            problems.append(InputError(fix.path, f"cannot be written ({reason}): left as it was"))
+            continue
+        through = "" if written == Path(fix.path) else f" (through the link {fix.path} to {written})"
+        say(f"fixed {fix.summary()}{through}")
     if write:
         return None
     for error in [*problems, *report.errors]:

@@ -27,14 +27,16 @@ def run_git(args: Sequence[str], stdin: bytes | None = None) -> subprocess.Compl
     return subprocess.run(["git", *args], input=stdin, capture_output=True, check=False)
 
 
-def _toplevel() -> Path | None:
+def toplevel(folder: Path | None = None) -> Path | None:
+    """The root of the git work tree holding folder (default: the working directory), or
+    None outside one."""
     try:
-        done = run_git(["rev-parse", "--show-toplevel"])
+        done = run_git([*(["-C", str(folder)] if folder is not None else []), "rev-parse", "--show-toplevel"])
     except OSError:  # git is not installed
         return None
     if done.returncode != 0:
         return None
-    return Path(done.stdout.decode().strip()).resolve()
+    return Path(done.stdout.decode("utf-8", "surrogateescape").strip()).resolve()
 
 
 def _read_batch(output: bytes, count: int) -> list[tuple[bytes, bytes] | None]:
@@ -70,7 +72,7 @@ def previous_versions(texts: Mapping[str, str], rev: str | None) -> dict[str, st
     no baseline, which is not an error unless rev was given explicitly.
     """
     base = rev or DEFAULT_BASE
-    top = _toplevel()
+    top = toplevel()
     if top is None:
         if rev:
             raise GitProblem(f"--diff-base {rev}: the current directory is not in a git repository")

@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 _Text = TypeVar("_Text", str, bytes)
 
 PYTHON_BREAKS = re.compile(r"\r\n|\r|\n")
+PYTHON_BYTE_BREAKS = re.compile(rb"\r\n|\r|\n")
 TYPESCRIPT_BREAKS = re.compile(rb"\r\n|\r|\n|\xe2\x80\xa8|\xe2\x80\xa9")
 
 
@@ -62,6 +63,11 @@ class Lines(Generic[_Text]):
 
 def python_lines(text: str) -> Lines[str]:
     return Lines(text, PYTHON_BREAKS)
+
+
+def python_byte_lines(data: bytes) -> Lines[bytes]:
+    """Python's lines over bytes (where a decoding error is located)."""
+    return Lines(data, PYTHON_BYTE_BREAKS)
 
 
 def typescript_lines(source: bytes) -> Lines[bytes]:
