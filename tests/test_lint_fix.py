@@ -141,7 +141,7 @@ def test_diff_prints_a_patch_git_applies_and_writes_nothing(run_cli, tmp_path: P
     (tmp_path / "last-line.ts").write_text(no_newline)
     result = run_cli("lint", "--diff", *APPS, "last-line.ts", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n@@ ")
+    assert result.stdout.startswith("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ ")
     assert "tablesafe: would fix app.ts: 12 fixes" in result.stderr
     assert all((tmp_path / name).read_bytes() == (FIXTURES / name).read_bytes() for name in APPS)
     subprocess.run(["git", "apply"], input=result.stdout, text=True, cwd=tmp_path, check=True)
@@ -150,6 +150,41 @@ def test_diff_prints_a_patch_git_applies_and_writes_nothing(run_cli, tmp_path: P
     assert (tmp_path / "last-line.ts").read_text().endswith("deletionProtection: true })")
     clean = run_cli("lint", "--diff", *APPS, "last-line.ts", cwd=tmp_path)
     assert (clean.returncode, clean.stdout) == (0, "")
+
+
+HOSTILE_NAMES = [
+    "my app.py",  # git ends the --- / +++ name with a tab: patch reads the space
+    'we\tird"quote\\.py',
+    "new\nline.py",  # one name in one header, not an extra line of the patch
+    "\x1b[31mred.py",
+    "::error file=x.py",
+    "ünïcödé.ts",
+]
+
+
+@pytest.mark.parametrize("tool", ["git apply", "patch -p1"])
+def test_diff_headers_take_any_file_name_back_exactly(run_cli, tmp_path: Path, tool: str) -> None:
+    """File names are data: git quotes them in the headers, git apply and GNU patch read
+    them back, and the names on stderr pass the terminal neutralizer."""
+    for name in HOSTILE_NAMES:
+        shutil.copy(FIXTURES / f"app{Path(name).suffix}", tmp_path / name)
+    result = run_cli("lint", "--diff", *HOSTILE_NAMES, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    headers = [line for line in result.stdout.splitlines() if line.startswith(("diff --git", "--- ", "+++ "))]
+    assert len(headers) == 3 * len(HOSTILE_NAMES)
+    assert '--- "a/new\\nline.py"' in headers and '+++ "b/\\033[31mred.py"' in headers
+    assert "--- a/my app.py\t" in headers
+    assert "\x1b" not in result.stderr and not any(
+        line.startswith("::") for line in result.stderr.splitlines()
+    )
+    assert len(result.stderr.splitlines()) == len(HOSTILE_NAMES)
+    subprocess.run(
+        tool.split(), input=result.stdout, text=True, cwd=tmp_path, check=True, capture_output=True
+    )
+    for name in HOSTILE_NAMES:
+        fixed = FIXTURES / f"app.fixed{Path(name).suffix}"
+        assert (tmp_path / name).read_text() == fixed.read_text(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(HOSTILE_NAMES)  # no stray file
 
 
 REMAINS = """from aws_cdk import aws_dynamodb as ddb

@@ -32,6 +32,22 @@ def _lines(text: str) -> list[str]:
     return lines if lines[-1] else lines[:-1]
 
 
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def git_quoted(name: str) -> str:
+    """name as git writes it in a diff header: as it is when plain, else in double quotes
+    with C escapes (\\n, \\t, \\", \\\\) and octal bytes for control characters and
+    non-ASCII (git's default core.quotePath), which git apply and GNU patch read back."""
+    data = name.encode("utf-8", "surrogateescape")
+    if not any(byte < 0x20 or byte >= 0x7F or byte in (34, 92) for byte in data):
+        return name
+    quoted = "".join(
+        _C_ESCAPES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}") for byte in data
+    )
+    return f'"{quoted}"'
+
+
 @dataclass(frozen=True, slots=True)
 class FileFix:
     """One file's text before and after its fixes."""
@@ -50,17 +66,20 @@ class FileFix:
         return f"{self.path}: {count} fix{'es' if count != 1 else ''} ({rules})"
 
     def diff(self) -> str:
-        """A unified diff that `git apply` and `patch -p1` take, even for a last line without
-        a newline."""
+        """A unified diff that `git apply` and `patch -p1` read back exactly, whatever the
+        file's name, even for a last line without a newline: git's headers, the name quoted
+        as git quotes it (tablesafe.fix.git_quoted), so a name holding a newline stays one
+        name in one header."""
+        old, new = git_quoted(f"a/{self.path}"), git_quoted(f"b/{self.path}")
+        # git ends a --- / +++ name holding a space with a tab, so that patch reads it whole
+        tab = "\t" if " " in self.path and not old.startswith('"') else ""
         lines = difflib.unified_diff(
-            _lines(self.before),
-            _lines(self.after),
-            fromfile=f"a/{self.path}",
-            tofile=f"b/{self.path}",
+            _lines(self.before), _lines(self.after), fromfile=old + tab, tofile=new + tab, lineterm="\n"
         )
-        return "".join(
+        body = "".join(
             line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
         )
+        return f"diff --git {old} {new}\n{body}"
 
     def write(self, root: Path) -> Path:
         """Replace the file atomically, never over a change made since lint read it, nor
