@@ -125,8 +125,8 @@ def test_not_literal_values_are_left_alone_and_still_reported(
         calls = (FIXTURES / name).read_text().split("not literals:")[1]
         assert (folder / name).read_text().split("not literals:")[1] == calls
     report = " ".join(result.stdout.split())  # the text report wraps to the terminal's width
-    assert "Configured (line 77): TS003 (depends on `protect`" in report
-    assert "Extended (line 86): TS001, TS003, TS007 (depends on `**extra`" in report
+    assert "Configured (line 85): TS003 (depends on `protect`" in report
+    assert "Extended (line 94): TS001, TS003, TS007 (depends on `**extra`" in report
     assert "Configured (line 54): TS001, TS003, TS004, TS007 (depends on `...shared`" in report
 
 
@@ -147,7 +147,7 @@ def test_diff_prints_a_patch_git_applies_and_writes_nothing(run_cli, tmp_path: P
     subprocess.run(["git", "apply"], input=result.stdout, text=True, cwd=tmp_path, check=True)
     for name in APPS:
         assert (tmp_path / name).read_text() == (FIXTURES / name.replace("app.", "app.fixed.")).read_text()
-    assert (tmp_path / "last-line.ts").read_text().endswith("deletionProtection: true })")
+    assert (tmp_path / "last-line.ts").read_text().endswith("  deletionProtection: true,\n})")
     clean = run_cli("lint", "--diff", *APPS, "last-line.ts", cwd=tmp_path)
     assert (clean.returncode, clean.stdout) == (0, "")
 
@@ -237,8 +237,15 @@ def test_what_cannot_be_fixed_remains_and_exits_1(run_cli, tmp_path: Path) -> No
     }
     fixed = (tmp_path / "stack.py").read_text()
     assert fixed == REMAINS.replace(
-        "point_in_time_recovery=True)",
-        "point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True))",
+        '    ddb.Table(self, "Cache", partition_key=PK, point_in_time_recovery=True)\n',
+        "    ddb.Table(\n"
+        "        self,\n"
+        '        "Cache",\n'
+        "        partition_key=PK,\n"
+        "        point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(\n"
+        "            point_in_time_recovery_enabled=True\n"
+        "        ),\n"
+        "    )\n",
     )
     assert "tablesafe: fixed stack.py: 1 fix (TS002)" in result.stderr
 
@@ -331,10 +338,18 @@ def test_the_specification_class_is_imported_where_isort_would_put_it(
     call = '\n\ndef build(self, pk):\n    Table(self, "Orders", partition_key=pk, deletion_protection=True)\n'
     path.write_text(imports + call)
     [fix], _, _ = fix_files([str(path)], Config())
-    spec = "PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)"
-    assert fix.after == expected + call.replace(
-        "True)", f"True, point_in_time_recovery_specification={spec})"
+    laid_out = (  # past 100 columns inline: one argument per line, as ruff format writes it
+        "    Table(\n"
+        "        self,\n"
+        '        "Orders",\n'
+        "        partition_key=pk,\n"
+        "        deletion_protection=True,\n"
+        "        point_in_time_recovery_specification=PointInTimeRecoverySpecification(\n"
+        "            point_in_time_recovery_enabled=True\n"
+        "        ),\n"
+        "    )\n"
     )
+    assert fix.after == expected + call.replace(call.splitlines()[-1] + "\n", laid_out)
 
 
 def test_l1_tables_are_not_rewritten() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tablesafe.config import Config
 from tablesafe.fix.plan import FIXABLE, Edit, Target, plan_edits
+from tablesafe.fix.style import style_for
 from tablesafe.loader import FileVersion
 from tablesafe.model import InputError, Report
 from tablesafe.source import PYTHON_SUFFIXES, parse_source
@@ -119,19 +120,21 @@ def _fix_file(
     ]
     if not planned:
         return None
-    if Path(path).suffix in PYTHON_SUFFIXES:
+    python = Path(path).suffix in PYTHON_SUFFIXES
+    style = style_for(path, python=python)
+    if python:
         import libcst
 
         from tablesafe.fix.python import render_python
 
         try:
-            after, applied = render_python(text, planned)
+            after, applied = render_python(text, planned, style.line_length)
         except libcst.ParserSyntaxError as error:
             raise _Unfixable(f"line {error.raw_line}: libcst cannot parse it to rewrite it") from None
     else:
         from tablesafe.fix.typescript import render_typescript
 
-        after, applied = render_typescript(text, planned, tsx=path.endswith(".tsx"))
+        after, applied = render_typescript(text, planned, style, tsx=path.endswith(".tsx"))
     if after == text:
         return None
     return FileFix(path, text, after, tuple(applied), version)

@@ -29,11 +29,18 @@ Target = tuple[str, str | None]
 """(rule id, replica region) of a finding on the call; region None for the table itself."""
 
 
+@dataclass(frozen=True, slots=True)
 class Keep:
-    """The value of the entry being replaced, exactly as written (TS002 keeps it)."""
+    """The value of the entry being replaced (TS002 keeps it): as written when it is a
+    literal; a value that is not (`props?.pitr`, `pitr`) is typed `boolean | undefined` /
+    `Optional[bool]` for the deprecated prop, while the specification's field wants a
+    boolean, so it is kept as one: `X ?? false` in TypeScript, `bool(X)` in Python, which
+    enable PITR exactly when X did (tsc --strict and the jsii type checks both pass)."""
+
+    as_boolean: bool = False
 
     def __repr__(self) -> str:
-        return "KEEP"
+        return "KEEP_AS_BOOLEAN" if self.as_boolean else "KEEP"
 
 
 class Retain:
@@ -44,6 +51,7 @@ class Retain:
 
 
 KEEP = Keep()
+KEEP_AS_BOOLEAN = Keep(as_boolean=True)
 RETAIN = Retain()
 
 
@@ -125,7 +133,8 @@ def _replace_deprecated(layer: _Layer) -> Edit | None:
     props = layer.props
     if props is None or DEPRECATED not in props.values or SPEC in props.values or props.get(SPEC) is not None:
         return None  # both props written, or a spread that may set the specification
-    return Edit(layer.path, SPEC, Spec(KEEP), DEPRECATED)
+    keep = KEEP_AS_BOOLEAN if isinstance(props.values[DEPRECATED], NonLiteral) else KEEP
+    return Edit(layer.path, SPEC, Spec(keep), DEPRECATED)
 
 
 def _retain(layer: _Layer) -> Edit | None:

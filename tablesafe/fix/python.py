@@ -12,16 +12,19 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from tablesafe.fix.plan import ENABLED, Edit, NewValue, PropsPath, Retain, Spec
+from tablesafe.fix.plan import ENABLED, Edit, Keep, NewValue, PropsPath, Retain, Spec
+from tablesafe.fix.style import DEFAULT_LINE_LENGTH
 from tablesafe.source.calls import ConstructCall, Props, camel
+from tablesafe.source.lines import Lines, python_lines
 
 MODULE = "aws_cdk.aws_dynamodb"
 SPEC_CLASS = "PointInTimeRecoverySpecification"
@@ -79,9 +82,15 @@ def _with_elements(node: _Node, elements: list[cst.CSTNode]) -> _Node:
 # --- appending an entry in the layout of the others ---------------------------------------------
 
 
+def _bare_line_end(whitespace: cst.ParenthesizedWhitespace) -> cst.TrailingWhitespace:
+    """The end of the line whitespace starts on, without its comment: its own line ending
+    (a file may mix them; a new line takes the ending of the line it is copied from)."""
+    return cst.TrailingWhitespace(newline=whitespace.first_line.newline)
+
+
 def _uncommented(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
     if isinstance(whitespace, cst.ParenthesizedWhitespace):
-        return whitespace.with_changes(first_line=cst.TrailingWhitespace())
+        return whitespace.with_changes(first_line=_bare_line_end(whitespace))
     return whitespace
 
 
@@ -89,8 +98,31 @@ def _separator(before_last: cst.BaseParenthesizableWhitespace) -> cst.BaseParent
     """What separates the last entry from the one before: a line break with its indent, or
     one space."""
     if isinstance(before_last, cst.ParenthesizedWhitespace):
-        return before_last.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        return before_last.with_changes(first_line=_bare_line_end(before_last), empty_lines=[])
     return cst.SimpleWhitespace(" ")
+
+
+_NO_MODULE = cst.Module(body=[])
+_NO_SPACE = cst.SimpleWhitespace("")
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _NO_MODULE.code_for_node(node)
+
+
+def _spans_lines(node: cst.CSTNode) -> bool:
+    code = _code(node)
+    return "\n" in code or "\r" in code
+
+
+def _line_break(indent: str, newline: str | None) -> cst.ParenthesizedWhitespace:
+    """A line break, then indent (absolute, whatever the block's indentation)."""
+    return cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(newline=cst.Newline(newline)),
+        empty_lines=[],
+        indent=False,
+        last_line=cst.SimpleWhitespace(indent),
+    )
 
 
 def _continued(
@@ -120,18 +152,22 @@ def _before(node: Container, index: int) -> cst.BaseParenthesizableWhitespace:
 
 
 def _next_entry(node: Container) -> cst.BaseParenthesizableWhitespace:
-    """The whitespace in front of an entry appended to node."""
+    """The whitespace in front of an entry appended to node, in the layout of its entries."""
     count = len(_elements(node))
     return _separator(_before(node, count - 1)) if count else _lead(node)
 
 
-def _append(node: Container, element: Element) -> Container:
+def _append(
+    node: Container, element: Element, separator: cst.BaseParenthesizableWhitespace | None = None
+) -> Container:
+    """node with element after its last entry, separated by separator (default: as the last
+    two entries are)."""
     elements = list(_elements(node))
     if not elements:
         return _with_elements(node, [element])
     last = elements[-1]
     assert isinstance(last, cst.Arg | cst.DictElement | cst.StarredDictElement | cst.ImportAlias)
-    separator = _next_entry(node)
+    separator = separator or _next_entry(node)
     if isinstance(last.comma, cst.Comma):
         after = last.comma.whitespace_after
         elements[-1] = last.with_changes(
@@ -173,16 +209,80 @@ def _insert(node: Container, index: int, element: Element) -> Container:
 # --- the edits ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _CallLine:
+    """Where a construct call stands in the file, for the layout of what --fix adds."""
+
+    indent: str
+    """The leading whitespace of the call's first line."""
+    newline: str | None
+    """That line's ending (None: the file's first, which libcst writes by default)."""
+    single_line: bool
+    outside: int
+    """How many characters of the call's line are not the call (before and after it)."""
+
+
 class _Renderer:
     """The edits of one call at a time; imported is the local name of an existing import of
     PointInTimeRecoverySpecification from aws_cdk.aws_dynamodb."""
 
-    def __init__(self, imported: str | None, indent: str) -> None:
+    def __init__(self, imported: str | None, indent: str, line_length: int) -> None:
         self.imported = imported
         self.indent = indent
+        self.line_length = line_length
         self.call: cst.Call | None = None
+        self.line = _CallLine("", None, single_line=False, outside=0)
         self.names_class = False
         """Whether the edits of the call name the class through an import."""
+
+    def next_entry(self, node: Container) -> cst.BaseParenthesizableWhitespace:
+        """The whitespace in front of a new entry: as between the entries when each has a
+        line; on a line of its own when node spans lines but its entries share them (a call
+        whose first props hug its opening line); one space on a single line."""
+        count = len(_elements(node))
+        if (
+            count
+            and not self.line.single_line  # then nothing in the call spans lines
+            and not isinstance(_before(node, count - 1), cst.ParenthesizedWhitespace)
+            and _spans_lines(node)
+        ):
+            return _line_break(self.line.indent + self.indent, self.line.newline)
+        return _next_entry(node)
+
+    def laid_out(self, call: cst.Call) -> cst.Call:
+        """A call that was on one line and grew past the line length: one argument per
+        line, as black and ruff format write it (and so is an argument that is a call still
+        too long for its line)."""
+        if not self.line.single_line or self.line.outside + len(_code(call)) <= self.line_length:
+            return call
+        return self._one_per_line(call, self.line.indent)
+
+    def _one_per_line(self, call: cst.Call, indent: str) -> cst.Call:
+        """call's arguments each on a line one level in from indent, with a trailing comma
+        when there are several (ruff format and black write a lone argument without)."""
+        inner = indent + self.indent
+        last = len(call.args) - 1
+        args = []
+        for i, arg in enumerate(call.args):
+            value = arg.value
+            if (
+                isinstance(value, cst.Call)
+                and value.args
+                and len(inner) + len(_code(arg)) + 1 > self.line_length
+            ):
+                arg = arg.with_changes(value=self._one_per_line(value, inner))
+            if i < last or last:
+                line_break = _line_break(inner if i < last else indent, self.line.newline)
+                arg = arg.with_changes(
+                    comma=cst.Comma(whitespace_after=line_break), whitespace_after_arg=_NO_SPACE
+                )
+            else:
+                arg = arg.with_changes(
+                    comma=cst.MaybeSentinel.DEFAULT,
+                    whitespace_after_arg=_line_break(indent, self.line.newline),
+                )
+            args.append(arg)
+        return call.with_changes(whitespace_before_args=_line_break(inner, self.line.newline), args=args)
 
     def spec_class(self) -> cst.BaseExpression:
         assert self.call is not None
@@ -202,11 +302,13 @@ class _Renderer:
             return old.with_changes(attr=cst.Name("RETAIN"))
         if not isinstance(value, Spec):
             return cst.Name(str(value))
-        enabled = cst.Name("True") if value.enabled is True or old is None else old
+        enabled: cst.BaseExpression = cst.Name("True") if value.enabled is True or old is None else old
+        if isinstance(value.enabled, Keep) and value.enabled.as_boolean and old is not None:
+            enabled = cst.Call(func=cst.Name("bool"), args=[cst.Arg(old)])  # see Keep
         argument = cst.Arg(keyword=cst.Name(snake(ENABLED)), equal=_no_space(), value=enabled)
         if not isinstance(before, cst.ParenthesizedWhitespace):
             return cst.Call(func=self.spec_class(), args=[argument])
-        closing = before.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        closing = before.with_changes(first_line=_bare_line_end(before), empty_lines=[])
         opening = closing.with_changes(last_line=cst.SimpleWhitespace(closing.last_line.value + self.indent))
         return cst.Call(
             func=self.spec_class(),
@@ -221,12 +323,13 @@ class _Renderer:
         elements = list(_elements(node))
         index = next((i for i, element in enumerate(elements) if _key(element) == edit.replaces), None)  # type: ignore[arg-type]
         if index is None:
-            new_value = self.value(edit.value, None, _next_entry(node))
+            separator = self.next_entry(node)
+            new_value = self.value(edit.value, None, separator)
             if isinstance(node, cst.Call):
-                return _append(
-                    node, cst.Arg(keyword=cst.Name(snake(edit.key)), equal=_no_space(), value=new_value)
-                )
-            return _append(node, cst.DictElement(cst.SimpleString(f'"{snake(edit.key)}"'), new_value))
+                argument = cst.Arg(keyword=cst.Name(snake(edit.key)), equal=_no_space(), value=new_value)
+                return _append(node, argument, separator)
+            entry = cst.DictElement(cst.SimpleString(f'"{snake(edit.key)}"'), new_value)
+            return _append(node, entry, separator)
         element = elements[index]
         assert isinstance(element, cst.Arg | cst.DictElement)
         changes: dict[str, object] = {"value": self.value(edit.value, element.value, _before(node, index))}
@@ -271,13 +374,14 @@ def _position(node: cst.BaseExpression, elements: list[cst.CSTNode], step: str |
 
 def _calls_at(
     wrapper: MetadataWrapper, planned: list[tuple[ConstructCall, list[Edit]]]
-) -> dict[cst.Call, list[Edit]]:
-    """The libcst node of each planned call: same lines, same keyword props."""
+) -> dict[cst.Call, tuple[list[Edit], CodeRange]]:
+    """The libcst node of each planned call (same lines, same keyword props), with its edits
+    and where it stands."""
     positions = wrapper.resolve(PositionProvider)
     wanted: dict[tuple[int, int], list[tuple[ConstructCall, list[Edit]]]] = {}
     for call, edits in planned:
         wanted.setdefault((call.line, call.end_line), []).append((call, edits))
-    found: dict[cst.Call, list[Edit]] = {}
+    found: dict[cst.Call, tuple[list[Edit], CodeRange]] = {}
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
@@ -287,7 +391,7 @@ def _calls_at(
             for candidate in candidates:
                 call, edits = candidate
                 if isinstance(call.props, Props) and keys == set(call.props.values):
-                    found[node] = edits
+                    found[node] = edits, span
                     candidates.remove(candidate)
                     return
 
@@ -339,23 +443,46 @@ def _with_spec_import(module: cst.Module) -> cst.Module:
     return cast(cst.Module, module.deep_replace(statement, extended))
 
 
-def render_python(text: str, planned: list[tuple[ConstructCall, list[Edit]]]) -> tuple[str, list[Edit]]:
-    """The fixed text, and the edits it holds (a call the syntax does not match is skipped)."""
+def _call_line(lines: Lines[str], span: CodeRange, default_newline: str) -> _CallLine:
+    """Where a call stands: its first line's indentation and ending, and whether it is on
+    one line, with the characters of that line around it."""
+    content = lines.content(span.start.line)
+    ending = lines.ending(span.start.line)
+    single_line = span.start.line == span.end.line
+    return _CallLine(
+        indent=content[: len(content) - len(content.lstrip(" \t"))],
+        newline=None if ending in ("", default_newline) else ending,
+        single_line=single_line,
+        outside=len(content) - (span.end.column - span.start.column) if single_line else 0,
+    )
+
+
+def render_python(
+    text: str, planned: list[tuple[ConstructCall, list[Edit]]], line_length: int = DEFAULT_LINE_LENGTH
+) -> tuple[str, list[Edit]]:
+    """The fixed text, and the edits it holds (a call the syntax does not match is skipped);
+    a one-line call that grows past line_length is laid out one argument per line."""
     wrapper = MetadataWrapper(cst.parse_module(text))
     targets = _calls_at(wrapper, planned)
-    renderer = _Renderer(_imported_spec_class(wrapper.module), wrapper.module.default_indent)
+    module = wrapper.module
+    renderer = _Renderer(_imported_spec_class(module), module.default_indent, line_length)
+    lines = python_lines(text)
     applied: list[Edit] = []
     needs_import = False
 
     class Fixer(cst.CSTTransformer):
         def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
             nonlocal needs_import
-            edits = targets.get(original_node)
-            if edits is None:
+            target = targets.get(original_node)
+            if target is None:
                 return updated_node
+            edits, span = target
             renderer.call, renderer.names_class = updated_node, False
+            renderer.line = _call_line(lines, span, module.default_newline)
             try:
-                fixed = renderer.apply(updated_node, [(edit.container, edit) for edit in edits])
+                fixed = renderer.laid_out(
+                    renderer.apply(updated_node, [(edit.container, edit) for edit in edits])
+                )
             except _NotFound:
                 return updated_node
             applied.extend(edits)

@@ -8,12 +8,14 @@ and the file's layout stay as they were.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
-from tablesafe.fix.plan import ENABLED, Edit, NewValue, PropsPath, Retain, Spec
+from tablesafe.fix.plan import ENABLED, Edit, Keep, NewValue, PropsPath, Retain, Spec
+from tablesafe.fix.style import Style
 from tablesafe.source.calls import ConstructCall, Props, camel
 from tablesafe.source.lines import Lines, typescript_lines
 from tablesafe.source.typescript_cdk import line_span
@@ -121,47 +123,124 @@ def _container(props: Node, path: PropsPath) -> Node:
     return node
 
 
+_OPERANDS = frozenset(
+    {"identifier", "member_expression", "call_expression", "subscript_expression", "non_null_expression"}
+)
+"""Expressions that bind tighter than `??`: no parentheses needed around them."""
+
+
 def _render(value: NewValue, old: Node | None) -> str:
-    if isinstance(value, Spec):
-        enabled = "true" if value.enabled is True or old is None else _text(old)
-        return f"{{ {ENABLED}: {enabled} }}"
-    return str(value).lower()
+    """The new value's source; old is the value written in the entry replaced, as written."""
+    if not isinstance(value, Spec):
+        return str(value).lower()
+    if value.enabled is True or old is None:
+        enabled = "true"
+    elif isinstance(value.enabled, Keep) and value.enabled.as_boolean:
+        operand = _text(old) if old.type in _OPERANDS else f"({_text(old)})"
+        enabled = f"{operand} ?? false"
+    else:
+        enabled = _text(old)
+    return f"{{ {ENABLED}: {enabled} }}"
 
 
-def _line_end(source: bytes, offset: int) -> int:
-    """Where the line holding offset ends (before its \\r\\n or \\n)."""
-    end = source.find(b"\n", offset)
-    end = len(source) if end < 0 else end
-    return end - 1 if end > offset and source[end - 1 : end] == b"\r" else end
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The file's lines and the project's style, for where new entries go."""
+
+    source: bytes
+    lines: Lines[bytes]
+    unit: bytes
+    """One level of indentation."""
+    line_length: int
+
+    def indent(self, offset: int) -> bytes:
+        """The leading whitespace of the line holding offset."""
+        content = self.lines.content(self.lines.line_of(offset))
+        return content[: len(content) - len(content.lstrip(b" \t"))]
+
+    def newline(self, offset: int) -> bytes:
+        """The ending of the line holding offset (a file may mix them), else the one before."""
+        line = self.lines.line_of(offset)
+        return self.lines.ending(line) or (self.lines.ending(line - 1) if line > 1 else b"") or b"\n"
+
+    def starts_line(self, node: Node) -> bool:
+        line_start = self.lines.start(self.lines.line_of(node.start_byte))
+        return not self.source[line_start : node.start_byte].strip()
+
+    def columns(self, offset: int) -> int:
+        return len(self.lines.content(self.lines.line_of(offset)).decode("utf-8", "replace"))
 
 
-def _append(source: bytes, container: Node, entries: list[str]) -> list[Change]:
-    """New entries after the last one: on lines of their own (same indentation, same
-    trailing-comma habit) when the object spans lines, else inline."""
+def _indent_unit(source: bytes, lines: Lines[bytes], style: Style) -> bytes:
+    """The project's indentation (prettier's), else the file's: a tab, or the smallest
+    indentation of its first 1,000 lines (2 spaces when none is indented)."""
+    if style.indent is not None:
+        return style.indent.encode()
+    widths = []
+    for line in range(1, min(len(lines), 1000) + 1):
+        content = lines.content(line)
+        if content.startswith(b"\t"):
+            return b"\t"
+        width = len(content) - len(content.lstrip(b" "))
+        if width and content.strip():
+            widths.append(width)
+    return b" " * min(widths, default=2)
+
+
+def _append(
+    layout: _Layout, container: Node, entries: list[str], inside: list[Change] | None
+) -> list[Change]:
+    """New entries after the last one: on lines of their own when the object spans lines
+    (at the last entry's indentation when it starts its line, else one level in from the
+    object's line), same trailing-comma habit, the line's own ending; inline in a one-line
+    object. The construct's own props object (inside: the other changes in it) is laid out
+    one entry per line when it would pass the line length."""
     written = _code(container)
     if not written:
         return [(container.start_byte, container.end_byte, f"{{ {', '.join(entries)} }}".encode())]
     last = written[-1]
-    if container.end_point.row == last.end_point.row:
-        return [(last.end_byte, last.end_byte, "".join(f", {entry}" for entry in entries).encode())]
-    trailing_comma = any(
-        child.type == "," and child.start_byte >= last.end_byte for child in container.children
+    one_line = layout.lines.line_of(container.start_byte) == layout.lines.line_of(container.end_byte - 1)
+    if one_line:
+        inline = "".join(f", {entry}" for entry in entries).encode()
+        columns = layout.columns(container.start_byte) + len(inline.decode())
+        commented = any(child.type == "comment" for child in container.named_children)
+        if inside is None or columns <= layout.line_length or commented:
+            return [(last.end_byte, last.end_byte, inline)]
+        kept = [_replaced_in(layout.source, node, inside) for node in written]
+        return [_laid_out(layout, container, [*kept, *map(str.encode, entries)])]
+    newline = layout.newline(last.end_byte)
+    if layout.starts_line(last):
+        indent = layout.indent(last.start_byte)
+    else:
+        indent = layout.indent(container.start_byte) + layout.unit
+    new_lines = b"".join(newline + indent + entry.encode() + b"," for entry in entries)
+    trailing_comma = next(
+        (child for child in container.children if child.type == "," and child.start_byte >= last.end_byte),
+        None,
     )
-    line_start = source.rfind(b"\n", 0, last.start_byte) + 1
-    indent = source[line_start : last.start_byte]
-    if indent.strip():
-        indent = indent[: len(indent) - len(indent.lstrip())]
-    newline = b"\r\n" if source[line_start - 2 : line_start] == b"\r\n" else b"\n"
-    lines = b"".join(newline + indent + entry.encode() + b"," for entry in entries)
-    line_end = _line_end(source, last.end_byte)
-    if trailing_comma:
-        return [(line_end, line_end, lines)]
-    if line_end == last.end_byte:
-        return [(line_end, line_end, b"," + lines[:-1])]
-    return [(last.end_byte, last.end_byte, b","), (line_end, line_end, lines[:-1])]
+    after = trailing_comma.end_byte if trailing_comma is not None else last.end_byte
+    line_end = layout.lines.end(layout.lines.line_of(after))
+    # the object closes on this line: the new lines go before its brace; else after the
+    # line's trailing comment, if any
+    hugging = layout.lines.line_of(container.end_byte - 1) == layout.lines.line_of(after)
+    insert = after if hugging else line_end
+    if trailing_comma is not None:
+        return [(insert, insert, new_lines)]
+    if insert == last.end_byte:
+        return [(insert, insert, b"," + new_lines[:-1])]
+    return [(last.end_byte, last.end_byte, b","), (insert, insert, new_lines[:-1])]
 
 
-def _changes(source: bytes, props: Node, edits: list[Edit]) -> list[Change]:
+def _laid_out(layout: _Layout, container: Node, entries: list[bytes]) -> Change:
+    """A one-line object rewritten one entry per line, as prettier writes it (the entries'
+    text kept)."""
+    newline = layout.newline(container.start_byte)
+    indent = layout.indent(container.start_byte)
+    body = b"".join(newline + indent + layout.unit + entry + b"," for entry in entries)
+    return (container.start_byte, container.end_byte, b"{" + body + newline + indent + b"}")
+
+
+def _changes(layout: _Layout, props: Node, edits: list[Edit]) -> list[Change]:
     changes: list[Change] = []
     appended: dict[int, tuple[Node, list[str]]] = {}
     for edit in edits:
@@ -173,28 +252,36 @@ def _changes(source: bytes, props: Node, edits: list[Edit]) -> list[Change]:
             new_entry = f"{edit.key}: {_render(edit.value, None)}"
             appended.setdefault(container.id, (container, []))[1].append(new_entry)
             continue
-        old = _unwrap(_value_node(entry))
+        written = _value_node(entry)
+        old = _unwrap(written)
         if isinstance(edit.value, Retain):
             member = old.child_by_field_name("property")
             if member is None:
                 raise _NotFound
             changes.append((member.start_byte, member.end_byte, b"RETAIN"))
         elif entry.type == "pair" and edit.key == edit.replaces:
-            changes.append((old.start_byte, old.end_byte, _render(edit.value, old).encode()))
+            changes.append((written.start_byte, written.end_byte, _render(edit.value, written).encode()))
         else:
-            new_entry = f"{edit.key}: {_render(edit.value, old)}"
+            new_entry = f"{edit.key}: {_render(edit.value, written)}"
             changes.append((entry.start_byte, entry.end_byte, new_entry.encode()))
     for container, entries in appended.values():
-        changes += _append(source, container, entries)
+        inside = [change for change in changes if container.start_byte <= change[0] < container.end_byte]
+        new = _append(layout, container, entries, inside if container == props else None)
+        if new and new[0][:2] == (container.start_byte, container.end_byte):  # laid out: holds inside
+            changes = [change for change in changes if change not in inside]
+        changes += new
     return changes
 
 
 def render_typescript(
-    text: str, planned: list[tuple[ConstructCall, list[Edit]]], *, tsx: bool
+    text: str, planned: list[tuple[ConstructCall, list[Edit]]], style: Style | None = None, *, tsx: bool
 ) -> tuple[str, list[Edit]]:
     """The fixed text, and the edits it holds (a call the syntax does not match is skipped)."""
     source = text.encode("utf-8")
-    objects = _props_objects(_parser(tsx).parse(source).root_node, typescript_lines(source))
+    lines = typescript_lines(source)
+    objects = _props_objects(_parser(tsx).parse(source).root_node, lines)
+    style = style or Style()
+    layout = _Layout(source, lines, _indent_unit(source, lines, style), style.line_length)
     changes: list[Change] = []
     applied: list[Edit] = []
     for call, edits in planned:
@@ -202,18 +289,24 @@ def render_typescript(
         if props is None:
             continue
         try:
-            changes += _changes(source, props, edits)
+            changes += _changes(layout, props, edits)
         except _NotFound:
             continue
         applied += edits
     return _replaced(source, changes).decode("utf-8"), applied
 
 
-def _replaced(source: bytes, changes: list[Change]) -> bytes:
-    """source with each change made, in one pass (changes do not overlap)."""
+def _replaced(source: bytes, changes: list[Change], start: int = 0, end: int | None = None) -> bytes:
+    """source[start:end] with each change in it made, in one pass (changes do not overlap)."""
     parts: list[bytes] = []
-    done = 0
-    for start, end, replacement in sorted(changes, key=lambda change: change[:2]):
-        parts += [source[done:start], replacement]
-        done = end
-    return b"".join([*parts, source[done:]])
+    done = start
+    for change_start, change_end, replacement in sorted(changes, key=lambda change: change[:2]):
+        if start <= change_start and (end is None or change_end <= end):
+            parts += [source[done:change_start], replacement]
+            done = change_end
+    return b"".join([*parts, source[done:end]])
+
+
+def _replaced_in(source: bytes, node: Node, changes: list[Change]) -> bytes:
+    """A node's text with the changes inside it made."""
+    return _replaced(source, changes, node.start_byte, node.end_byte)
