@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tablesafe.config import Config
 from tablesafe.model import (
+    Finding,
     InputError,
     LoadResult,
     Notice,
@@ -259,6 +260,21 @@ def _load(
     return loaded, groups, versions
 
 
+def _at_deciding_line(findings: list[Finding], rule_id: str) -> list[Finding]:
+    """A finding whose value a later statement decides (an override wins over the props)
+    points at that statement, and says so."""
+    for finding in findings:
+        set_at = finding.table.set_at or {}
+        deciding = [set_at[field] for field in RULE_INPUTS.get(rule_id, ()) if field in set_at]
+        if deciding:
+            statements = sorted(set(deciding))
+            finding.line = statements[-1][0]
+            said = " and ".join(f"{written_as} on line {line}" for line, written_as in statements)
+            wins = "wins" if len(statements) == 1 else "win"
+            finding.message += f" (set by {said}, which {wins} over the table's props)"
+    return findings
+
+
 def _not_judged_notices(skipped: dict[str, dict[str, dict[str, list[str]]]]) -> list[Notice]:
     """One notice per file: which rules were left to `tablesafe check`, on which table, why."""
     notices = []
@@ -312,7 +328,7 @@ def lint_sources(
                     reasons = tables.setdefault(f"{table.display_name} (line {table.line})", {})
                     reasons.setdefault(unknown[0].reason, []).append(rule.id)
                     continue
-                findings.extend(judge(table, rule, config, today))
+                findings.extend(_at_deciding_line(judge(table, rule, config, today), rule.id))
     report = Report(
         findings=findings,
         tables=loaded.tables,

@@ -101,6 +101,10 @@ class TableDescription:
     cdk_class: str | None = None
     """The construct class a source file writes (Table, TableV2, CfnTable, CfnGlobalTable),
     so lint's fixes name it; None where the adapter reads a template or a live table."""
+    set_at: Mapping[str, tuple[int, str]] | None = None
+    """Source files: the later statement that decides a field (an override, a removal
+    policy applied), as (line, what it calls), by field name; a finding on that field
+    points there."""
 
     @property
     def resource_key(self) -> tuple[str | int | None, ...]:
@@ -194,6 +198,9 @@ class Finding:
     suppression_reason: str | None = None
     change: TableChange | None = None
     """The baseline pair a change rule (TS005, TS006) judged; its fix depends on the cause."""
+    line: int | None = None
+    """Where the finding's value is decided, when not at the table's own line (a later
+    statement of a source file that overrides the props)."""
 
     @property
     def replica_region(self) -> str | None:

@@ -213,3 +213,30 @@ def reset_moto(url: str) -> None:
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+
+
+CDK_PACKAGE = REPO_ROOT / "packages" / "cdk"
+
+
+def npm_command() -> str:
+    npm = shutil.which("npm")
+    assert npm, "the TypeScript tests need Node.js 20+ and npm on PATH"
+    return npm
+
+
+@pytest.fixture(scope="session")
+def cdk_node_modules() -> Path:
+    """packages/cdk/node_modules (aws-cdk-lib, constructs and TypeScript from the npm
+    registry): `npm ci` on a fresh clone, or when package-lock.json changed since."""
+    installed = CDK_PACKAGE / "node_modules" / ".package-lock.json"
+    lock = CDK_PACKAGE / "package-lock.json"
+    if not (installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime):
+        done = subprocess.run(
+            [npm_command(), "ci", "--no-audit", "--no-fund"],
+            cwd=CDK_PACKAGE,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    return CDK_PACKAGE / "node_modules"

@@ -22,7 +22,7 @@ IMPORTS_TS = "import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';\n\n"
 def fixed(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_bytes(text.encode())
-    [fix], problems, _ = fix_files([str(path)], Config())
+    [fix], problems, _, _ = fix_files([str(path)], Config())
     assert not problems
     return fix.after
 

@@ -104,7 +104,7 @@ def test_the_apps_need_every_fix_on_tables_and_replicas(name: str) -> None:
 def test_fix_twice_changes_nothing(fixed: tuple[Path, subprocess.CompletedProcess[str]], run_cli) -> None:
     folder, _ = fixed
     before = {name: (folder / name).read_bytes() for name in APPS}
-    fixes, _, _ = fix_files([str(folder / name) for name in APPS], Config())
+    fixes, _, _, _ = fix_files([str(folder / name) for name in APPS], Config())
     assert fixes == []
     again = run_cli("lint", "--fix", *APPS, cwd=folder)
     assert again.returncode == 0 and "fixed" not in again.stderr
@@ -337,7 +337,7 @@ def test_the_specification_class_is_imported_where_isort_would_put_it(
     path = tmp_path / "stack.py"
     call = '\n\ndef build(self, pk):\n    Table(self, "Orders", partition_key=pk, deletion_protection=True)\n'
     path.write_text(imports + call)
-    [fix], _, _ = fix_files([str(path)], Config())
+    [fix], _, _, _ = fix_files([str(path)], Config())
     laid_out = (  # past 100 columns inline: one argument per line, as ruff format writes it
         "    Table(\n"
         "        self,\n"
@@ -366,7 +366,7 @@ def test_fix_keeps_crlf_and_byte_order_mark(tmp_path: Path, name: str) -> None:
     source = "\ufeff" + (FIXTURES / name).read_text().replace("\n", "\r\n")
     path = tmp_path / name
     path.write_bytes(source.encode())
-    [fix], _, _ = fix_files([str(path)], Config())
+    [fix], _, _, _ = fix_files([str(path)], Config())
     fix.write(tmp_path)
     expected = "\ufeff" + (FIXTURES / name.replace("app.", "app.fixed.")).read_text().replace("\n", "\r\n")
     assert path.read_bytes() == expected.encode()

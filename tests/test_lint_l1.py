@@ -340,7 +340,7 @@ def _seconds_to_read(suffix: str, tables: int) -> float:
         source = read_source(Path(f"many{suffix}"), text)
         best = min(best, time.perf_counter() - start)
     assert len(source.calls) == tables
-    assert all(len(call.policies) == len(call.suppressions) == 1 for call in source.calls)
+    assert all(len(call.overrides) == len(call.suppressions) == 1 for call in source.calls)
     return best
 
 

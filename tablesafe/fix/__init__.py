@@ -16,13 +16,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tablesafe.config import Config
-from tablesafe.fix.plan import FIXABLE, Edit, Target, plan_edits
+from tablesafe.fix.plan import FIXABLE, Edit, LiteralFix, Target, plan_edits, plan_overrides
 from tablesafe.fix.style import style_for
 from tablesafe.loader import FileVersion
 from tablesafe.model import InputError, Report
 from tablesafe.source import PYTHON_SUFFIXES, parse_source
+from tablesafe.source.calls import ConstructCall
 
 
 def _lines(text: str) -> list[str]:
@@ -56,7 +58,7 @@ class FileFix:
     path: str
     before: str
     after: str
-    edits: tuple[Edit, ...]
+    edits: tuple[Edit | LiteralFix, ...]
     version: FileVersion
     """The file as lint read it: written over only while it is still this version."""
 
@@ -109,18 +111,58 @@ class _Unfixable(Exception):
 
 def _fix_file(
     path: str, calls: dict[tuple[int, str | None], set[Target]], version: FileVersion
-) -> FileFix | None:
-    """The file with its fixes applied, from the bytes lint judged; None when nothing in it
-    can be fixed."""
+) -> tuple[FileFix | None, list[str]]:
+    """The file with its fixes applied, from the bytes lint judged (None when nothing in it
+    can be fixed), and what --fix leaves because a later statement wins."""
     text = version.data.decode("utf-8-sig")
-    planned = [
-        (call, edits)
-        for call in parse_source(Path(path), text)
-        if (targets := calls.get((call.line, call.construct_id))) and (edits := plan_edits(call, targets))
-    ]
-    if not planned:
-        return None
     python = Path(path).suffix in PYTHON_SUFFIXES
+    planned: list[tuple[ConstructCall, list[Edit]]] = []
+    literals: list[LiteralFix] = []
+    notices: list[str] = []
+    for call in parse_source(Path(path), text):
+        if targets := calls.get((call.line, call.construct_id)):
+            found, said = plan_overrides(call, targets)
+            literals += found
+            notices += said
+            if edits := plan_edits(call, targets):
+                planned.append((call, edits))
+    after = _with_literals(text, literals, python=python) if literals else text
+    applied: list[Edit | LiteralFix] = [*literals]
+    if planned:
+        after, edited = _render(path, after, planned, python=python)
+        applied += edited
+    fix = FileFix(path, text, after, tuple(applied), version) if after != text else None
+    return fix, notices
+
+
+def _with_literals(text: str, literals: list[LiteralFix], *, python: bool) -> str:
+    """text with each literal rewritten in place, its quotes kept (same lines, so the calls
+    planned on text are found again by line)."""
+    source = text.encode("utf-8")
+    parts: list[bytes] = []
+    done = 0
+    for fix in sorted(literals, key=lambda fix: fix.span):
+        start, end = fix.span
+        parts += [source[done:start], _literal(source[start:end], fix, python=python)]
+        done = end
+    return b"".join([*parts, source[done:]]).decode("utf-8")
+
+
+def _literal(old: bytes, fix: LiteralFix, *, python: bool) -> bytes:
+    if fix.member or isinstance(fix.value, bool):
+        value = str(fix.value)
+        return (value if python or fix.member else value.lower()).encode()
+    quote = next(index for index, char in enumerate(old) if char in b"\"'`")
+    prefix, closing = old[: quote + 1], old[quote : quote + 1]
+    if old[quote : quote + 3] in (b'"""', b"'''"):
+        prefix, closing = old[: quote + 3], old[quote : quote + 3]
+    return prefix + fix.value.encode() + closing
+
+
+def _render(
+    path: str, text: str, planned: list[tuple[ConstructCall, list[Edit]]], *, python: bool
+) -> tuple[str, list[Edit]]:
+    """The props edits written in the file's language, in the project's style."""
     style = style_for(path, python=python)
     if python:
         import libcst
@@ -128,35 +170,41 @@ def _fix_file(
         from tablesafe.fix.python import render_python
 
         try:
-            after, applied = render_python(text, planned, style.line_length)
+            return render_python(text, planned, style.line_length)
         except libcst.ParserSyntaxError as error:
             raise _Unfixable(f"line {error.raw_line}: libcst cannot parse it to rewrite it") from None
-    else:
-        from tablesafe.fix.typescript import render_typescript
+    from tablesafe.fix.typescript import render_typescript
 
-        after, applied = render_typescript(text, planned, style, tsx=path.endswith(".tsx"))
-    if after == text:
-        return None
-    return FileFix(path, text, after, tuple(applied), version)
+    return render_typescript(text, planned, style, tsx=path.endswith(".tsx"))
 
 
-def fix_files(
-    paths: Sequence[str], config: Config, diff_base: str | None = None
-) -> tuple[list[FileFix], list[InputError], Report]:
-    """The fixes for lint's findings on paths (nothing written), the files that cannot be
-    fixed, and lint's report."""
+class Fixes(NamedTuple):
+    """What --fix would do for lint's findings, nothing written yet."""
+
+    fixes: list[FileFix]
+    unfixable: list[InputError]
+    """Files that cannot be rewritten."""
+    report: Report
+    """lint's report, before the fixes."""
+    left: list[str]
+    """What --fix leaves because a later statement wins over the props (file: line: ...)."""
+
+
+def fix_files(paths: Sequence[str], config: Config, diff_base: str | None = None) -> Fixes:
+    """The fixes for lint's findings on paths (nothing written)."""
     from tablesafe.lint import lint_sources
 
     report, versions = lint_sources(paths, config, diff_base)
-    fixes: list[FileFix] = []
-    unfixable: list[InputError] = []
+    planned = Fixes([], [], report, [])
     for path, calls in _targets(report).items():
         try:
-            if fix := _fix_file(path, calls, versions[path]):
-                fixes.append(fix)
+            fix, left = _fix_file(path, calls, versions[path])
         except _Unfixable as problem:
-            unfixable.append(InputError(path, str(problem)))
-    return fixes, unfixable, report
+            planned.unfixable.append(InputError(path, str(problem)))
+            continue
+        planned.fixes.extend([fix] if fix else [])
+        planned.left.extend(f"{path}: {notice}" for notice in left)
+    return planned
 
 
 def write_root(path: str, folders: Sequence[str]) -> Path:
@@ -189,8 +237,10 @@ def apply_fixes(
     from tablesafe.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, say
     from tablesafe.writes import WriteRefused
 
-    fixes, unfixable, report = fix_files(paths, config, diff_base)
+    fixes, unfixable, report, left = fix_files(paths, config, diff_base)
     problems.extend(unfixable)
+    for notice in left:
+        say(notice)
     for fix in fixes:
         if not write:
             sys.stdout.write(fix.diff())

@@ -12,8 +12,17 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
-from tablesafe.source.calls import TABLE_CLASSES, ConstructCall, Member, NonLiteral, Props
-from tablesafe.source.describe import describe_call
+from tablesafe.source.calls import (
+    REMOVAL_POLICY,
+    TABLE_CLASSES,
+    ConstructCall,
+    Deleted,
+    Member,
+    NonLiteral,
+    Override,
+    Props,
+)
+from tablesafe.source.describe import PROPERTY_PATHS, decisive_overrides, describe_call
 
 SPEC = "pointInTimeRecoverySpecification"
 ENABLED = "pointInTimeRecoveryEnabled"
@@ -153,6 +162,8 @@ def plan_edits(call: ConstructCall, targets: Collection[Target]) -> list[Edit]:
     decides the replica's PITR now, and the replica's own would replace it."""
     if not isinstance(call.props, Props) or call.kind not in TABLE_CLASSES:
         return []  # L1 tables (CfnTable) spell their props as CloudFormation does: not fixed
+    skipped = overridden(call)
+    targets = [target for target in targets if target[0] not in skipped]
     layers = _layers(call)
     edits: dict[tuple[PropsPath, str], Edit] = {}
 
@@ -177,3 +188,94 @@ def plan_edits(call: ConstructCall, targets: Collection[Target]) -> list[Edit]:
     if ("TS004", None) in targets:
         add("TS004", _retain(layers[0]))
     return list(edits.values())
+
+
+@dataclass(frozen=True, slots=True)
+class LiteralFix:
+    """A literal that a later statement sets (an override, a removal policy applied),
+    rewritten to the safe value in place: its bytes, and what they become."""
+
+    span: tuple[int, int]
+    value: str | bool
+    """A string ("Retain", "true"), a boolean (True), or an enum member's name ("RETAIN")."""
+    member: bool = False
+    rules: frozenset[str] = field(default_factory=frozenset)
+
+
+_RULE_FIELDS = {
+    "TS001": ("pitr_enabled",),
+    "TS003": ("deletion_protection",),
+    "TS004": ("deletion_policy", "update_replace_policy"),
+}
+_FIELD_NAMES = {
+    "pitr_enabled": "PointInTimeRecoveryEnabled",
+    "deletion_protection": "DeletionProtectionEnabled",
+    "deletion_policy": "DeletionPolicy",
+    "update_replace_policy": "UpdateReplacePolicy",
+}
+_SAFE = {
+    "pitr_enabled": (True,),
+    "deletion_protection": (True,),
+    "deletion_policy": ("Retain", "RetainExceptOnCreate"),
+    "update_replace_policy": ("Retain",),
+}
+
+
+def _literal_fix(override: Override, field: str) -> LiteralFix | None:
+    """The safe value written over the override's literal, where there is one to rewrite."""
+    value, span = override.value, override.span
+    if span is None:
+        return None
+    if override.path == REMOVAL_POLICY or len(override.path) == 1:  # an attribute
+        if isinstance(value, Member) and value.name in UNSAFE_POLICIES | {"DELETE"}:
+            return LiteralFix(span, "RETAIN", member=True)
+        if value in ("Delete", "Snapshot"):
+            return LiteralFix(span, "Retain")
+        return None
+    if override.path[1:] != PROPERTY_PATHS[field]:
+        return None  # a value inside a mapping: rewritten by hand
+    if value is False:
+        return LiteralFix(span, True)
+    if isinstance(value, str) and value.lower() == "false":
+        return LiteralFix(span, "true")
+    return None
+
+
+def plan_overrides(call: ConstructCall, targets: Collection[Target]) -> tuple[list[LiteralFix], list[str]]:
+    """The literals of later statements that decide a finding's value (the statement wins
+    over the props, so no prop edit helps), rewritten to the safe value; and, where a
+    statement cannot be rewritten (a deletion override, a value inside a mapping), a line
+    saying that it wins and what to do."""
+    decided = decisive_overrides(call)
+    if not decided:
+        return [], []
+    table = describe_call(call, "")[0]
+    fixes: dict[tuple[int, int], LiteralFix] = {}
+    notices: list[str] = []
+    for rule_id, fields in _RULE_FIELDS.items():
+        if (rule_id, None) not in targets:
+            continue
+        for name in fields:
+            override = decided.get(name)
+            if override is None or getattr(table, name) in _SAFE[name]:
+                continue
+            if (fix := _literal_fix(override, name)) is not None:
+                earlier = fixes.get(fix.span, fix).rules
+                fixes[fix.span] = replace(fix, rules=earlier | {rule_id})
+                continue
+            where = f"line {override.line}: {override.written_as}"
+            does = "removes" if isinstance(override.value, Deleted) else "sets"
+            todo = (
+                "--fix deletes no code; remove that statement"
+                if isinstance(override.value, Deleted)
+                else "--fix cannot rewrite that value; make it the safe one by hand"
+            )
+            notices.append(f"{where} {does} {_FIELD_NAMES[name]} and wins over the table's props: {todo}")
+    return list(fixes.values()), notices
+
+
+def overridden(call: ConstructCall) -> frozenset[str]:
+    """The rules whose every input a later statement decides: editing the props cannot fix
+    them."""
+    decided = decisive_overrides(call)
+    return frozenset(rule_id for rule_id, fields in _RULE_FIELDS.items() if all(f in decided for f in fields))

@@ -264,7 +264,8 @@ def _changes(layout: _Layout, props: Node, edits: list[Edit]) -> list[Change]:
         else:
             new_entry = f"{edit.key}: {_render(edit.value, written)}"
             changes.append((entry.start_byte, entry.end_byte, new_entry.encode()))
-    for container, entries in appended.values():
+    # the construct's own props last: laying them out takes in every change inside them
+    for container, entries in sorted(appended.values(), key=lambda item: item[0] == props):
         inside = [change for change in changes if container.start_byte <= change[0] < container.end_byte]
         new = _append(layout, container, entries, inside if container == props else None)
         if new and new[0][:2] == (container.start_byte, container.end_byte):  # laid out: holds inside

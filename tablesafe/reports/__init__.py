@@ -33,7 +33,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "resource_type": table.resource_type,
         "replica_region": finding.replica_region,
         "file": table.file,
-        "line": table.line,
+        "line": finding.line or table.line,
         "table_name": table.table_name,
         "table_arn": table.table_arn,
         "remediation": of_finding(finding).summary,

@@ -59,12 +59,12 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _location(table: TableDescription) -> dict[str, Any] | None:
+def _location(table: TableDescription, line: int | None) -> dict[str, Any] | None:
     location: dict[str, Any] = {}
     if table.file:
         location["physicalLocation"] = {
             "artifactLocation": _artifact(table.file),
-            "region": {"startLine": table.line or 1},
+            "region": {"startLine": line or table.line or 1},
         }
     name = table.logical_id or table.table_name
     if name:
@@ -98,7 +98,7 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
         },
         "partialFingerprints": {"tablesafe/v1": fingerprint(finding)},
     }
-    location = _location(finding.table)
+    location = _location(finding.table, finding.line)
     if location:
         result["locations"] = [location]
     if finding.suppressed:

@@ -122,8 +122,8 @@ def _finding(finding: Finding, layout: _Layout, *, detailed: bool = True) -> lis
     head.append((shown(subject(table, rule)), ()))
     if table.construct_path and table.logical_id:
         head.append((f"[{shown(table.logical_id)}]", ("dim",)))
-    if table.line:
-        head.append((f"line {table.line}", ("dim",)))
+    if line := finding.line or table.line:
+        head.append((f"line {line}", ("dim",)))
     if not detailed:
         return layout.pieces(head, 2)
     lines = [*layout.pieces(head, 2), *layout.wrap(finding.message, 4)]

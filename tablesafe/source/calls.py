@@ -103,36 +103,92 @@ class ConstructCall:
     """NonLiteral when the props argument is not an object literal / keyword arguments."""
     variable: str | None = None
     """The name the call's result is assigned to (`orders`, `self.orders`, `this.orders`)."""
-    policies: tuple[tuple[str, Value], ...] = ()
-    """Policies set on the variable after the call, in source order: ("removalPolicy",
-    the argument of apply_removal_policy), ("deletionPolicy" | "updateReplacePolicy", the
-    value assigned to cfn_options.deletion_policy / update_replace_policy)."""
+    overrides: tuple[Override, ...] = ()
+    """What later statements set in the table's resource, in source order."""
     suppressions: tuple[SuppressionCall, ...] = ()
     """Suppressions written in code on the variable (or on the call itself)."""
 
 
+class Deleted:
+    """What a deletion override (`add_deletion_override`) leaves: the value removed."""
+
+    def __repr__(self) -> str:
+        return "DELETED"
+
+
+DELETED = Deleted()
+REMOVAL_POLICY = ("RemovalPolicy",)
+RAW_OVERRIDES = {
+    "add_override": (False, True),
+    "add_property_override": (True, True),
+    "add_deletion_override": (False, False),
+    "add_property_deletion_override": (True, False),
+    "addOverride": (False, True),
+    "addPropertyOverride": (True, True),
+    "addDeletionOverride": (False, False),
+    "addPropertyDeletionOverride": (True, False),
+}
+"""The raw override methods of an L1 -> (its path is under Properties, it takes a value)."""
+_DEFAULT_CHILD = (".node.default_child", ".node.defaultChild")
+
+
+def l1_owner(name: str) -> str:
+    """The construct whose L1 a dotted name reaches: `orders.node.default_child` -> `orders`
+    (an L1's own name stays as it is)."""
+    for suffix in _DEFAULT_CHILD:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+"""The path of `apply_removal_policy(...)`, which sets both DeletionPolicy and
+UpdateReplacePolicy."""
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A statement that sets a value of the table's CloudFormation resource after its call:
+    `apply_removal_policy(P)` (path REMOVAL_POLICY), `cfn_options.deletion_policy = P`
+    (("DeletionPolicy",)), and the raw overrides `add_override(path, v)`,
+    `add_property_override(path, v)` (("Properties", ...)), `add_deletion_override(path)`
+    and `add_property_deletion_override(path)` (value DELETED). CDK applies raw overrides
+    last, over the props, the removal policy and cfn_options, whatever the statement order."""
+
+    path: tuple[str, ...]
+    value: Value | Deleted
+    line: int
+    written_as: str
+    """The method or attribute, as the source spells it (`add_property_override`)."""
+    raw: bool = False
+    span: tuple[int, int] | None = None
+    """UTF-8 byte offsets of the literal value in the file (the enum member's name for an
+    enum), which --fix may rewrite; None when there is nothing to rewrite."""
+
+
 @dataclass(frozen=True, slots=True)
 class Effect:
-    """A statement that changes the construct a call made: a policy or a suppression, on
+    """A statement that changes the construct a call made: an override or a suppression, on
     the variable the call was assigned to (target a name) or on the call written in place
-    (target its line)."""
+    (target its line); or a new name for that construct's L1 (`cfn =
+    table.node.default_child`: target "table", alias "cfn"), whose statements count too."""
 
     target: str | int
     line: int
-    policy: tuple[str, Value] | None = None
+    override: Override | None = None
     suppression: SuppressionCall | None = None
+    alias: str | None = None
     condition: tuple[int, int, NonLiteral] | None = None
     """(first line, last line, header) of the innermost branch or loop around the statement."""
 
     def on(self, call: ConstructCall) -> Effect:
-        """This effect as it bears on call: a policy set in a branch or loop that does not
+        """This effect as it bears on call: an override set in a branch or loop that does not
         also hold the call depends on that branch (its header stands for the value)."""
         if self.condition is None or self.condition[0] <= call.line <= self.condition[1]:
             return self
         header = self.condition[2]
         return replace(
             self,
-            policy=(self.policy[0], header) if self.policy else None,
+            override=replace(self.override, value=header, span=None) if self.override else None,
             suppression=replace(self.suppression, condition=header) if self.suppression else None,
         )
 
@@ -149,7 +205,7 @@ def attach(calls: Sequence[ConstructCall], effects: Iterable[Effect]) -> list[Co
             lines, indexes = by_variable.setdefault(call.variable, ([], []))
             lines.append(call.line)
             indexes.append(index)
-    policies: dict[int, list[tuple[str, Value]]] = {}
+    overrides: dict[int, list[Override]] = {}
     suppressions: dict[int, list[SuppressionCall]] = {}
     for effect in sorted(effects, key=lambda effect: effect.line):
         if isinstance(effect.target, int):
@@ -160,18 +216,24 @@ def attach(calls: Sequence[ConstructCall], effects: Iterable[Effect]) -> list[Co
             index = indexes[before - 1] if before else None
         if index is None:
             continue
+        if effect.alias is not None:  # the alias names this call's construct from here on
+            lines, indexes = by_variable.setdefault(effect.alias, ([], []))
+            position = bisect.bisect_right(lines, effect.line)
+            lines.insert(position, effect.line)
+            indexes.insert(position, index)
+            continue
         effect = effect.on(calls[index])
-        if effect.policy is not None:
-            policies.setdefault(index, []).append(effect.policy)
+        if effect.override is not None:
+            overrides.setdefault(index, []).append(effect.override)
         if effect.suppression is not None:
             suppressions.setdefault(index, []).append(effect.suppression)
     return [
         replace(
             call,
-            policies=call.policies + tuple(policies.get(index, ())),
+            overrides=call.overrides + tuple(overrides.get(index, ())),
             suppressions=call.suppressions + tuple(suppressions.get(index, ())),
         )
-        if index in policies or index in suppressions
+        if index in overrides or index in suppressions
         else call
         for index, call in enumerate(calls)
     ]
@@ -224,9 +286,8 @@ def metadata_target(receiver: str, method: str) -> tuple[str, str]:
     """(the construct's name, how the Metadata is written) for `<receiver>.<method>(...)`:
     on the construct (an L1), on its `node.defaultChild` (an L2's L1), or on its `node`
     (construct metadata, which never reaches the template)."""
-    for suffix in (".node.defaultChild", ".node.default_child"):
-        if receiver.endswith(suffix):
-            return receiver.removesuffix(suffix), method
+    if (owner := l1_owner(receiver)) != receiver:
+        return owner, method
     if receiver.endswith(".node"):
         return receiver.removesuffix(".node"), f"node.{method}"
     return receiver, method
@@ -257,6 +318,11 @@ def too_deep() -> SourceSyntaxError:
 
 
 _WORD = re.compile(r"_([a-z0-9])")
+
+
+def pascal(name: str) -> str:
+    """deletionPolicy -> DeletionPolicy (CloudFormation's spelling)."""
+    return name[:1].upper() + name[1:]
 
 
 def camel(name: str) -> str:

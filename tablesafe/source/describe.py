@@ -25,11 +25,14 @@ from tablesafe.replacement_data import REPLACING_PROPERTIES
 from tablesafe.rules import RULE_IDS, find_rule
 from tablesafe.source import PYTHON_SUFFIXES
 from tablesafe.source.calls import (
+    REMOVAL_POLICY,
     TABLE_CLASSES,
     Comment,
     ConstructCall,
+    Deleted,
     Member,
     NonLiteral,
+    Override,
     Props,
     SuppressionCall,
     Value,
@@ -111,31 +114,111 @@ def _protection(layers: Sequence[Props], protection: str = "deletionProtection")
     return {**_pitr(layers), "deletion_protection": _bool(_setting(layers, protection))}
 
 
-def _policies(call: ConstructCall) -> dict[str, Any]:
-    """DeletionPolicy and UpdateReplacePolicy: an L2's removalPolicy prop (absent: RETAIN,
-    the CDK default) or nothing for an L1 (absent: Delete, as CloudFormation reads it), then
-    each policy the file sets on the construct afterwards, in source order."""
-    policies: dict[str, Any] = {"deletion_policy": None, "update_replace_policy": None}
-    steps = list(call.policies)
+_ATTRIBUTES = {"DeletionPolicy": "deletion_policy", "UpdateReplacePolicy": "update_replace_policy"}
+_CLOUDFORMATION_POLICIES = frozenset({"Delete", "Retain", "Snapshot", "RetainExceptOnCreate"})
+PROPERTY_PATHS = {
+    "deletion_protection": ("DeletionProtectionEnabled",),
+    "pitr_enabled": ("PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"),
+    "recovery_period_days": ("PointInTimeRecoverySpecification", "RecoveryPeriodInDays"),
+}
+"""Where in a table's Properties each protection field lives (CloudFormation's names)."""
+
+
+def _fields(path: tuple[str, ...], global_table: bool) -> tuple[str, ...]:
+    """The description fields a statement that sets path decides: an attribute; the
+    protection fields under a Properties path that is a prefix of theirs; every field for a
+    path lint cannot read (); for a global table, every protection field under its
+    Replicas, whose order in the template lint cannot know."""
+    if path in (REMOVAL_POLICY, ()):
+        attributes: tuple[str, ...] = tuple(_ATTRIBUTES.values())
+    else:
+        attributes = (_ATTRIBUTES[path[0]],) if len(path) == 1 and path[0] in _ATTRIBUTES else ()
+    if path == () or (global_table and path[:2] in (("Properties",), ("Properties", "Replicas"))):
+        return attributes + tuple(PROPERTY_PATHS)
+    if path[:1] != ("Properties",) or global_table:
+        return attributes
+    return tuple(field for field, place in PROPERTY_PATHS.items() if place[: len(path) - 1] == path[1:])
+
+
+def decisive_overrides(call: ConstructCall) -> dict[str, Override]:
+    """For each description field a later statement sets, the statement that decides it. CDK
+    renders the removal policy and cfn_options in statement order, then applies the raw
+    overrides, in statement order, over everything (so a raw override always wins)."""
+    global_table = call.kind in ("TableV2", "CfnGlobalTable")
+    decided: dict[str, Override] = {}
+    for override in sorted(call.overrides, key=lambda override: override.raw):
+        decided.update(dict.fromkeys(_fields(override.path, global_table), override))
+    return decided
+
+
+def _attribute(value: Value | Deleted) -> str | Unknown | None:
+    """A DeletionPolicy / UpdateReplacePolicy from cfn_options (a CfnDeletionPolicy member)
+    or a raw override (CloudFormation's string); deleted means absent, which is Delete."""
+    if isinstance(value, Deleted):
+        return None
+    if (
+        isinstance(value, Member)
+        and value.enum == "CfnDeletionPolicy"
+        and value.name in CFN_DELETION_POLICIES
+    ):
+        return CFN_DELETION_POLICIES[value.name]
+    if isinstance(value, str) and value in _CLOUDFORMATION_POLICIES:
+        return value
+    return _unknown(value, "a deletion policy")
+
+
+def _removal_policy(value: Value | Deleted) -> dict[str, Any]:
+    """DeletionPolicy and UpdateReplacePolicy from a RemovalPolicy member."""
+    if isinstance(value, Member) and value.enum == "RemovalPolicy" and value.name in REMOVAL_POLICIES:
+        deletion, update_replace = REMOVAL_POLICIES[value.name]
+        return {"deletion_policy": deletion, "update_replace_policy": update_replace}
+    unknown = _unknown(None if isinstance(value, Deleted) else value, "a RemovalPolicy")
+    return {"deletion_policy": unknown, "update_replace_policy": unknown}
+
+
+def _settings(call: ConstructCall, settings: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a description after the statements that follow the call: policies
+    (an L2's removalPolicy prop, absent: RETAIN, the CDK default; an L1 has none, absent:
+    Delete, as CloudFormation reads it), then what decisive_overrides says."""
+    settings = {"deletion_policy": None, "update_replace_policy": None, **settings}
     if call.kind in TABLE_CLASSES:
         value = call.props.get("removalPolicy") if isinstance(call.props, Props) else call.props
-        steps.insert(0, ("removalPolicy", Member("RemovalPolicy", "RETAIN") if value is None else value))
-    for key, value in steps:
-        if key == "removalPolicy":
-            if isinstance(value, Member) and value.enum == "RemovalPolicy" and value.name in REMOVAL_POLICIES:
-                deletion, update_replace = REMOVAL_POLICIES[value.name]
-            else:
-                deletion = update_replace = _unknown(value, "a RemovalPolicy")
-            policies = {"deletion_policy": deletion, "update_replace_policy": update_replace}
-        elif (
-            isinstance(value, Member)
-            and value.enum == "CfnDeletionPolicy"
-            and value.name in CFN_DELETION_POLICIES
-        ):
-            policies[_POLICY_FIELDS[key]] = CFN_DELETION_POLICIES[value.name]
+        settings.update(_removal_policy(Member("RemovalPolicy", "RETAIN") if value is None else value))
+    global_table = call.kind in ("TableV2", "CfnGlobalTable")
+    for field, override in decisive_overrides(call).items():
+        if override.path == ():
+            path = override.value if isinstance(override.value, NonLiteral) else None
+            settings[field] = _unknown(path, "a literal path")
+        elif override.path == REMOVAL_POLICY:
+            settings[field] = _removal_policy(override.value)[field]
+        elif field in _ATTRIBUTES.values():
+            settings[field] = _attribute(override.value)
+        elif global_table:
+            where = f"{override.written_as} on line {override.line}"
+            settings[field] = Unknown(f"is set by {where} in a replica whose place lint cannot know")
         else:
-            policies[_POLICY_FIELDS[key]] = _unknown(value, "a CfnDeletionPolicy")
-    return policies
+            settings[field] = _property(override, PROPERTY_PATHS[field][len(override.path) - 1 :], field)
+            if field == "pitr_enabled":
+                settings["pitr_specified"] = len(override.path) > 2 or isinstance(override.value, Props)
+    return settings
+
+
+def _property(override: Override, remaining: tuple[str, ...], field: str) -> Any:
+    """The value an override of Properties gives a field, reached through the keys that
+    remain below its path (a string "true" / "false" is the boolean it spells, as
+    CloudFormation reads it; a deletion leaves the field unset)."""
+    value: Any = override.value
+    for name in remaining:
+        if isinstance(value, Deleted):
+            return None
+        if not isinstance(value, Props):
+            return _unknown(value, "a literal mapping")
+        value = value.get(name)
+    if isinstance(value, Deleted):
+        return None
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"
+    return _days(value) if field == "recovery_period_days" else _bool(value)
 
 
 def _replica(replica: Value, layers: Sequence[Props], protection: str) -> dict[str, Any]:
@@ -283,16 +366,16 @@ def describe_call(
         "cdk_class": call.kind,
         "language": PYTHON if os.path.splitext(file)[1] in PYTHON_SUFFIXES else TYPESCRIPT,
         "suppressions": suppressions,
-        **_policies(call),
+        "set_at": {
+            field: (override.line, override.written_as)
+            for field, override in decisive_overrides(call).items()
+        },
     }
     props = call.props
     if isinstance(props, NonLiteral):
         unknown = _unknown(props, "props")
-        return [
-            TableDescription(
-                **identity, pitr_enabled=unknown, recovery_period_days=unknown, deletion_protection=unknown
-            )
-        ]
+        settings = {"pitr_enabled": unknown, "recovery_period_days": unknown, "deletion_protection": unknown}
+        return [TableDescription(**identity, **_settings(call, settings))]
     table_name = props.get("tableName")
     l2 = call.kind in TABLE_CLASSES
     common = {
@@ -301,7 +384,9 @@ def describe_call(
         "cdk_props": plain(props) if l2 else None,  # an L1 has no L2 props (TS002)
         "replacing_props": (replacing_props if l2 else l1_replacing_props)(resource_type, props),
     }
-    return [TableDescription(**common, **settings) for settings in _replicas(call.kind, props)]
+    return [
+        TableDescription(**common, **_settings(call, settings)) for settings in _replicas(call.kind, props)
+    ]
 
 
 def _rule_id(rule: Value, written: SuppressionCall) -> Value:

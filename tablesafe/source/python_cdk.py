@@ -25,15 +25,20 @@ from dataclasses import replace
 
 from tablesafe.source.calls import (
     CONSTRUCT_CLASSES,
+    DELETED,
     L1_CLASSES,
     MAX_LITERAL_DEPTH,
     PYTHON_LIBRARIES,
+    RAW_OVERRIDES,
+    REMOVAL_POLICY,
     SUPPRESSION_MARK,
     Comment,
     ConstructCall,
+    Deleted,
     Effect,
     Member,
     NonLiteral,
+    Override,
     Props,
     SourceFile,
     SourceSyntaxError,
@@ -43,7 +48,9 @@ from tablesafe.source.calls import (
     build_props,
     camel,
     is_library,
+    l1_owner,
     metadata_target,
+    pascal,
     too_deep,
 )
 from tablesafe.source.lines import Lines, python_lines
@@ -57,7 +64,10 @@ _CONSTRUCTOR_ARGS = ("scope", "id")
 _CFN_POLICIES = ("deletion_policy", "update_replace_policy")
 _BRANCHES = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Match)
 """Statements whose body may run or not, or many times, depending on the app."""
-_EFFECTS = r"\.\s*(?:apply_removal_policy\s*\(|add_metadata\s*\(|cfn_options\s*\.)"
+_EFFECTS = (
+    r"\.\s*(?:apply_removal_policy\s*\(|add_metadata\s*\(|cfn_options\s*\.|default_child\b"
+    r"|add_(?:property_)?(?:deletion_)?override\s*\()"
+)
 
 
 class _Names:
@@ -130,10 +140,16 @@ def _dotted(node: ast.expr) -> str | None:
 
 
 class _Reader:
-    def __init__(self, names: _Names, *, dict_keys_as_written: bool = False) -> None:
+    def __init__(
+        self, names: _Names, *, dict_keys_as_written: bool = False, where: _Where | None = None
+    ) -> None:
         self.names = names
         self.dict_keys_as_written = dict_keys_as_written
         """For an L1's props: jsii passes a dict there unchanged (see build_props)."""
+        self.where = where
+        """Where statements stand in the file, for the spans of the literals --fix rewrites."""
+        self.raw = self if dict_keys_as_written else _Reader(names, dict_keys_as_written=True)
+        """The reader of raw override values, which are written as CloudFormation spells them."""
 
     def non_literal(self, node: ast.AST, prefix: str = "") -> NonLiteral:
         """Its text for messages (ast.unparse: get_source_segment splits the file each time;
@@ -211,16 +227,7 @@ class _Reader:
         follows (a whole statement, so a policy set under a condition is not followed)."""
         line = statement.lineno
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-            target = statement.targets[0]
-            if (
-                isinstance(target, ast.Attribute)
-                and target.attr in _CFN_POLICIES
-                and isinstance(target.value, ast.Attribute)
-                and target.value.attr == "cfn_options"
-                and (name := _dotted(target.value.value))
-            ):
-                return Effect(name, line, policy=(camel(target.attr), self.value(statement.value)))
-            return None
+            return self._assignment(statement.targets[0], statement.value, line)
         call = statement.value if isinstance(statement, ast.Expr) else None
         if not isinstance(call, ast.Call):
             return None
@@ -230,7 +237,10 @@ class _Reader:
             policy = args[0] if args else keywords.get("policy")
             if not (name := _dotted(func.value)) or policy is None:
                 return None
-            return Effect(name, line, policy=("removalPolicy", self.value(policy)))
+            override = Override(REMOVAL_POLICY, self.value(policy), line, func.attr, span=self.span(policy))
+            return Effect(l1_owner(name), line, override=override)
+        if isinstance(func, ast.Attribute) and func.attr in RAW_OVERRIDES and (name := _dotted(func.value)):
+            return self._raw_override(l1_owner(name), func.attr, call, line)
         if isinstance(func, ast.Attribute) and func.attr == "add_metadata" and len(args) == 2:
             receiver = _dotted(func.value)
             if not (isinstance(args[0], ast.Constant) and args[0].value == METADATA_KEY and receiver):
@@ -247,6 +257,57 @@ class _Reader:
             target = construct.lineno if isinstance(construct, ast.Call) else _dotted(construct)
             suppression = SuppressionCall(line, [Props(values)], "suppress()")
             return Effect(target, line, suppression=suppression) if target is not None else None
+        return None
+
+    def _assignment(self, target: ast.expr, value: ast.expr, line: int) -> Effect | None:
+        """`t.cfn_options.deletion_policy = P` (or update_replace_policy), or a new name for a
+        table's L1: `cfn = t.node.default_child`."""
+        if (
+            isinstance(target, ast.Attribute)
+            and target.attr in _CFN_POLICIES
+            and isinstance(target.value, ast.Attribute)
+            and target.value.attr == "cfn_options"
+            and (name := _dotted(target.value.value))
+        ):
+            path = (pascal(camel(target.attr)),)
+            written_as = f"cfn_options.{target.attr}"
+            override = Override(path, self.value(value), line, written_as, span=self.span(value))
+            return Effect(l1_owner(name), line, override=override)
+        alias, source = _dotted(target), _dotted(value)
+        if alias and source and (owner := l1_owner(source)) != source:
+            return Effect(owner, line, alias=alias)
+        return None
+
+    def _raw_override(self, name: str, method: str, call: ast.Call, line: int) -> Effect | None:
+        """`add_override(path, value)` and its kin (calls.RAW_OVERRIDES): the path a literal
+        string, the value read as CloudFormation writes it (keys as written)."""
+        properties, takes_value = RAW_OVERRIDES[method]
+        args = call.args
+        if not args or len(args) < 1 + takes_value:
+            return None
+        path_node = args[0]
+        if isinstance(path_node, ast.Constant) and isinstance(path_node.value, str):
+            path = (*(("Properties",) if properties else ()), *path_node.value.split("."))
+        else:
+            path = ()  # a path lint cannot read may set anything
+        value: Value | Deleted = DELETED
+        span = None
+        if takes_value:
+            value = self.raw.value(args[1]) if path else self.non_literal(path_node)
+            span = self.span(args[1])
+        override = Override(path, value, line, method, raw=True, span=span)
+        return Effect(name, line, override=override)
+
+    def span(self, node: ast.expr) -> tuple[int, int] | None:
+        """The UTF-8 byte offsets of a literal --fix may rewrite: a string or a boolean, or
+        the member of an enum (`RemovalPolicy.DESTROY`: `DESTROY`)."""
+        if self.where is None or node.end_lineno is None or node.end_col_offset is None:
+            return None
+        end = self.where.byte_offset(node.end_lineno, node.end_col_offset)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str | bool):
+            return self.where.byte_offset(node.lineno, node.col_offset), end
+        if isinstance(node, ast.Attribute) and node.attr.isupper():
+            return end - len(node.attr.encode()), end
         return None
 
 
@@ -271,7 +332,18 @@ class _Where:
         self.tree = tree
         self.text = lines.text
         self.lines = lines
+        self._line_bytes: list[int] = []
         self.first_lines: dict[int, list[int]] = {}
+
+    def byte_offset(self, line: int, column: int) -> int:
+        """The UTF-8 byte offset of ast's (line, column), whose column counts bytes (the
+        byte offset of each line start is counted once, when first asked)."""
+        if not self._line_bytes:
+            offset = 0
+            for number in range(1, len(self.lines) + 1):
+                self._line_bytes.append(offset)
+                offset += len((self.lines.content(number) + self.lines.ending(number)).encode())
+        return self._line_bytes[line - 1] + column
 
     def _in(self, body: list[ast.stmt], line: int) -> ast.stmt | None:
         """The first statement of body spanning line (bodies are sorted and disjoint,
@@ -423,7 +495,7 @@ def _read(text: str) -> SourceFile:
         raise too_deep() from None
     where = _Where(tree, python_lines(text))
     names = _Names(_imports(where))
-    reader = _Reader(names)
+    reader = _Reader(names, where=where)
     l1_reader = _Reader(names, dict_keys_as_written=True)
     calls: dict[tuple[int, int], ast.Call] = {}
     walked: set[int] = set()

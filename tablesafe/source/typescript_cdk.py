@@ -25,14 +25,19 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from tablesafe.source.calls import (
     CONSTRUCT_CLASSES,
+    DELETED,
     MAX_LITERAL_DEPTH,
+    RAW_OVERRIDES,
+    REMOVAL_POLICY,
     SUPPRESSION_MARK,
     TYPESCRIPT_LIBRARIES,
     Comment,
     ConstructCall,
+    Deleted,
     Effect,
     Member,
     NonLiteral,
+    Override,
     Props,
     SourceFile,
     SourceSyntaxError,
@@ -41,7 +46,9 @@ from tablesafe.source.calls import (
     attach,
     build_props,
     is_library,
+    l1_owner,
     metadata_target,
+    pascal,
 )
 from tablesafe.source.lines import Lines, typescript_lines
 from tablesafe.suppressions import METADATA_KEY
@@ -55,6 +62,7 @@ _QUERY = """
 (new_expression constructor: (_) @constructor arguments: (arguments) @arguments) @new
 (expression_statement (call_expression function: (_) @function arguments: (arguments) @arguments) @call)
 (expression_statement (assignment_expression left: (member_expression) @left right: (_) @right) @assign)
+(variable_declarator name: (_) @alias value: (_) @aliased)
 """
 _CFN_POLICIES = ("deletionPolicy", "updateReplacePolicy")
 _BRANCHES = frozenset(
@@ -322,15 +330,30 @@ def _branch_around(node: Node, lines: Lines[bytes]) -> tuple[int, int, NonLitera
     return first, last, NonLiteral.of(header)
 
 
+def _span(node: Node) -> tuple[int, int] | None:
+    """The bytes of a literal --fix may rewrite: a string, a boolean, or an enum member's
+    name (`RemovalPolicy.DESTROY`: `DESTROY`)."""
+    node = _unwrap(node)
+    if node.type in ("string", "true", "false"):
+        return node.start_byte, node.end_byte
+    if node.type == "member_expression" and (member := node.child_by_field_name("property")):
+        return (member.start_byte, member.end_byte) if _text(member).isupper() else None
+    return None
+
+
 def _call_effect(function: Node, arguments: Node, names: _Names, lines: Lines[bytes]) -> Effect | None:
-    """`t.applyRemovalPolicy(p)`, `t.addMetadata('tablesafe', {...})` or `suppress(t, ...)`."""
+    """`t.applyRemovalPolicy(p)`, `t.addMetadata('tablesafe', {...})`, a raw override
+    (`addPropertyOverride(path, value)` and its kin) or `suppress(t, ...)`."""
     line = lines.line_of(function.start_byte)
     args = _arguments(arguments)
     if function.type == "member_expression" and (receiver := function.child_by_field_name("object")):
         method = _text(function.child_by_field_name("property") or function)
         name = _dotted(receiver)
         if method == "applyRemovalPolicy" and name and args:
-            return Effect(name, line, policy=("removalPolicy", _value(args[0])))
+            override = Override(REMOVAL_POLICY, _value(args[0]), line, method, span=_span(args[0]))
+            return Effect(l1_owner(name), line, override=override)
+        if method in RAW_OVERRIDES and name and args:
+            return _raw_override(l1_owner(name), method, args, line)
         if method == "addMetadata" and name and len(args) == 2 and _value(args[0]) == METADATA_KEY:
             target, written_as = metadata_target(name, method)
             block = _value(args[1])
@@ -348,6 +371,22 @@ def _call_effect(function: Node, arguments: Node, names: _Names, lines: Lines[by
     return None
 
 
+def _raw_override(name: str, method: str, args: list[Node], line: int) -> Effect | None:
+    """`addOverride(path, value)` and its kin (calls.RAW_OVERRIDES): a literal string path,
+    the value as CloudFormation writes it."""
+    properties, takes_value = RAW_OVERRIDES[method]
+    if len(args) < 1 + takes_value:
+        return None
+    written = _value(args[0])
+    path = (*(("Properties",) if properties else ()), *written.split(".")) if isinstance(written, str) else ()
+    value: Value | Deleted = DELETED
+    span = None
+    if takes_value:
+        value = _value(args[1]) if path else NonLiteral.of(_text(args[0]))
+        span = _span(args[1])
+    return Effect(name, line, override=Override(path, value, line, method, raw=True, span=span))
+
+
 def _assignment_effect(left: Node, right: Node, lines: Lines[bytes]) -> Effect | None:
     """`t.cfnOptions.deletionPolicy = ...` (or updateReplacePolicy)."""
     owner, prop = left.child_by_field_name("object"), left.child_by_field_name("property")
@@ -356,9 +395,18 @@ def _assignment_effect(left: Node, right: Node, lines: Lines[bytes]) -> Effect |
     name = _dotted(owner)
     if name is None or not name.endswith(".cfnOptions"):
         return None
-    return Effect(
-        name.removesuffix(".cfnOptions"), lines.line_of(left.start_byte), policy=(_text(prop), _value(right))
-    )
+    line = lines.line_of(left.start_byte)
+    written_as = f"cfnOptions.{_text(prop)}"
+    override = Override((pascal(_text(prop)),), _value(right), line, written_as, span=_span(right))
+    return Effect(l1_owner(name.removesuffix(".cfnOptions")), line, override=override)
+
+
+def _alias_effect(name: Node, value: Node, lines: Lines[bytes]) -> Effect | None:
+    """`const cfn = t.node.defaultChild as CfnTable`: cfn is another name for t's L1."""
+    source = _dotted(value)
+    if name.type != "identifier" or source is None or (owner := l1_owner(source)) == source:
+        return None
+    return Effect(owner, lines.line_of(name.start_byte), alias=_text(name))
 
 
 def _construct(kind: str, new: Node, arguments: Node, lines: Lines[bytes]) -> ConstructCall:
@@ -413,6 +461,7 @@ def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
     constructs: list[tuple[Node, Node, Node]] = []
     calls: list[tuple[Node, Node]] = []
     assignments: list[tuple[Node, Node]] = []
+    aliases: list[tuple[Node, Node]] = []
     for _, match in QueryCursor(query).matches(root):
         if "import" in match:
             imports.extend(match["import"])
@@ -420,6 +469,8 @@ def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
             constructs.append((match["new"][0], match["constructor"][0], match["arguments"][0]))
         elif "call" in match:
             calls.append((match["function"][0], match["arguments"][0]))
+        elif "alias" in match:
+            aliases.append((match["alias"][0], match["aliased"][0]))
         else:
             assignments.append((match["left"][0], match["right"][0]))
     names = _Names(imports)
@@ -435,6 +486,7 @@ def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
     written += [
         (effect, left) for left, right in assignments if (effect := _assignment_effect(left, right, lines))
     ]
+    written += [(effect, name) for name, value in aliases if (effect := _alias_effect(name, value, lines))]
     effects = [replace(effect, condition=_branch_around(node, lines)) for effect, node in written]
     calls_found = attach(sorted(found, key=lambda c: c.line), effects)
     return SourceFile(calls_found, tuple(names.libraries), comments)
