@@ -75,6 +75,15 @@ class Shop(cdk.Stack):
         )
         raw.add_override("DeletionPolicy", "Retain")
         raw.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        # tablesafe: ignore[TS003] sessions expire after a day anyway (expires 2999-12-31)
+        self.sessions = dynamodb.Table(
+            self,
+            "Sessions",
+            partition_key=PK,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+        )
 
 
 app = cdk.App(context={"@aws-cdk/core:enableAdditionalMetadataCollection": True})  # for TS002
@@ -200,8 +209,9 @@ def test_python_fix_synthesizes_and_lint_agrees_with_check(tmp_path: Path) -> No
     checked, linted = _check_and_lint(app, _synth_python(app))
     expected = BEFORE | {("TS002", "FromProps"), ("TS001", "FromProps"), ("TS004", "Raw")}
     # lint cannot evaluate `pitr` or `props.get(...)`: it leaves TS001 there to check; jsii
-    # passes no prop whose value is None, so the assembly does not show the deprecated one
-    assert checked == expected - {("TS002", "Loose"), ("TS002", "FromProps")}
+    # passes no prop whose value is None, so the assembly does not show the deprecated one;
+    # the ignore comment silences lint alone
+    assert checked == expected - {("TS002", "Loose"), ("TS002", "FromProps")} | {("TS003", "Sessions")}
     assert linted == expected - {("TS001", "Loose"), ("TS001", "FromProps")}
     fixed = _tablesafe("lint", "--fix", app, "--format", "json", cwd=tmp_path)
     assert fixed.returncode == 1, fixed.stderr
@@ -210,7 +220,16 @@ def test_python_fix_synthesizes_and_lint_agrees_with_check(tmp_path: Path) -> No
     assert "point_in_time_recovery_enabled=bool(pitr)" in text
     assert 'point_in_time_recovery_enabled=bool(props.get("pitr"))' in text
     assert 'add_override("DeletionPolicy", "Retain")' in text and "RemovalPolicy.RETAIN" in text
-    checked, linted = _check_and_lint(app, _synth_python(app))
+    assert "# tablesafe: ignore" not in text and "from tablesafe.cdk_aspects import suppress" in text
+    assert (
+        "        suppress(\n"
+        "            self.sessions,\n"
+        '            "TS003",\n'
+        '            reason="sessions expire after a day anyway",\n'
+        '            expires="2999-12-31",\n'
+        "        )\n"
+    ) in text
+    checked, linted = _check_and_lint(app, _synth_python(app))  # the suppression reaches every gate
     # left: PITR off where the value was None (as before the fix), and the deletion override
     assert checked == {("TS001", "Loose"), ("TS001", "FromProps"), ("TS004", "Audit")}
     assert linted == {("TS004", "Audit")}
@@ -237,3 +256,66 @@ def test_typescript_fix_compiles_strict_and_lint_agrees_with_check(
     assert checked == {("TS001", "Loose"), ("TS001", "Either"), ("TS001", "Audit")}
     assert linted == {("TS001", "Audit")}
     assert "deletionProtection: true" in text.split("'Loose'")[1].split("});")[0]
+
+
+IGNORED_TS = """import { App, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+
+const PK = { name: 'pk', type: dynamodb.AttributeType.STRING };
+
+class Shop extends Stack {
+  readonly sessions: dynamodb.Table;
+
+  constructor(scope: App, id: string) {
+    super(scope, id);
+    // tablesafe: ignore[TS003, TS001] sessions expire after a day anyway (expires 2999-12-31)
+    this.sessions = new dynamodb.Table(this, 'Sessions', { partitionKey: PK });
+    const cache = new dynamodb.Table(this, 'Cache', {
+      partitionKey: PK,
+    }); // tablesafe: ignore[TS001] rebuilt every night
+  }
+}
+
+new Shop(new App(), 'Shop');
+"""
+
+
+def test_typescript_ignore_comments_become_suppress_calls_that_compile(
+    tmp_path: Path, cdk_node_modules: Path
+) -> None:
+    """--fix writes each ignore comment as suppress() calls of @tablesafe/cdk (imported once),
+    which compile with tsc --strict against the package's own typings; lint then reads the
+    calls, and warns no more."""
+    (tmp_path / "node_modules").symlink_to(cdk_node_modules)
+    package = cdk_node_modules.parent / "src" / "index.ts"
+    paths = {"@tablesafe/cdk": [str(package)]}
+    options = {
+        **TSCONFIG["compilerOptions"],
+        "noEmit": True,
+        "baseUrl": ".",
+        "paths": paths,
+        "types": ["node"],
+    }
+    (tmp_path / "tsconfig.json").write_text(json.dumps({**TSCONFIG, "compilerOptions": options}))
+    app = tmp_path / "app.ts"
+    app.write_text(IGNORED_TS)
+    before = json.loads(_tablesafe("lint", app, "--format", "json", cwd=tmp_path).stdout)
+    assert sum("silences lint only" in notice["message"] for notice in before["notices"]) == 2
+    fixed = _tablesafe("lint", "--fix", app, "--format", "json", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr  # TS003 on Cache, which its comment did not waive, is fixed
+    text = app.read_text()
+    assert text.count("import { suppress } from '@tablesafe/cdk';") == 1 and "tablesafe: ignore" not in text
+    assert 'suppress(this.sessions, "TS001", "sessions expire after a day anyway", "2999-12-31");' in text
+    assert '    suppress(cache, "TS001", "rebuilt every night");\n' in text
+    tsc = subprocess.run(
+        [str(cdk_node_modules / ".bin" / "tsc"), "-p", "."], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert tsc.returncode == 0, tsc.stdout + tsc.stderr
+    after = json.loads(fixed.stdout)
+    assert not any("silences lint only" in notice["message"] for notice in after["notices"])
+    assert {(f["rule_id"], f["construct_path"], f["suppressed"]) for f in after["findings"]} == {
+        ("TS001", "Sessions", True),
+        ("TS003", "Sessions", True),
+        ("TS001", "Cache", True),
+    }
+    assert "deletionProtection: true" in text.split("'Cache'")[1]

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tablesafe.config import Config
+from tablesafe.fix.comments import MovedComment, move_ignore_comments
 from tablesafe.fix.plan import FIXABLE, Edit, LiteralFix, Target, plan_edits, plan_overrides
+from tablesafe.fix.splice import splice
 from tablesafe.fix.style import style_for
 from tablesafe.loader import FileVersion
 from tablesafe.model import InputError, Report
 from tablesafe.source import PYTHON_SUFFIXES, parse_source
-from tablesafe.source.calls import ConstructCall
+from tablesafe.source.calls import SUPPRESSION_MARK, ConstructCall
 
 
 def _lines(text: str) -> list[str]:
@@ -58,7 +60,7 @@ class FileFix:
     path: str
     before: str
     after: str
-    edits: tuple[Edit | LiteralFix, ...]
+    edits: tuple[Edit | LiteralFix | MovedComment, ...]
     version: FileVersion
     """The file as lint read it: written over only while it is still this version."""
 
@@ -127,10 +129,15 @@ def _fix_file(
             if edits := plan_edits(call, targets):
                 planned.append((call, edits))
     after = _with_literals(text, literals, python=python) if literals else text
-    applied: list[Edit | LiteralFix] = [*literals]
+    applied: list[Edit | LiteralFix | MovedComment] = [*literals]
     if planned:
         after, edited = _render(path, after, planned, python=python)
         applied += edited
+    if SUPPRESSION_MARK in after:
+        moved = move_ignore_comments(path, after, style_for(path, python=python).line_length)
+        after = moved.text
+        applied += moved.moved
+        notices += moved.left
     fix = FileFix(path, text, after, tuple(applied), version) if after != text else None
     return fix, notices
 
@@ -139,13 +146,10 @@ def _with_literals(text: str, literals: list[LiteralFix], *, python: bool) -> st
     """text with each literal rewritten in place, its quotes kept (same lines, so the calls
     planned on text are found again by line)."""
     source = text.encode("utf-8")
-    parts: list[bytes] = []
-    done = 0
-    for fix in sorted(literals, key=lambda fix: fix.span):
-        start, end = fix.span
-        parts += [source[done:start], _literal(source[start:end], fix, python=python)]
-        done = end
-    return b"".join([*parts, source[done:]]).decode("utf-8")
+    changes = [
+        (*fix.span, _literal(source[fix.span[0] : fix.span[1]], fix, python=python)) for fix in literals
+    ]
+    return splice(source, changes).decode("utf-8")
 
 
 def _literal(old: bytes, fix: LiteralFix, *, python: bool) -> bytes:
@@ -196,9 +200,11 @@ def fix_files(paths: Sequence[str], config: Config, diff_base: str | None = None
 
     report, versions = lint_sources(paths, config, diff_base)
     planned = Fixes([], [], report, [])
-    for path, calls in _targets(report).items():
+    targets = _targets(report)
+    commented = [path for path, version in versions.items() if SUPPRESSION_MARK.encode() in version.data]
+    for path in dict.fromkeys([*targets, *commented]):
         try:
-            fix, left = _fix_file(path, calls, versions[path])
+            fix, left = _fix_file(path, targets.get(path, {}), versions[path])
         except _Unfixable as problem:
             planned.unfixable.append(InputError(path, str(problem)))
             continue

@@ -15,6 +15,7 @@ import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
 from tablesafe.fix.plan import ENABLED, Edit, Keep, NewValue, PropsPath, Retain, Spec
+from tablesafe.fix.splice import Change, splice
 from tablesafe.fix.style import Style
 from tablesafe.source.calls import ConstructCall, Props, camel
 from tablesafe.source.lines import Lines, typescript_lines
@@ -23,8 +24,6 @@ from tablesafe.source.typescript_cdk import line_span
 _WRAPPERS = frozenset(
     {"as_expression", "satisfies_expression", "non_null_expression", "parenthesized_expression"}
 )
-Change = tuple[int, int, bytes]
-"""Replace source[start:end] with the bytes."""
 
 
 class _NotFound(Exception):
@@ -196,18 +195,21 @@ def _append(
     object. The construct's own props object (inside: the other changes in it) is laid out
     one entry per line when it would pass the line length."""
     written = _code(container)
-    if not written:
-        return [(container.start_byte, container.end_byte, f"{{ {', '.join(entries)} }}".encode())]
-    last = written[-1]
     one_line = layout.lines.line_of(container.start_byte) == layout.lines.line_of(container.end_byte - 1)
-    if one_line:
-        inline = "".join(f", {entry}" for entry in entries).encode()
-        columns = layout.columns(container.start_byte) + len(inline.decode())
+    if not written or one_line:
+        if written:
+            start = end = written[-1].end_byte
+            inline = "".join(f", {entry}" for entry in entries).encode()
+        else:
+            start, end = container.start_byte, container.end_byte
+            inline = f"{{ {', '.join(entries)} }}".encode()
+        columns = layout.columns(container.start_byte) + len(inline.decode()) - (end - start)
         commented = any(child.type == "comment" for child in container.named_children)
-        if inside is None or columns <= layout.line_length or commented:
-            return [(last.end_byte, last.end_byte, inline)]
+        if inside is None or columns <= layout.line_length or commented or not one_line:
+            return [(start, end, inline)]
         kept = [_replaced_in(layout.source, node, inside) for node in written]
         return [_laid_out(layout, container, [*kept, *map(str.encode, entries)])]
+    last = written[-1]
     newline = layout.newline(last.end_byte)
     if layout.starts_line(last):
         indent = layout.indent(last.start_byte)
@@ -294,20 +296,9 @@ def render_typescript(
         except _NotFound:
             continue
         applied += edits
-    return _replaced(source, changes).decode("utf-8"), applied
-
-
-def _replaced(source: bytes, changes: list[Change], start: int = 0, end: int | None = None) -> bytes:
-    """source[start:end] with each change in it made, in one pass (changes do not overlap)."""
-    parts: list[bytes] = []
-    done = start
-    for change_start, change_end, replacement in sorted(changes, key=lambda change: change[:2]):
-        if start <= change_start and (end is None or change_end <= end):
-            parts += [source[done:change_start], replacement]
-            done = change_end
-    return b"".join([*parts, source[done:end]])
+    return splice(source, changes).decode("utf-8"), applied
 
 
 def _replaced_in(source: bytes, node: Node, changes: list[Change]) -> bytes:
     """A node's text with the changes inside it made."""
-    return _replaced(source, changes, node.start_byte, node.end_byte)
+    return splice(source, changes, node.start_byte, node.end_byte)

@@ -254,6 +254,8 @@ class Comment:
     text: str
     alone: bool
     """Nothing but whitespace before it on its line: it may stand above a call."""
+    span: tuple[int, int] = (0, 0)
+    """Its UTF-8 byte offsets in the file (what --fix removes when it writes suppress())."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +268,11 @@ class SourceFile:
     """The modules imported under PYTHON_LIBRARIES or TYPESCRIPT_LIBRARIES, as written, in
     order of appearance."""
     comments: tuple[Comment, ...] = ()
+    suppress_callee: str | None = None
+    """How the file names tablesafe's suppress() helper (`suppress`, `ta.suppress`), if it
+    imports it."""
+    imports_end: int = 0
+    """The last line of the module's last import statement (0 when it has none)."""
 
 
 PYTHON_LIBRARIES = ("aws_solutions_constructs",)
@@ -280,6 +287,12 @@ def is_library(module: str, prefixes: Iterable[str]) -> bool:
         module == prefix or module.startswith(prefix if prefix.endswith("/") else prefix + ".")
         for prefix in prefixes
     )
+
+
+def suppress_callee(names: Iterable[str], modules: Iterable[str]) -> str | None:
+    """How a file calls tablesafe's suppress(): a name imported for it, else through a name
+    of its module (`ta.suppress`); None when the file imports neither."""
+    return next(iter(sorted(names)), None) or next((f"{m}.suppress" for m in sorted(modules)), None)
 
 
 def metadata_target(receiver: str, method: str) -> tuple[str, str]:

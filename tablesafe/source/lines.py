@@ -33,6 +33,7 @@ class Lines(Generic[_Text]):
         self.text = text
         self.starts = [0]
         self.ends: list[int] = []
+        self._byte_starts: list[int] | None = None
         for match in breaks.finditer(text):
             self.ends.append(match.start())
             self.starts.append(match.end())
@@ -40,6 +41,18 @@ class Lines(Generic[_Text]):
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    def byte_start(self, line: int) -> int:
+        """The UTF-8 byte offset of a line's start (for a str text: ast's columns count
+        bytes; every line's is counted once, when first asked)."""
+        if isinstance(self.text, bytes):
+            return self.starts[line - 1]
+        if self._byte_starts is None:
+            offset, self._byte_starts = 0, []
+            for start, next_start in zip(self.starts, [*self.starts[1:], len(self.text)], strict=True):
+                self._byte_starts.append(offset)
+                offset += len(self.text[start:next_start].encode("utf-8", "surrogatepass"))
+        return self._byte_starts[line - 1]
 
     def line_of(self, offset: int) -> int:
         """The line holding the character (or byte) at offset."""

@@ -51,6 +51,7 @@ from tablesafe.source.calls import (
     l1_owner,
     metadata_target,
     pascal,
+    suppress_callee,
     too_deep,
 )
 from tablesafe.source.lines import Lines, python_lines
@@ -332,18 +333,11 @@ class _Where:
         self.tree = tree
         self.text = lines.text
         self.lines = lines
-        self._line_bytes: list[int] = []
         self.first_lines: dict[int, list[int]] = {}
 
     def byte_offset(self, line: int, column: int) -> int:
-        """The UTF-8 byte offset of ast's (line, column), whose column counts bytes (the
-        byte offset of each line start is counted once, when first asked)."""
-        if not self._line_bytes:
-            offset = 0
-            for number in range(1, len(self.lines) + 1):
-                self._line_bytes.append(offset)
-                offset += len((self.lines.content(number) + self.lines.ending(number)).encode())
-        return self._line_bytes[line - 1] + column
+        """The UTF-8 byte offset of ast's (line, column), whose column counts bytes."""
+        return self.lines.byte_start(line) + column
 
     def _in(self, body: list[ast.stmt], line: int) -> ast.stmt | None:
         """The first statement of body spanning line (bodies are sorted and disjoint,
@@ -514,29 +508,38 @@ def _read(text: str) -> SourceFile:
         if call is not None and (kind := names.exported(call.func)) in CONSTRUCT_CLASSES:
             read = l1_reader if kind in L1_CLASSES else reader
             found.append(read.construct(kind, call, _variable(statement, call)))
+    imports_end = max(
+        (s.end_lineno or s.lineno for s in tree.body if isinstance(s, ast.Import | ast.ImportFrom)), default=0
+    )
+    callee = suppress_callee(names.suppress, names.helper_modules)
     if not found:
-        return SourceFile([], tuple(names.libraries), _comments(text))
+        return SourceFile([], tuple(names.libraries), _comments(where.lines), callee, imports_end)
     effects = {id(statement): statement for statement, _, _ in where.locate(_effect_starts(text, names))}
     changes = [
         replace(effect, condition=where.branch_around(statement))
         for statement in effects.values()
         if (effect := reader.effect(statement))
     ]
-    return SourceFile(attach(found, changes), tuple(names.libraries), _comments(text))
+    return SourceFile(
+        attach(found, changes), tuple(names.libraries), _comments(where.lines), callee, imports_end
+    )
 
 
-def _comments(text: str) -> tuple[Comment, ...]:
+def _comments(lines: Lines[str]) -> tuple[Comment, ...]:
     """The COMMENT tokens that hold the suppression mark. The tokenizer, not a search of the
     text: a mark inside a string or a docstring is no comment (tokenizing is slower than
     parsing, so a file without the mark is not tokenized)."""
-    if SUPPRESSION_MARK not in text:
+    if SUPPRESSION_MARK not in lines.text:
         return ()
     found = []
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text, newline="").readline):
+        for token in tokenize.generate_tokens(io.StringIO(lines.text, newline="").readline):
             if token.type == tokenize.COMMENT and SUPPRESSION_MARK in token.string:
-                alone = not token.line[: token.start[1]].strip()
-                found.append(Comment(token.start[0], token.string, alone))
+                row, column = token.start
+                before = token.line[:column]
+                start = lines.byte_start(row) + len(before.encode("utf-8", "surrogatepass"))
+                span = (start, start + len(token.string.encode("utf-8", "surrogatepass")))
+                found.append(Comment(row, token.string, not before.strip(), span))
     except (tokenize.TokenError, SyntaxError):
         pass  # ast parsed the file, so the tokenizer reads it too; what it read stays
     return tuple(found)

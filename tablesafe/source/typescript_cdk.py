@@ -49,6 +49,7 @@ from tablesafe.source.calls import (
     l1_owner,
     metadata_target,
     pascal,
+    suppress_callee,
 )
 from tablesafe.source.lines import Lines, typescript_lines
 from tablesafe.suppressions import METADATA_KEY
@@ -480,8 +481,10 @@ def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
         if (kind := names.exported(constructor)) in CONSTRUCT_CLASSES
     ]
     comments = _comments(root, lines, comment_query) if SUPPRESSION_MARK in text else ()
+    imports_end = max((line_span(statement, lines)[1] for statement in imports), default=0)
+    callee = suppress_callee(names.suppress, names.helper_modules)
     if not found:
-        return SourceFile([], tuple(names.libraries), comments)
+        return SourceFile([], tuple(names.libraries), comments, callee, imports_end)
     written = [(effect, call) for call, args in calls if (effect := _call_effect(call, args, names, lines))]
     written += [
         (effect, left) for left, right in assignments if (effect := _assignment_effect(left, right, lines))
@@ -489,7 +492,7 @@ def read_typescript(text: str, *, tsx: bool = False) -> SourceFile:
     written += [(effect, name) for name, value in aliases if (effect := _alias_effect(name, value, lines))]
     effects = [replace(effect, condition=_branch_around(node, lines)) for effect, node in written]
     calls_found = attach(sorted(found, key=lambda c: c.line), effects)
-    return SourceFile(calls_found, tuple(names.libraries), comments)
+    return SourceFile(calls_found, tuple(names.libraries), comments, callee, imports_end)
 
 
 def _comments(root: Node, lines: Lines[bytes], query: Query) -> tuple[Comment, ...]:
@@ -503,5 +506,6 @@ def _comments(root: Node, lines: Lines[bytes], query: Query) -> tuple[Comment, .
             continue
         line = lines.line_of(node.start_byte + mark)
         before = lines.text[lines.start(lines.line_of(node.start_byte)) : node.start_byte]
-        found.append(Comment(line, text.decode("utf-8", "replace"), alone=not before.strip()))
+        span = (node.start_byte, node.end_byte)
+        found.append(Comment(line, text.decode("utf-8", "replace"), alone=not before.strip(), span=span))
     return tuple(sorted(found, key=lambda comment: comment.line))
