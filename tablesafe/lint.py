@@ -255,5 +255,5 @@ def lint_files(
         tables=loaded.tables,
         rules=rules,
         errors=loaded.errors,
-        notices=[*loaded.notices, *_not_judged_notices(skipped)],
+        notices=[*config.notices(), *loaded.notices, *_not_judged_notices(skipped)],
     )
