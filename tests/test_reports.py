@@ -291,8 +291,8 @@ def test_markdown_passes_a_clean_run(report: Report) -> None:
 
 
 def test_text_groups_by_stack_and_colours_only_on_request(report: Report) -> None:
-    plain = render(report, "text", tool_version=VERSION)
-    coloured = render(report, "text", color=True, tool_version=VERSION)
+    plain = render(report, "text", tool_version=VERSION, width=100)  # whatever the terminal's width
+    coloured = render(report, "text", color=True, tool_version=VERSION, width=100)
     assert "\x1b[" not in plain
     assert "\x1b[31" in coloured and "\x1b[33" in coloured and "\x1b[2m" in coloured
     lines = plain.splitlines()
@@ -319,7 +319,7 @@ def test_text_shows_each_findings_own_fix_in_the_apps_language(report: Report) -
     python_app = dataclasses.replace(orders, language="python")
     typescript_app = dataclasses.replace(events, language="typescript")
     report.findings = [Finding(PITR, t, Severity.ERROR, "off") for t in (python_app, typescript_app)]
-    text = render(report, "text", tool_version=VERSION)
+    text = render(report, "text", tool_version=VERSION, width=100)
     assert text.count("fix: Fix pitr-missing on ") == 2
     assert text.count("dynamodb.Table(self, 'Orders')") == 1 and '(this, "Orders")' not in text
     assert text.count('new dynamodb.Table(this, "Events");') == 1 and "(self, 'Events')" not in text
@@ -327,7 +327,7 @@ def test_text_shows_each_findings_own_fix_in_the_apps_language(report: Report) -
 
 
 def test_text_clean_run(report: Report) -> None:
-    text = render(clean(report), "text", tool_version=VERSION)
+    text = render(clean(report), "text", tool_version=VERSION, width=100)
     assert text.splitlines()[-1] == "No findings in 2 tables across 2 stacks"
 
 
