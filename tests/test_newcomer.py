@@ -235,9 +235,7 @@ NO_EXTRA = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("args", "line"), NO_EXTRA, ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
-)
+@pytest.mark.parametrize(("args", "line"), NO_EXTRA, ids=[" ".join(args) for args, _ in NO_EXTRA])
 def test_a_command_without_its_extra_is_one_line_in_a_core_only_install(
     core_venv: Path, tmp_path: Path, args: tuple[str, ...], line: str
 ) -> None:
