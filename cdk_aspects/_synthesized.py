@@ -73,7 +73,7 @@ def judge_synthesized(
         findings=[f for f in findings if id(f.table) not in gone],
         gone=[f for f in findings if id(f.table) in gone],
         errors=loaded.errors,
-        notices=[n.message for n in loaded.notices if n.rule_id not in config.disabled],
+        notices=[n.message for n in (*config.notices(), *loaded.notices) if n.rule_id not in config.disabled],
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tablesafe.extras import AWS_CLIENT, install_hint, is_third_party, missing_extra
 from tablesafe.model import Report
 from tablesafe.output import say
 from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT
@@ -22,7 +23,6 @@ EXIT_INTERRUPTED = 130
 EXIT_PARTIAL = 3
 """Some reads failed: the report is complete about what it knows, and says what it does not."""
 DEMO_REGIONS = "us-east-1,eu-west-1"
-_EXTRA_MODULES = frozenset({"boto3", "botocore", "tqdm", "moto"})
 _DEMO_EXCLUSIVE = ("profile", "endpoint_url", "role_name", "accounts", "organization")
 
 
@@ -111,12 +111,12 @@ def _fail(message: object) -> int:
     return 2
 
 
-def _missing_extra(error: ModuleNotFoundError, extra: str) -> int:
-    """One line for an optional dependency that is not installed; any other import error is a bug."""
-    module = (error.name or "").split(".")[0]
-    if module not in _EXTRA_MODULES:
+def _missing_extra(error: ModuleNotFoundError, extra: str, command: str) -> int:
+    """One line for a module the up-front check (missing_extra) cannot foresee, such as a
+    dependency of the extra's packages; a missing part of tablesafe itself is a bug."""
+    if not is_third_party(error):
         raise error
-    return _fail(f"{module} is not installed: pip install 'tablesafe[{extra}]'")
+    return _fail(f"{command} {install_hint(extra, [str(error.name)])}")
 
 
 def audit_exit_code(report: Report, fail_on: str) -> int:
@@ -138,6 +138,9 @@ def _audit(args: argparse.Namespace) -> int:
 
     if args.demo and (used := [f"--{o.replace('_', '-')}" for o in _DEMO_EXCLUSIVE if getattr(args, o)]):
         return _fail(f"--demo runs against its own local endpoint: drop {', '.join(used)}")
+    extra, command = ("demo", "audit --demo") if args.demo else ("aws", "audit")
+    if problem := missing_extra(extra):
+        return _fail(f"{command} {problem}")
     config, config_errors = load_config(args.config, Path.cwd())
     if config_errors:
         for error in config_errors:
@@ -155,7 +158,7 @@ def _audit(args: argparse.Namespace) -> int:
             write_run,
         )
     except ModuleNotFoundError as error:
-        return _missing_extra(error, "demo" if args.demo else "aws")
+        return _missing_extra(error, extra, command)
     output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
     try:
         check_output_dir(output_dir)  # before the audit, not after an hour of reading
@@ -173,7 +176,7 @@ def _audit(args: argparse.Namespace) -> int:
             try:
                 from tablesafe.scanner.demo import demo_endpoint
             except ModuleNotFoundError as error:
-                return _missing_extra(error, "demo")
+                return _missing_extra(error, extra, command)
 
             with demo_endpoint() as url:
                 options = AuditOptions(
@@ -206,6 +209,8 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _runbook(args: argparse.Namespace) -> int:
+    if problem := missing_extra("aws", AWS_CLIENT):
+        return _fail(f"runbook {problem}")
     try:
         from tablesafe.scanner.audit import read_table
         from tablesafe.scanner.aws import StartError
@@ -214,7 +219,7 @@ def _runbook(args: argparse.Namespace) -> int:
         from tablesafe.scanner.live import where
         from tablesafe.scanner.runbook import render_runbook
     except ModuleNotFoundError as error:
-        return _missing_extra(error, "aws")
+        return _missing_extra(error, "aws", "runbook")
     try:
         record = read_table(
             args.table, region=args.region, profile=args.profile, endpoint_url=args.endpoint_url

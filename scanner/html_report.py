@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -150,6 +151,24 @@ _PAGES = Environment(
 )
 """The pages (``report.html.j2``, ``runbook.html.j2``, both extending ``page.html.j2``):
 autoescaping makes every value data, never markup."""
+
+
+_CDK_HASH = re.compile(r"(?<=.)[0-9A-F]{8}$")
+"""The hash CDK appends to a construct path's words to make a logical ID."""
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def breakable_id(logical_id: str) -> Markup:
+    """A logical ID with line-break opportunities (<wbr>) between its words and before the
+    hash CDK appends: a narrow column breaks `CartsTable4A6E1B2C` as `CartsTable` and
+    `4A6E1B2C`, never mid-word (the page breaks anywhere only what has no such point)."""
+    digest = _CDK_HASH.search(logical_id)
+    words = _WORD_START.split(logical_id[: digest.start()] if digest else logical_id)
+    parts = [*words, digest.group()] if digest else words
+    return Markup("<wbr>").join(neutralize.markup(part) for part in parts)
+
+
+_PAGES.filters["breakable_id"] = breakable_id
 
 
 def _cell(row: _Row, rule: Rule, matched: list[Finding]) -> dict[str, Any]:

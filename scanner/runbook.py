@@ -502,7 +502,11 @@ def _header(bp: Mapping[str, Any]) -> list[str]:
     lines = [f"# Recreate DynamoDB table {markdown_code(bp['table_name'])}", ""]
     lines += ["This runbook builds a new copy of the table from a point-in-time export and retires the old"]
     lines += ["table only on purpose. It was written from the table's blueprint (the `.json` beside it).", ""]
-    lines += ["| | |", "|---|---|", *(f"| {key} | {markdown_cell(value)} |" for key, value in rows)]
+    lines += [
+        "| Property | Value |",
+        "|---|---|",
+        *(f"| {key} | {markdown_cell(value)} |" for key, value in rows),
+    ]
     unknown = _unknowns(bp)
     if unknown:
         lines += [

@@ -32,6 +32,12 @@ EXIT_CODES = f"""{EXIT_CODES_HEADING}
   3    audit, runbook: partial, some reads failed (wins over 1)
   130  interrupted; nothing half-written is left in place"""
 """The README's exit-code table, for `tablesafe --help`."""
+DEFAULT_PATH = "cdk.out"
+"""What `tablesafe check` reads without a PATH: the cloud assembly `cdk synth` writes here."""
+NO_DEFAULT_PATH = (
+    "no PATH given and no cdk.out here: run `cdk synth` first (in the CDK app), or name the "
+    "cloud assembly or templates to check"
+)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -96,7 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a cloud assembly (cdk.out) or CloudFormation templates",
         description="Check cloud assemblies (cdk.out) and CloudFormation templates (JSON or YAML).",
     )
-    check.add_argument("paths", nargs="+", metavar="PATH", help="cdk.out directory or template file")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="cloud assembly (cdk.out) or CDK app directory, template file or folder "
+        f"(default: {DEFAULT_PATH})",
+    )
     check.add_argument(
         "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
     )
@@ -167,9 +179,14 @@ def _check(args: argparse.Namespace) -> int:
     from tablesafe.engine import build_report
     from tablesafe.loader import load_paths
     from tablesafe.lockfile import LOCK_NAME
+    from tablesafe.model import InputError, LoadResult
 
     config, config_errors = load_config(args.config, Path.cwd())
-    loaded = load_paths(args.paths)
+    paths = args.paths or [DEFAULT_PATH]
+    if args.paths or Path(DEFAULT_PATH).exists():
+        loaded = load_paths(paths)
+    else:
+        loaded = LoadResult(errors=[InputError(DEFAULT_PATH, NO_DEFAULT_PATH)])
     loaded.errors[:0] = config_errors
     if args.verbose:
         for file in loaded.files:
@@ -178,7 +195,7 @@ def _check(args: argparse.Namespace) -> int:
     if (args.baseline or lock) and (loaded.stacks or not loaded.errors):  # nothing read: nothing to compare
         from tablesafe.baseline import compare
 
-        compare(loaded, args.paths, args.baseline, lock, Path.cwd())
+        compare(loaded, paths, args.baseline, lock, Path.cwd())
     return emit_report(build_report(loaded, config), args)
 
 

@@ -3,6 +3,9 @@ period and exemptions.
 
 A bad entry is reported with the file and the key and then ignored, which is the
 fail-closed choice: an exemption or a disabled rule that cannot be read does not apply.
+A switch that weakens the gate (a rule disabled, a severity below the rule's own) needs a
+reason like a suppression does, and every report says which rules are off and why
+(Config.notices), so a pull request cannot turn the gate off silently.
 """
 
 from __future__ import annotations
@@ -14,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tablesafe.model import CONFIG_ERROR, InputError, RuleSettings, Severity, TableDescription
-from tablesafe.rules import find_rule
+from tablesafe.model import CONFIG_ERROR, InputError, Notice, RuleSettings, Severity, TableDescription
+from tablesafe.rules import ALL_RULES, find_rule
 from tablesafe.suppressions import parse_expiry, reason_problem
 from tablesafe.values import brief, display
 
 CONFIG_NAME = ".tablesafe.yaml"
 _TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions")
-_RULE_KEYS = ("enabled", "severity")
+_RULE_KEYS = ("enabled", "severity", "reason")
 _MATCH_KEYS = ("stack", "logical_id", "construct_path", "table_arn")
 _EXEMPTION_KEYS = ("rules", *_MATCH_KEYS, "reason", "expires")
 
@@ -51,6 +54,27 @@ class Config:
     severities: Mapping[str, Severity] = field(default_factory=dict)
     settings: RuleSettings = field(default_factory=RuleSettings)
     exemptions: tuple[Exemption, ...] = ()
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    """Rule id -> why it is disabled or its severity lowered (required for both)."""
+
+    def notices(self) -> list[Notice]:
+        """What this configuration switches off, for every report of a run: each disabled
+        rule and each lowered severity with its reason, and a warning when no rule is left."""
+        notices = []
+        for rule in ALL_RULES:
+            reason = self.reasons.get(rule.id, "")
+            if rule.id in self.disabled:
+                change = "is disabled"
+            elif (severity := self.severities.get(rule.id, rule.severity)).rank < rule.severity.rank:
+                change = f"is lowered from {rule.severity.value} to {severity.value}"
+            else:
+                continue
+            notices.append(Notice(Severity.INFO, f"{rule.id} {rule.slug} {change} by {self.path}: {reason}"))
+        if self.disabled >= {rule.id for rule in ALL_RULES}:
+            notices.append(
+                Notice(Severity.WARNING, f"{self.path} disables every rule: this run checks nothing")
+            )
+        return notices
 
 
 def find_upwards(start: Path, name: str) -> Path | None:
@@ -102,11 +126,12 @@ class _ConfigReader:
 
     def read(self, document: Mapping[str, Any]) -> tuple[Config, list[InputError]]:
         self.unknown_keys(document, _TOP_KEYS, "")
-        disabled, severities = self.rules(document.get("rules", {}))
+        disabled, severities, reasons = self.rules(document.get("rules", {}))
         config = Config(
             path=self.shown,
             disabled=frozenset(disabled),
             severities=severities,
+            reasons=reasons,
             settings=RuleSettings(min_recovery_period_days=self.min_days(document)),
             exemptions=tuple(self.exemptions(document.get("exemptions", []))),
         )
@@ -122,12 +147,15 @@ class _ConfigReader:
             return default
         return value
 
-    def rules(self, section: Any) -> tuple[set[str], dict[str, Severity]]:
+    def rules(self, section: Any) -> tuple[set[str], dict[str, Severity], dict[str, str]]:
+        """The disabled rules, the severity overrides, and why each that weakens the gate
+        does; a weakening switch without a reason is an error and does not apply."""
         disabled: set[str] = set()
         severities: dict[str, Severity] = {}
+        reasons: dict[str, str] = {}
         if not isinstance(section, Mapping):
-            self.problem("rules", "must be a mapping of rule id to {enabled, severity}")
-            return disabled, severities
+            self.problem("rules", "must be a mapping of rule id to {enabled, severity, reason}")
+            return disabled, severities, reasons
         for name, options in section.items():
             key = f"rules.{name}"
             rule = find_rule(str(name))
@@ -135,22 +163,39 @@ class _ConfigReader:
                 self.problem(key, "is not a tablesafe rule id or slug")
                 continue
             if not isinstance(options, Mapping):
-                self.problem(key, "must be a mapping with enabled and/or severity")
+                self.problem(key, "must be a mapping with enabled, severity and reason")
                 continue
             self.unknown_keys(options, _RULE_KEYS, f"{key}.")
+            reason = options.get("reason")
             enabled = options.get("enabled", True)
             if not isinstance(enabled, bool):
                 self.problem(f"{key}.enabled", f"must be true or false, not {brief(enabled)}")
-            elif not enabled:
+            elif not enabled and self.reasoned(key, "enabled", "false switches the rule off", reason):
                 disabled.add(rule.id)
-            if "severity" in options:
-                try:
-                    severities[rule.id] = Severity(options["severity"])
-                except ValueError:
-                    self.problem(
-                        f"{key}.severity", f"must be error, warning or info, not {brief(options['severity'])}"
-                    )
-        return disabled, severities
+                reasons[rule.id] = reason.strip()
+            if "severity" not in options:
+                continue
+            try:
+                severity = Severity(options["severity"])
+            except ValueError:
+                self.problem(
+                    f"{key}.severity", f"must be error, warning or info, not {brief(options['severity'])}"
+                )
+                continue
+            if severity.rank < rule.severity.rank:
+                below = f"{severity.value} is below the rule's own {rule.severity.value}"
+                if not self.reasoned(key, "severity", below, reason):
+                    continue
+                reasons[rule.id] = reason.strip()
+            severities[rule.id] = severity
+        return disabled, severities, reasons
+
+    def reasoned(self, key: str, option: str, weakening: str, reason: Any) -> bool:
+        """Whether a switch that weakens the gate says why; if not, the error naming it."""
+        if problem := reason_problem(reason):
+            self.problem(f"{key}.{option}", f"{weakening}: say why in {key}.reason ({problem})")
+            return False
+        return True
 
     def exemptions(self, section: Any) -> list[Exemption]:
         if not isinstance(section, list):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tablesafe.extras import AWS_CLIENT, missing_extra
 from tablesafe.loader import TemplateSource, assembly_sources, describe_template
 from tablesafe.model import InputError, LoadResult, TableDescription
 
@@ -143,9 +144,7 @@ def load_deployed(paths: Iterable[str]) -> tuple[list[TableDescription], list[In
         sources.extend(assembly_sources(directory, shown, result))
     if not sources:
         return result.tables, result.errors
-    try:
-        import boto3  # noqa: F401
-    except ImportError:
-        return [], [InputError("--baseline deployed", "needs boto3: pip install 'tablesafe[aws]'")]
+    if problem := missing_extra("aws", AWS_CLIENT):
+        return [], [InputError("--baseline deployed", problem)]
     _fetch(_Fetcher(), sources, result)
     return result.tables, result.errors

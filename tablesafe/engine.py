@@ -90,7 +90,10 @@ def evaluate(
 def build_report(loaded: LoadResult, config: Config, today: dt.date | None = None) -> Report:
     rules = enabled_rules(config)
     enabled_ids = {rule.id for rule in rules}
-    notices = [n for n in loaded.notices if n.rule_id is None or n.rule_id in enabled_ids]
+    notices = [
+        *config.notices(),
+        *(n for n in loaded.notices if n.rule_id is None or n.rule_id in enabled_ids),
+    ]
     return Report(
         findings=evaluate(loaded.tables, config, today, loaded.changes),
         tables=loaded.tables,

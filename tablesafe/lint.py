@@ -334,6 +334,6 @@ def lint_sources(
         tables=loaded.tables,
         rules=rules,
         errors=loaded.errors,
-        notices=[*loaded.notices, *_not_judged_notices(skipped)],
+        notices=[*config.notices(), *loaded.notices, *_not_judged_notices(skipped)],
     )
     return report, versions

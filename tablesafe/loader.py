@@ -23,6 +23,7 @@ from typing import Any
 from tablesafe.describe import describe_fields
 from tablesafe.folders import walk_files
 from tablesafe.model import TABLE_TYPES, InputError, LoadResult, Notice, Severity, TableDescription
+from tablesafe.neutralize import shell
 from tablesafe.remediation import CDK_METADATA_TYPE, app_language
 from tablesafe.values import TemplateContext
 
@@ -612,9 +613,13 @@ def _load_template_folder(folder: Path, shown: str, result: LoadResult) -> None:
         ):
             templates.append(relative)
     if not templates and not assemblies:
-        result.errors.append(
-            InputError(shown, "no cloud assembly (manifest.json) or CloudFormation templates here or below")
-        )
+        problem = "no cloud assembly (manifest.json) or CloudFormation templates here or below"
+        if (folder / "cdk.json").is_file():
+            problem = (
+                f"a CDK app (cdk.json) without a cloud assembly: run `cdk synth` there first, then "
+                f"`tablesafe check {shell(os.path.normpath(_join(shown, 'cdk.out')))}`"
+            )
+        result.errors.append(InputError(shown, problem))
     for directory in assemblies:
         load_assembly(directory, _join(shown, os.path.relpath(directory, folder)), result, [])
     for relative in templates:

@@ -121,11 +121,15 @@ class TableDescription:
         return self.construct_path.removesuffix("/Resource").rsplit("/", 1)[-1] or None
 
     @property
+    def resource_name(self) -> str:
+        """How reports name the resource: construct path, else logical ID, else table name."""
+        return self.construct_path or self.logical_id or self.table_name or "table"
+
+    @property
     def display_name(self) -> str:
-        name = self.construct_path or self.logical_id or self.table_name or "table"
         if self.replica_region:
-            return f"{name} (replica {self.replica_region})"
-        return name
+            return f"{self.resource_name} (replica {self.replica_region})"
+        return self.resource_name
 
 
 @dataclass(frozen=True, slots=True)

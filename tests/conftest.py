@@ -181,6 +181,26 @@ def snapshot_work_tree(target: Path, skip: Callable[[str], bool] = lambda name: 
     return target
 
 
+@pytest.fixture(scope="session")
+def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment with tablesafe and its core dependencies only, as `pip install
+    tablesafe` leaves it (no extra): built once per session from a snapshot of the work tree
+    (pip builds in the source folder; the work tree is left as it is). Returns its bin/."""
+    root = tmp_path_factory.mktemp("core-venv")
+    source = snapshot_work_tree(
+        root / "source",
+        skip=lambda name: name.startswith(("tests/", "packages/", "fixtures/", "benchmarks/")),
+    )
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", source],
+        check=True,
+        timeout=600,
+    )
+    return venv / "bin"
+
+
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -69,14 +70,40 @@ def substitute(text: str, context: Mapping[str, str]) -> str:
     return EXPRESSION.sub(value, text)
 
 
+def github_outputs(text: str) -> dict[str, str]:
+    """$GITHUB_OUTPUT read as the runner reads it (actions/runner's file commands): NAME=VALUE
+    lines, and NAME<<DELIMITER blocks whose value is every line up to a line DELIMITER."""
+    lines = text.splitlines()
+    outputs: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        line, index = lines[index], index + 1
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            outputs[line[:equals]] = line[equals + 1 :]
+        elif heredoc >= 0:
+            name, delimiter = line[:heredoc], line[heredoc + 2 :]
+            assert delimiter in lines[index:], f"{name}: no closing {delimiter!r}: the runner fails the step"
+            end = lines.index(delimiter, index)
+            outputs[name], index = "\n".join(lines[index:end]), end + 1
+        else:
+            assert not line, f"the runner rejects the line {line!r}"
+    return outputs
+
+
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., StepRun]:
-    """``runner(step_id_or_index, **inputs)`` runs one step of the action in a workspace."""
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """$GITHUB_WORKSPACE: the working directory of every step."""
+    return tmp_path_factory.mktemp("workspace")
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory, workspace: Path) -> Callable[..., StepRun]:
+    """``runner(step_id_or_index, **inputs)`` runs one step of the action in the workspace."""
     temp = tmp_path_factory.mktemp("runner-temp")
     checkout = snapshot_work_tree(
         tmp_path_factory.mktemp("action-checkout"), skip=lambda name: name.startswith("packages/")
     )
-    workspace = tmp_path_factory.mktemp("workspace")
 
     def run(step: int | str, **given: str) -> StepRun:
         inputs = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
@@ -103,7 +130,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., StepRun]:
             text=True,
             timeout=600,
         )
-        written = dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
+        written = github_outputs(outputs.read_text())
         return StepRun(done.returncode, done.stdout, done.stderr, written, summary.read_text())
 
     installed = run(0)
@@ -143,4 +170,25 @@ def test_a_missing_baseline_is_exit_2_with_the_sarif_still_written(runner, tmp_p
     assert (result.code, result.outputs["exit-code"]) == (2, "2")
     said = "".join((result.stdout + result.stderr).split())  # the text report wraps long lines
     assert f"{missing}:baselinedoesnotexist" in said
+    assert sarif_results(sarif)
+
+
+def test_an_output_value_cannot_add_an_output(runner, workspace: Path) -> None:
+    """A sarif-file input holding a newline (and starting with a dash) is one value of one
+    output, and the SARIF file is written under that very name."""
+    name = "-report.sarif\nverdict=passed"
+    result = runner("check", path=str(SAMPLE), sarif_file=name)
+    assert result.code == 1, result.stderr
+    assert result.outputs == {"sarif-file": name, "exit-code": "1"}
+    assert {"TS001", "TS003"} <= {r["ruleId"] for r in sarif_results(workspace / name)}
+
+
+def test_a_path_line_starting_with_a_dash_is_a_path(runner, workspace: Path, tmp_path: Path) -> None:
+    shutil.copytree(SAMPLE, workspace / "--output=victim")
+    sarif = tmp_path / "out.sarif"
+    result = runner("check", path="--output=victim\n--fail-on=never", sarif_file=str(sarif))
+    assert not (workspace / "victim").exists()
+    assert (result.code, result.outputs["exit-code"]) == (2, "2")  # the second line names no file
+    said = "".join((result.stdout + result.stderr).split())
+    assert "TS001" in result.stdout and "--fail-on=never:nosuchfileordirectory" in said
     assert sarif_results(sarif)

@@ -447,7 +447,7 @@ def test_html_report_grid_and_escaping() -> None:
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
     assert "http://" not in page and "https://" not in page  # self-contained
     header, *rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
-    assert re.findall(r"<th[^>]*>(TS\d+)<br>", header) == ["TS001", "TS003", "TS004", "TS007"]
+    assert re.findall(r'<th class="rule"[^>]*>(TS\d+)</th>', header) == ["TS001", "TS003", "TS004", "TS007"]
     cells = {}
     for row in rows:
         name, region = re.search(

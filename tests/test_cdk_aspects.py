@@ -313,7 +313,10 @@ def test_metadata_flag_off_warns_once_and_skips_ts002(synth: Callable[[str], Syn
 
 
 def test_the_configuration_file_applies_in_the_app(synth: Callable[[str], Synth], apps_module) -> None:
-    assert findings_by_table(synth("config").violations) == apps_module.EXPECTED_CONFIG
+    result = synth("config")
+    assert findings_by_table(result.violations) == apps_module.EXPECTED_CONFIG
+    lowered = [w for w in result.warnings if "TS003 deletion-protection-missing is lowered" in w]
+    assert len(lowered) == 1 and lowered[0].endswith(": an SCP denies DeleteTable in these accounts"), lowered
 
 
 @pytest.mark.parametrize(("fail_on", "fails"), [("error", False), ("warning", True)])

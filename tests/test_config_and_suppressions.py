@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import FAKE_CREDENTIALS, REPO_ROOT, reset_moto
 
 from tablesafe.config import load_config
 
@@ -112,8 +116,8 @@ def test_yaml_dates_in_metadata_are_read(run_cli: RunCli, tmp_path: Path) -> Non
 CONFIG = """\
 min_recovery_period_days: 14
 rules:
-  TS004: {enabled: false}
-  deletion-protection-missing: {severity: warning}
+  TS004: {enabled: false, reason: every stack sets Retain through a policy Aspect}
+  deletion-protection-missing: {severity: warning, reason: an SCP denies DeleteTable here}
 exemptions:
   - rules: [TS001]
     construct_path: "Dev/*"
@@ -221,6 +225,120 @@ def test_disabling_ts002_drops_its_notice(run_cli: RunCli, tmp_path: Path) -> No
     (assembly / "manifest.json").write_text(json.dumps(manifest))
     with_rule = json.loads(run_cli("check", "cdk.out", "--format", "json", cwd=tmp_path).stdout)
     assert [n["level"] for n in with_rule["notices"]] == ["info"]
-    (tmp_path / ".tablesafe.yaml").write_text("rules:\n  TS002: {enabled: false}\n")
+    (tmp_path / ".tablesafe.yaml").write_text("rules:\n  TS002: {enabled: false, reason: no CDK v1 apps}")
     without = json.loads(run_cli("check", "cdk.out", "--format", "json", cwd=tmp_path).stdout)
-    assert without["notices"] == []
+    [notice] = without["notices"]  # the rule's own notice is gone; the switch says so
+    assert notice["level"] == "info"
+    assert notice["message"].startswith("TS002 pitr-deprecated-prop is disabled by ")
+    assert notice["message"].endswith(".tablesafe.yaml: no CDK v1 apps")
+
+
+# --- a gate that is switched off says so ----------------------------------------------------
+
+SWITCHED_OFF = """\
+rules:
+  TS004: {enabled: false, reason: retained by the platform policy Aspect}
+  TS003: {severity: warning, reason: deletion is denied by an SCP}
+  TS007: {severity: error}
+"""
+"""Two switches that weaken the gate, each with its reason, and one that strengthens it."""
+
+
+def _notice_text(fmt: str, output: str) -> str:
+    """The notices of a report in fmt, as plain text."""
+    if fmt == "text":
+        return " ".join(output.split())  # wrapped to the terminal
+    if fmt == "json":
+        return " ".join(notice["message"] for notice in json.loads(output)["notices"])
+    if fmt == "sarif":
+        notes = json.loads(output)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        return " ".join(note["message"]["text"] for note in notes)
+    if fmt == "junit":
+        suites = {suite.get("name"): suite for suite in ET.fromstring(output).iter("testsuite")}
+        return " ".join(case.get("name") for case in suites["tablesafe notices"].iter("testcase"))
+    section = output.split("**Notices**", 1)[1]  # markdown: every punctuation mark is escaped
+    return re.sub(r"\\(.)", r"\1", section)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "markdown"])
+def test_every_format_names_the_rules_switched_off_and_why(run_cli: RunCli, tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "cfg.yaml").write_text(SWITCHED_OFF)
+    (tmp_path / "t.json").write_text(json.dumps({"Resources": {"T": table()}}))
+    result = run_cli("check", "t.json", "--config", "cfg.yaml", "--format", fmt, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # TS001 is still an error
+    said = _notice_text(fmt, result.stdout)
+    assert (
+        "TS004 removal-policy-not-retain is disabled by cfg.yaml: retained by the platform policy Aspect"
+        in said
+    )
+    assert (
+        "TS003 deletion-protection-missing is lowered from error to warning by cfg.yaml: deletion is denied"
+        in said
+    )
+    assert "TS007" not in said  # raised, not lowered: nothing to justify
+
+
+@pytest.mark.parametrize(
+    ("rules", "key", "weakening", "rule_id", "severity"),
+    [
+        ("TS004: {enabled: false}", "rules.TS004.enabled", "false switches the rule off", "TS004", "error"),
+        (
+            "deletion-protection-missing: {severity: info, reason: short}",
+            "rules.deletion-protection-missing.severity",
+            "info is below the rule's own error",
+            "TS003",
+            "error",
+        ),
+    ],
+)
+def test_a_switch_that_weakens_the_gate_needs_a_reason(
+    run_cli: RunCli, tmp_path: Path, rules: str, key: str, weakening: str, rule_id: str, severity: str
+) -> None:
+    """Without a reason of 10 characters it is a configuration error naming the key, and the
+    rule keeps its own setting (fail closed)."""
+    (tmp_path / "cfg.yaml").write_text(f"rules:\n  {rules}\n")
+    (tmp_path / "t.json").write_text(json.dumps({"Resources": {"T": table()}}))
+    result = run_cli("check", "t.json", "--config", "cfg.yaml", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 2
+    reason_key = key.rsplit(".", 1)[0] + ".reason"
+    assert result.stderr.splitlines() == [
+        f"tablesafe: configuration error: cfg.yaml: {key}: {weakening}: say why in {reason_key} "
+        "(a reason of at least 10 characters is required)"
+    ]
+    report = json.loads(result.stdout)
+    assert by_rule(report, "T")[rule_id]["severity"] == severity
+    assert report["notices"] == []
+
+
+ALL_RULES_OFF = "rules:\n" + "".join(
+    f"  TS00{n}: {{enabled: false, reason: the team trusts its reviewers}}\n" for n in range(1, 8)
+)
+
+
+def test_disabling_every_rule_is_a_warning_in_check_and_lint(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / ".tablesafe.yaml").write_text(ALL_RULES_OFF)
+    (tmp_path / "t.json").write_text(json.dumps({"Resources": {"T": table()}}))
+    shutil.copy(REPO_ROOT / "fixtures" / "source" / "aliases.py", tmp_path / "app.py")
+    for args in (("check", "t.json"), ("lint", "app.py")):
+        result = run_cli(*args, "--format", "json", cwd=tmp_path)
+        report = json.loads(result.stdout)
+        assert (result.returncode, report["findings"]) == (0, []), result.stderr
+        warnings = [n["message"] for n in report["notices"] if n["level"] == "warning"]
+        assert warnings == [f"{tmp_path / '.tablesafe.yaml'} disables every rule: this run checks nothing"]
+        assert sum(n["level"] == "info" for n in report["notices"]) >= 7
+
+
+def test_disabling_every_rule_is_a_warning_in_the_audit_report(
+    run_cli: RunCli, moto_server: str, tmp_path: Path
+) -> None:
+    reset_moto(moto_server)
+    (tmp_path / "cfg.yaml").write_text(ALL_RULES_OFF)
+    result = run_cli(
+        "audit", "--endpoint-url", moto_server, "--regions", "us-east-1", "--config", "cfg.yaml",
+        "--output-dir", "run", cwd=tmp_path, env=FAKE_CREDENTIALS,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "warning: cfg.yaml disables every rule: this run checks nothing" in " ".join(result.stdout.split())
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "<li>warning: cfg.yaml disables every rule: this run checks nothing</li>" in page
+    assert "<li>info: TS001 pitr-missing is disabled by cfg.yaml: the team trusts its reviewers</li>" in page

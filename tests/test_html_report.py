@@ -4,7 +4,8 @@ on unmanaged tables, and a layout that hides no column at 1400 or 800 px in a re
 
 The run is a real audit of a moto server: an unmanaged table without PITR or deletion
 protection (tagged with markup, which must stay text), a table whose PITR was just enabled,
-one with a 255-character name, and a table of a stack whose DeletionPolicy is Delete.
+one with a 255-character name, and a table of a stack whose DeletionPolicy is Delete (its
+logical ID as CDK writes it, which a narrow column must not break mid-word).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ LONG_NAME = "orders-" + "x" * 248
 CHROMIUM = shutil.which("chromium-headless-shell")
 CHROMIUM_TIMEOUT = 20
 WIDTHS = (1400, 800)
+CARTS_ID = "CartsTable4A6E1B2C"
+"""A logical ID as CDK writes it: the construct path's words, then a hash."""
+CARTS_BREAKS = {0, len("Carts"), len("CartsTable")}
+"""Where a line of CARTS_ID may start: at a word or at the hash, never mid-word."""
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +50,7 @@ def run(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "owner", "Value": MARKUP_TAG}])
     helpers.create_table(moto_server, "fresh")
     helpers.create_table(moto_server, LONG_NAME)
-    helpers.create_stack(moto_server, "ShopStack", {"CartsTable": "carts"}, policy="Delete")
+    helpers.create_stack(moto_server, "ShopStack", {CARTS_ID: "carts"}, policy="Delete")
     result = run_audit(
         AuditOptions(regions=helpers.HOME, endpoint_url=moto_server, concurrency=2), Config(), progress=False
     )
@@ -172,6 +177,24 @@ addEventListener("load", () => {
     const {left, right, width, height} = rect;
     return {text: element.textContent, left, right, width, height};
   };
+  // the offsets in element's text where a laid-out line starts (0 for the first line)
+  const lineStarts = (element) => {
+    const starts = [];
+    let offset = 0, top = null;
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let i = 0; i < node.length; i++) {
+        const range = document.createRange();
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const rect = range.getClientRects()[0];
+        if (rect && (top === null || rect.top > top + 2)) starts.push(offset + i);
+        if (rect) top = rect.top;
+      }
+      offset += node.length;
+    }
+    return {text: element.textContent, starts};
+  };
   const out = document.createElement("pre");
   out.id = "measured";
   out.textContent = JSON.stringify({
@@ -179,18 +202,23 @@ addEventListener("load", () => {
     page: document.documentElement.scrollWidth,
     headers: [...document.querySelectorAll("table.grid thead th")].map(box),
     cells: [...document.querySelectorAll("table.grid tbody td")].map(box),
+    ids: [...document.querySelectorAll("table.grid tbody td:nth-child(2) small")].map(lineStarts),
+    slugs: [...document.querySelectorAll(".slug")].map(lineStarts),
+    tableHeads: [...document.querySelectorAll("table")].map(
+      (table) => [...table.rows[0].cells].map((cell) => cell.textContent.trim())),
   });
   document.body.appendChild(out);
 });
 </script>"""
-"""Test-only: measures the grid in the page as laid out, and writes the boxes into the DOM."""
+"""Test-only: measures the page as laid out (the grid's boxes, where the logical IDs and
+rule slugs break, each table's header row) and writes the result into the DOM."""
 
 
-def _measure(report: Path, width: int, tmp_path: Path) -> dict[str, Any]:
-    """The grid's boxes when Chromium lays the report out in a window `width` pixels wide."""
-    copy = tmp_path / f"report-{width}.html"
+def _measure(page: Path, width: int, tmp_path: Path) -> dict[str, Any]:
+    """What MEASURE finds when Chromium lays the page out in a window `width` pixels wide."""
+    copy = tmp_path / f"{page.stem}-{width}.html"
     copy.write_text(
-        report.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8"
+        page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8"
     )
     dom = subprocess.run(
         [
@@ -227,3 +255,29 @@ def test_no_column_is_hidden_in_chromium(run: Path, width: int, tmp_path: Path) 
         assert box["width"] > 0 and box["height"] > 0, box
         assert box["left"] >= 0 and box["right"] <= viewport, (box, viewport)
     assert measured["page"] <= viewport  # nothing to scroll sideways: no column off-screen
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium-headless-shell is not installed")
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_logical_id_or_rule_slug_breaks_mid_word_in_chromium(
+    run: Path, width: int, tmp_path: Path
+) -> None:
+    """The grid's logical IDs break only between words or before CDK's hash, and each rule's
+    slug stays on one line (they sit in the legend above the grid, not in a narrow header)."""
+    measured = _measure(run / "report.html", width, tmp_path)
+    assert [box["text"] for box in measured["ids"]] == [CARTS_ID]
+    for box in measured["ids"]:
+        assert set(box["starts"]) <= CARTS_BREAKS, box
+    if width == 800:  # the column is narrower than the ID: it does break, where it may
+        assert len(measured["ids"][0]["starts"]) > 1
+    slugs = measured["slugs"]
+    assert [box["text"].split()[0] for box in slugs] == ["TS001", "TS003", "TS004", "TS007"]
+    assert all(box["starts"] == [0] for box in slugs), slugs
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium-headless-shell is not installed")
+def test_runbook_page_tables_have_header_rows_in_chromium(run: Path, tmp_path: Path) -> None:
+    page = next(path for path in (run / "tables").rglob("*.html") if path.name == "carts.html")
+    heads = _measure(page, 800, tmp_path)["tableHeads"]
+    assert heads and heads[0] == ["Property", "Value"]
+    assert all(all(head) for head in heads), heads

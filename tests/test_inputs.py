@@ -187,7 +187,7 @@ def test_usage_errors_are_one_line_with_exit_2(run_cli: RunCli, tmp_path: Path) 
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "invalid choice: 'xml'" in result.stderr
-    no_paths = run_cli("check", cwd=tmp_path)
+    no_paths = run_cli("lint", cwd=tmp_path)  # `check` without a PATH reads ./cdk.out
     assert no_paths.returncode == 2
     assert "the following arguments are required: PATH" in no_paths.stderr
 

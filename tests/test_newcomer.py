@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from conftest import DOC_FILES
 
 from tablesafe.cli import build_parser
+from tablesafe.extras import EXTRAS
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 REPO = Path(__file__).resolve().parent.parent
@@ -185,9 +187,8 @@ def test_lint_folder_without_sources(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "docs" / "README.md").write_text("# docs\n", encoding="utf-8")
     result = run_cli("lint", "docs", cwd=tmp_path)
     assert result.returncode == 2
-    assert (
-        "error: docs: no CDK source files (.cts, .mts, .py, .pyi, .ts, .tsx) here or below" in result.stdout
-    )
+    said = " ".join(result.stdout.split())  # the text report wraps to the terminal
+    assert "error: docs: no CDK source files (.cts, .mts, .py, .pyi, .ts, .tsx) here or below" in said
 
 
 def test_audit_honours_aws_region(moto_server: str, tmp_path: Path, test_helper) -> None:
@@ -211,22 +212,206 @@ def test_audit_honours_aws_region(moto_server: str, tmp_path: Path, test_helper)
     assert report["summary"]["tables"] == 1
 
 
-def test_demo_without_moto_names_the_demo_extra(tmp_path: Path) -> None:
+def _core_env() -> dict[str, str]:
+    """The environment of a shell where only the core-only install is on PATH."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
+NO_EXTRA = [
+    (
+        ("audit", "--demo"),
+        "audit --demo needs the demo extra (boto3, botocore, tqdm, jinja2, markdown_it, moto, werkzeug, "
+        "flask, flask_cors not installed): pip install 'tablesafe[demo]'",
+    ),
+    (
+        ("audit",),
+        "audit needs the aws extra (boto3, botocore, tqdm, jinja2, markdown_it not installed): "
+        "pip install 'tablesafe[aws]'",
+    ),
+    (
+        ("runbook", "orders"),
+        "runbook needs the aws extra (boto3, botocore not installed): pip install 'tablesafe[aws]'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "line"), NO_EXTRA, ids=[" ".join(args) for args, _ in NO_EXTRA])
+def test_a_command_without_its_extra_is_one_line_in_a_core_only_install(
+    core_venv: Path, tmp_path: Path, args: tuple[str, ...], line: str
+) -> None:
+    result = subprocess.run(
+        [core_venv / "tablesafe", *args],
+        cwd=tmp_path,
+        env=_core_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"tablesafe: error: {line}"]
+
+
+def test_baseline_deployed_without_the_aws_extra_in_a_core_only_install(
+    core_venv: Path, tmp_path: Path
+) -> None:
+    """One error line, and the check of the assembly is still reported."""
+    result = subprocess.run(
+        [core_venv / "tablesafe", "check", SAMPLE, "--baseline", "deployed", "--format", "json"],
+        cwd=tmp_path,
+        env=_core_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    problem = "needs the aws extra (boto3, botocore not installed): pip install 'tablesafe[aws]'"
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"tablesafe: error: --baseline deployed: {problem}"]
+    report = json.loads(result.stdout)
+    assert report["errors"] == [{"path": "--baseline deployed", "problem": problem, "kind": "input"}]
+    assert report["summary"]["tables"] == 4
+
+
+def _with_modules_missing(
+    tmp_path: Path, modules: tuple[str, ...], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as it runs where modules are not installed (a partial install of an extra)."""
     from conftest import _cli_env
 
-    blocked = "import sys; sys.modules['moto'] = None; from tablesafe.cli import main; sys.exit(main())"
-    result = subprocess.run(
-        [sys.executable, "-c", blocked, "audit", "--demo"],
+    blocked = (
+        f"import sys; sys.modules.update(dict.fromkeys({modules!r})); "
+        "from tablesafe.cli import main; sys.exit(main())"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", blocked, *args],
         cwd=tmp_path,
         env=_cli_env(),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.parametrize("module", EXTRAS["demo"])
+def test_audit_demo_names_whichever_module_of_its_extra_is_missing(tmp_path: Path, module: str) -> None:
+    result = _with_modules_missing(tmp_path, (module,), "audit", "--demo")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "tablesafe: error: moto is not installed: pip install 'tablesafe[demo]'"
+        f"tablesafe: error: audit --demo needs the demo extra ({module} not installed): "
+        "pip install 'tablesafe[demo]'"
     ]
+
+
+def test_a_missing_dependency_of_an_extra_is_one_line_too(tmp_path: Path) -> None:
+    """A dependency of moto that no list names, found missing only when the demo starts."""
+    result = _with_modules_missing(tmp_path, ("xmltodict",), "audit", "--demo")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "tablesafe: error: audit --demo needs the demo extra (xmltodict not installed): "
+        "pip install 'tablesafe[demo]'"
+    ]
+
+
+def test_the_extras_cover_every_package_pyproject_installs() -> None:
+    """EXTRAS names, for each extra of pyproject.toml, a module of every package it installs."""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    optional = declared["optional-dependencies"]
+
+    def packages(extra: str) -> set[str]:
+        found: set[str] = set()
+        for requirement in map(Requirement, optional[extra]):
+            if requirement.name == "tablesafe":
+                found |= {name for inner in requirement.extras for name in packages(inner)}
+            else:
+                found.add(canonicalize_name(requirement.name))
+        return found
+
+    owners = packages_distributions()
+    for extra, modules in EXTRAS.items():
+        provided = {canonicalize_name(dist) for module in modules for dist in owners.get(module, [])}
+        assert packages(extra) <= provided, (extra, packages(extra) - provided)
+
+
+def test_check_without_a_path_checks_cdk_out(run_cli: RunCli, app_dir: Path) -> None:
+    result = run_cli("check", "--format", "json", cwd=app_dir)
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert report["errors"] == [] and report["summary"]["tables"] == 4
+    assert {f["file"].split("/")[0] for f in report["findings"]} == {"cdk.out"}
+
+
+def test_check_without_a_path_or_cdk_out_says_to_synth_first(run_cli: RunCli, tmp_path: Path) -> None:
+    result = run_cli("check", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert _errors(result) == [
+        "tablesafe: error: cdk.out: no PATH given and no cdk.out here: run `cdk synth` first (in the CDK "
+        "app), or name the cloud assembly or templates to check"
+    ]
+
+
+def test_check_on_a_cdk_app_before_its_first_synth_says_to_synth(run_cli: RunCli, tmp_path: Path) -> None:
+    app = tmp_path / "shop app"
+    app.mkdir()
+    (app / "cdk.json").write_text('{"app": "python3 app.py"}\n', encoding="utf-8")
+    (app / "app.py").write_text("import aws_cdk as cdk\n", encoding="utf-8")
+    for path, next_step in ((".", "cdk.out"), ("shop app", "'shop app/cdk.out'")):
+        result = run_cli("check", path, "--format", "json", cwd=app if path == "." else tmp_path)
+        assert result.returncode == 2
+        assert _errors(result) == [
+            f"tablesafe: error: {path}: a CDK app (cdk.json) without a cloud assembly: run `cdk synth` "
+            f"there first, then `tablesafe check {next_step}`"
+        ]
+
+
+def test_check_and_lint_take_file_names_after_double_dash(run_cli: RunCli, tmp_path: Path) -> None:
+    """`--` ends the options (the pre-commit hooks pass it): a file named like an option is a file."""
+    shutil.copytree(SAMPLE, tmp_path / "--output=report.txt")
+    shutil.copy(REPO / "fixtures" / "source" / "aliases.py", tmp_path / "--fix.py")
+    checked = run_cli("check", "--format", "json", "--", "--output=report.txt", cwd=tmp_path)
+    assert json.loads(checked.stdout)["summary"]["tables"] == 4
+    linted = run_cli("lint", "--format", "json", "--", "--fix.py", cwd=tmp_path)
+    assert {f["file"] for f in json.loads(linted.stdout)["findings"]} == {"--fix.py"}
+    assert not (tmp_path / "report.txt").exists()
+    assert (tmp_path / "--fix.py").read_bytes() == (REPO / "fixtures" / "source" / "aliases.py").read_bytes()
+
+
+GLOBAL_TEMPLATE = {
+    "Resources": {
+        "InventorySnapshotsGlobalTable4A6E1B2C": {
+            "Type": "AWS::DynamoDB::GlobalTable",
+            "Metadata": {"aws:cdk:path": "WarehouseStack/Reporting/InventorySnapshotsGlobalTable/Resource"},
+            "Properties": {
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "Replicas": [{"Region": "us-east-1"}, {"Region": "eu-central-1"}],
+            },
+        }
+    }
+}
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_replica_headings_wrap_before_the_replica(run_cli: RunCli, tmp_path: Path, width: int) -> None:
+    """A replica's heading is longer than the terminal: the replica part goes to a line of its
+    own, and the construct path, which is one token, is never split."""
+    (tmp_path / "global.template.json").write_text(json.dumps(GLOBAL_TEMPLATE), encoding="utf-8")
+    text = run_cli("check", "global.template.json", cwd=tmp_path, env={"COLUMNS": str(width)}).stdout
+    lines = text.splitlines()
+    for line in lines:
+        assert len(line) <= width or " " not in line.strip() or line.startswith(" " * 8), line
+    path = "WarehouseStack/Reporting/InventorySnapshotsGlobalTable/Resource"
+    replica_lines = [line.strip() for line in lines if line.strip().startswith("(replica ")]
+    assert any(line.strip() == path for line in lines)
+    assert {line.split(")")[0] + ")" for line in replica_lines} == {
+        "(replica us-east-1)",
+        "(replica eu-central-1)",
+    }
 
 
 @pytest.mark.parametrize("width", [60, 80, 200])

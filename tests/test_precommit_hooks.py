@@ -89,8 +89,9 @@ def project_with(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_hooks_file_declares_both_hooks() -> None:
     hooks = {hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"tablesafe-lint", "tablesafe-fix", "tablesafe-check"}
-    assert hooks["tablesafe-lint"]["entry"] == "tablesafe lint"
-    assert hooks["tablesafe-fix"]["entry"] == "tablesafe lint --fix"
+    assert hooks["tablesafe-lint"]["entry"] == "tablesafe lint --"
+    assert hooks["tablesafe-fix"]["entry"] == "tablesafe lint --fix --"
+    assert hooks["tablesafe-check"]["entry"] == "tablesafe check --"
     assert hooks["tablesafe-check"]["pass_filenames"] is False
 
 
@@ -102,6 +103,63 @@ def test_lint_hook_fails_on_an_unsafe_table(hook_repo: Path, pre_commit_home: Pa
     assert "tablesafe lint (CDK DynamoDB tables)" in output and "Failed" in output
     for finding in ("TS002 pitr-deprecated-prop Orders line 8", "TS003", "TS004"):
         assert finding in output
+
+
+def test_file_names_that_look_like_options_are_file_names(
+    hook_repo: Path, pre_commit_home: Path, tmp_path: Path
+) -> None:
+    """pre-commit appends the staged names after the entry: with `--` ending the entry's
+    options, `--output=victim.py` is linted (not a report written over victim.py) and an
+    executable Python file named `--fix` does not turn the lint hook into a fixer."""
+    project = project_with(
+        tmp_path,
+        {
+            "--output=victim.py": UNSAFE,
+            "--fix": "#!/usr/bin/env python3\nprint('a tool')\n",
+            "orders.py": UNSAFE,
+        },
+    )
+    (project / "--fix").chmod(0o755)
+    git(project, "add", "--chmod=+x", "--", "--fix")
+    result = try_repo(hook_repo, pre_commit_home, project, "tablesafe-lint")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "tablesafe lint (CDK DynamoDB tables)" in output and "Failed" in output
+    assert not (project / "victim.py").exists()
+    assert (project / "orders.py").read_text() == UNSAFE  # not fixed
+    assert "error: --fix: not a CDK source file" in output
+    assert output.count("TS002 pitr-deprecated-prop Orders line 8") == 2  # both files were linted
+
+
+def test_hook_options_go_in_the_entry_before_the_file_names(
+    hook_repo: Path, pre_commit_home: Path, tmp_path: Path
+) -> None:
+    """The documented way to pass options: an overridden entry that ends with `--`."""
+    project = project_with(tmp_path, {"infra/orders.py": UNSAFE})
+    (project / ".pre-commit-config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "repos": [
+                    {
+                        "repo": str(hook_repo),
+                        "rev": git(hook_repo, "rev-parse", "HEAD"),
+                        "hooks": [{"id": "tablesafe-lint", "entry": "tablesafe lint --fail-on never --"}],
+                    }
+                ]
+            }
+        )
+    )
+    result = subprocess.run(
+        [*PRE_COMMIT, "run", "--all-files", "--verbose", "--color", "never"],
+        cwd=project,
+        env={**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(pre_commit_home)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "TS002 pitr-deprecated-prop Orders line 8" in output  # reported, not failing
 
 
 def test_lint_hook_passes_a_safe_table(hook_repo: Path, pre_commit_home: Path, tmp_path: Path) -> None:

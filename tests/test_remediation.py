@@ -69,7 +69,8 @@ def test_check_fixes_name_their_own_table_only(run_cli: RunCli) -> None:
 def test_lint_fixes_are_in_the_files_language(
     run_cli: RunCli, source: str, table: str, shown: str, hidden: str
 ) -> None:
-    result = run_cli("lint", SOURCES / source, "--diff-base", "", cwd=REPO)
+    # wide enough that no comment of a snippet is wrapped, whatever the terminal's COLUMNS
+    result = run_cli("lint", SOURCES / source, "--diff-base", "", cwd=REPO, env={"COLUMNS": "200"})
     assert shown in result.stdout and hidden not in result.stdout
     assert f"(self, '{table}', ...)" in result.stdout or f'(this, "{table}", {{ ... }})' in result.stdout
 

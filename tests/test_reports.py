@@ -222,13 +222,13 @@ def test_junit_has_one_case_per_table_and_rule(report: Report) -> None:
     assert text.startswith("<?xml version=")
     root = ET.fromstring(text.encode())
     suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
-    assert list(suites) == ["Svc", "Global", "tablesafe inputs"]
+    assert list(suites) == ["Svc", "Global", "tablesafe inputs", "tablesafe notices"]
 
     xml = JUnitXml.fromstring(text)
     cases = [case for suite in xml for case in suite]
     outcome = {case.name: case for case in cases}
-    # 3 descriptions x 2 per-replica rules + 2 resources x 1 per-resource rule, + 1 input.
-    assert len(cases) == 3 * 2 + 2 + 1
+    # 3 descriptions x 2 per-replica rules + 2 resources x 1 per-resource rule, + 1 input, + 1 notice.
+    assert len(cases) == 3 * 2 + 2 + 1 + 1
     failed = [c.name for c in cases if c.is_failure]
     skipped = [c.name for c in cases if c.is_skipped]
     errors = [c.name for c in cases if c.is_error]
@@ -236,7 +236,8 @@ def test_junit_has_one_case_per_table_and_rule(report: Report) -> None:
         "TS001 pitr-missing: Global/Events/Resource (replica eu-west-1)",
         "TS007 pitr-recovery-period-short: Svc/Orders/Resource",
     ]
-    assert skipped == ["TS004 removal-policy-not-retain: Svc/Orders/Resource"]
+    assert skipped == ["TS004 removal-policy-not-retain: Svc/Orders/Resource", "TS006 skipped: no baseline"]
+    assert outcome["TS006 skipped: no baseline"].result[0].type == "warning"
     assert errors == ["cdk.out/Broken.template.json"]
     assert sum(c.is_passed for c in cases) == 5
     assert "TS004 removal-policy-not-retain: Global/Events/Resource" in outcome
@@ -247,8 +248,8 @@ def test_junit_has_one_case_per_table_and_rule(report: Report) -> None:
     assert "CDK Python:\ntable = dynamodb.Table(self, 'Orders')" in failure.text
     skip = outcome["TS004 removal-policy-not-retain: Svc/Orders/Resource"].result[0]
     assert skip.message == "Retained by the backup team"
-    assert root.get("tests") == "9"
-    assert (root.get("failures"), root.get("skipped"), root.get("errors")) == ("2", "1", "1")
+    assert root.get("tests") == "10"
+    assert (root.get("failures"), root.get("skipped"), root.get("errors")) == ("2", "2", "1")
     assert suites["Global"].get("failures") == "1"
     assert all(case.classname == suite.name for suite in xml for case in suite)
 
@@ -290,8 +291,8 @@ def test_markdown_passes_a_clean_run(report: Report) -> None:
 
 
 def test_text_groups_by_stack_and_colours_only_on_request(report: Report) -> None:
-    plain = render(report, "text", tool_version=VERSION)
-    coloured = render(report, "text", color=True, tool_version=VERSION)
+    plain = render(report, "text", tool_version=VERSION, width=100)  # whatever the terminal's width
+    coloured = render(report, "text", color=True, tool_version=VERSION, width=100)
     assert "\x1b[" not in plain
     assert "\x1b[31" in coloured and "\x1b[33" in coloured and "\x1b[2m" in coloured
     lines = plain.splitlines()
@@ -318,7 +319,7 @@ def test_text_shows_each_findings_own_fix_in_the_apps_language(report: Report) -
     python_app = dataclasses.replace(orders, language="python")
     typescript_app = dataclasses.replace(events, language="typescript")
     report.findings = [Finding(PITR, t, Severity.ERROR, "off") for t in (python_app, typescript_app)]
-    text = render(report, "text", tool_version=VERSION)
+    text = render(report, "text", tool_version=VERSION, width=100)
     assert text.count("fix: Fix pitr-missing on ") == 2
     assert text.count("dynamodb.Table(self, 'Orders')") == 1 and '(this, "Orders")' not in text
     assert text.count('new dynamodb.Table(this, "Events");') == 1 and "(self, 'Events')" not in text
@@ -326,7 +327,7 @@ def test_text_shows_each_findings_own_fix_in_the_apps_language(report: Report) -
 
 
 def test_text_clean_run(report: Report) -> None:
-    text = render(clean(report), "text", tool_version=VERSION)
+    text = render(clean(report), "text", tool_version=VERSION, width=100)
     assert text.splitlines()[-1] == "No findings in 2 tables across 2 stacks"
 
 

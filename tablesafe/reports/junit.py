@@ -19,6 +19,9 @@ from tablesafe.remediation import of_finding
 from ._common import all_rules, fix_text, group_by_stack, subject
 
 INPUTS_SUITE = "tablesafe inputs"
+NOTICES_SUITE = "tablesafe notices"
+"""Each notice (a rule switched off by the configuration, a rule that could not run) as a
+skipped case: what a CI test tab shows without opening the log."""
 
 
 @dataclass
@@ -75,6 +78,16 @@ def _neutralize(xml: JUnitXml) -> None:
             element.set(name, neutralize.markup(value))
 
 
+def _listing(name: str, entries: list[tuple[str, Error | Skipped]]) -> TestSuite:
+    """A suite of what is not a (table, rule) pair: (case name, its result) each."""
+    suite = TestSuite(name)
+    for case_name, result in entries:
+        testcase = TestCase(case_name, name)
+        testcase.result = [result]
+        suite.add_testcase(testcase)
+    return suite
+
+
 def render_junit(report: Report) -> str:
     xml = JUnitXml("tablesafe")
     for stack, cases in group_by_stack(_cases(report), lambda c: c.table).items():
@@ -82,12 +95,11 @@ def render_junit(report: Report) -> str:
         suite.add_testcases([_testcase(case, stack) for case in cases])
         xml.add_testsuite(suite)
     if report.errors:
-        suite = TestSuite(INPUTS_SUITE)
-        for error in report.errors:
-            testcase = TestCase(error.path, INPUTS_SUITE)
-            testcase.result = [Error(error.problem, "InputError")]
-            suite.add_testcase(testcase)
-        xml.add_testsuite(suite)
+        errors = [(error.path, Error(error.problem, "InputError")) for error in report.errors]
+        xml.add_testsuite(_listing(INPUTS_SUITE, errors))
+    if report.notices:
+        notices = [(n.message, Skipped(n.message, n.level.value)) for n in report.notices]
+        xml.add_testsuite(_listing(NOTICES_SUITE, notices))
     xml.update_statistics()
     _neutralize(xml)
     out = io.BytesIO()

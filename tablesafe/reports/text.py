@@ -119,7 +119,9 @@ def _finding(finding: Finding, layout: _Layout, *, detailed: bool = True) -> lis
     rule, table = finding.rule, finding.table
     style = _SEVERITY_STYLE[finding.severity]
     head = [(f"{SYMBOL[finding.severity]} {rule.id}", (style, "bold")), (rule.slug, ())]
-    head.append((shown(subject(table, rule)), ()))
+    head.append((shown(table.resource_name), ()))
+    if finding.replica_region:  # a piece of its own: it moves to the next line, not the name
+        head.append((f"(replica {shown(finding.replica_region)})", ()))
     if table.construct_path and table.logical_id:
         head.append((f"[{shown(table.logical_id)}]", ("dim",)))
     if line := finding.line or table.line:
