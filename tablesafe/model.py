@@ -101,6 +101,16 @@ class TableDescription:
     cdk_class: str | None = None
     """The construct class a source file writes (Table, TableV2, CfnTable, CfnGlobalTable),
     so lint's fixes name it; None where the adapter reads a template or a live table."""
+    stack_region: str | None = None
+    """The region the table's stack deploys to (the assembly manifest's `environment`);
+    None when the stack is region-agnostic or the input does not say. A TableV2's replica
+    in this region is the table itself, set through the table's own props."""
+    variable: str | None = None
+    """Source files: the name the construct is assigned to (`self.audit_log`), which a
+    remediation that calls a method on the table uses."""
+    scope: str | None = None
+    """Source files: the scope argument of the call as written (`self`, `this`), through
+    which a remediation reaches an unassigned construct."""
 
     @property
     def resource_key(self) -> tuple[str | int | None, ...]:

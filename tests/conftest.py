@@ -140,6 +140,38 @@ def imported_top_modules(*args: str | os.PathLike[str], cwd: Path | None = None)
     return result.returncode, imported
 
 
+NPM_PACKAGE = REPO_ROOT / "packages" / "cdk"
+"""The npm package; its node_modules (aws-cdk-lib, constructs, typescript) also serve the
+TypeScript apps the tests write."""
+
+
+def npm_command() -> str:
+    npm = shutil.which("npm")
+    assert npm, "the TypeScript tests need Node.js 20+ and npm on PATH"
+    return npm
+
+
+def install_npm_package() -> Path:
+    """The npm package's node_modules: `npm ci` on a fresh clone, or when package-lock.json
+    changed since the last install."""
+    modules = NPM_PACKAGE / "node_modules"
+    installed = modules / ".package-lock.json"
+    if (
+        installed.is_file()
+        and installed.stat().st_mtime >= (NPM_PACKAGE / "package-lock.json").stat().st_mtime
+    ):
+        return modules
+    done = subprocess.run(
+        [npm_command(), "ci", "--no-audit", "--no-fund"],
+        cwd=NPM_PACKAGE,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return modules
+
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.com",

@@ -103,6 +103,9 @@ class ConstructCall:
     """NonLiteral when the props argument is not an object literal / keyword arguments."""
     variable: str | None = None
     """The name the call's result is assigned to (`orders`, `self.orders`, `this.orders`)."""
+    scope: str | None = None
+    """The scope argument when it is a name or an attribute (`self`, `this`, `stack`), so
+    remediation can reach an unassigned construct as `<scope>.node.find_child(<id>)`."""
     policies: tuple[tuple[str, Value], ...] = ()
     """Policies set on the variable after the call, in source order: ("removalPolicy",
     the argument of apply_removal_policy), ("deletionPolicy" | "updateReplacePolicy", the

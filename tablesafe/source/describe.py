@@ -280,6 +280,8 @@ def describe_call(
         "file": file,
         "line": call.line,
         "cdk_class": call.kind,
+        "variable": call.variable,
+        "scope": call.scope,
         "language": PYTHON if os.path.splitext(file)[1] in PYTHON_SUFFIXES else TYPESCRIPT,
         "suppressions": suppressions,
         **_policies(call),

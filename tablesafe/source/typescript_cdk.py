@@ -364,6 +364,7 @@ def _construct(kind: str, new: Node, arguments: Node) -> ConstructCall:
         new.end_point.row + 1,
         props,
         _variable(new),
+        scope=_dotted(args[0]) if args else None,
     )
 
 
