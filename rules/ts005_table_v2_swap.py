@@ -39,7 +39,7 @@ def check(change: TableChange, settings: RuleSettings) -> list[str]:
 
 def remediation(ctx: RemediationContext) -> Remediation:
     # step 1 is pasted where the Table is still written: reach it as that version does
-    old = RemediationContext.of(ctx.change.old) if ctx.change else ctx
+    old = RemediationContext.of(ctx.change.old, replica=False) if ctx.change else ctx
     python, typescript = retain_steps(
         old,
         python_new=f"dynamodb.TableV2(self, {ctx.py_id}, partition_key=..., ...)",

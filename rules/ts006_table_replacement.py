@@ -134,7 +134,7 @@ def remediation(ctx: RemediationContext) -> Remediation:
     change = ctx.change
     if change is None:  # the catalogue: the general advice
         return _replaced(ctx, ctx, "the key schema, table name, local indexes or import source")
-    old = RemediationContext.of(change.old)
+    old = RemediationContext.of(change.old, replica=False)
     if change.new is None:
         return _removed(old)
     changes = replacing_changes(change.old, change.new)

@@ -168,9 +168,7 @@ def camel(name: str) -> str:
 class Writer:
     """One language's rendering of the app description."""
 
-    name: str
     comment: str
-    indent: str
     suffix: str
 
     def app(self, stacks: list[Stack], version: str, drop: frozenset[str] = frozenset()) -> str:
@@ -185,7 +183,7 @@ class Writer:
 
 
 class PythonWriter(Writer):
-    name, comment, indent, suffix = "python", "#", "    ", ".py"
+    comment, suffix = "#", ".py"
 
     def app(self, stacks: list[Stack], version: str, drop: frozenset[str] = frozenset()) -> str:
         out = [
@@ -305,7 +303,7 @@ class PythonWriter(Writer):
 
 
 class TypeScriptWriter(Writer):
-    name, comment, indent, suffix = "typescript", "//", "  ", ".ts"
+    comment, suffix = "//", ".ts"
 
     def app(self, stacks: list[Stack], version: str, drop: frozenset[str] = frozenset()) -> str:
         out = [

@@ -7,11 +7,12 @@ import ast
 import dataclasses
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RunCli
+from conftest import RunCli, docs_text
 
 from tablesafe.config import Config
 from tablesafe.engine import build_report
@@ -347,3 +348,18 @@ def test_the_primary_replica_is_fixed_on_the_table(table: TableDescription, in_t
     first = fix.cdk_python.splitlines()[0]
     assert (": set in dynamodb.TableV2(self, 'Orders', ...)" in first) is in_table, first
     assert ("region=" in first) is not in_table
+
+
+def _example(name: str) -> list[str]:
+    found = re.findall(rf"<!-- example: {name} -->\n```python\n(.*?)```", docs_text(), re.S)
+    assert len(found) == 1, name
+    return found[0].splitlines()
+
+
+def test_the_documented_examples_are_what_check_prints() -> None:
+    assert _code("TS006", CHANGES["rename"].table, CHANGES["rename"]).cdk_python.splitlines() == _example(
+        "renamed-attribute"
+    )
+    assert _code("TS003", TABLES["template TableV2 primary"]).cdk_python.splitlines() == _example(
+        "primary-replica"
+    )
