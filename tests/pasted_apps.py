@@ -165,28 +165,185 @@ def camel(name: str) -> str:
 # --- writing the apps -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Struct:
+    """A CDK struct (props object): a class call in Python, an object literal in TypeScript."""
+
+    cls: str
+    fields: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    """An expression spelled the same in both languages (`RemovalPolicy.DESTROY`)."""
+
+    text: str
+
+
+Prop = tuple[str, object]
+"""A prop as camelCase name and value (bool, int, str, Code, Struct, or a list of them)."""
+
+
+def _pitr(cls: str, fault: str | None) -> list[Prop]:
+    """PITR as the fault leaves it: none (TS001 on a table), deprecated (TS002), short (TS007)."""
+    if fault == "TS002":
+        return [("pointInTimeRecovery", True)]
+    spec = "dynamodb.PointInTimeRecoverySpecification"
+    if cls.startswith("Cfn"):
+        spec = f"dynamodb.{cls}.PointInTimeRecoverySpecificationProperty"
+    days = 3 if fault == "TS007" else 35
+    fields = (("pointInTimeRecoveryEnabled", fault != "TS001"), ("recoveryPeriodInDays", days))
+    return [("pointInTimeRecoverySpecification", Struct(spec, fields))]
+
+
+def table_props(table: Table, fault: str | None) -> list[Prop]:
+    """The props of the table's call, safe but for a fault written there."""
+    if table.l1:
+        kind = f"dynamodb.{table.cls}"
+        props: list[Prop] = [
+            (
+                "keySchema",
+                [Struct(f"{kind}.KeySchemaProperty", (("attributeName", table.key), ("keyType", "HASH")))],
+            ),
+            (
+                "attributeDefinitions",
+                [
+                    Struct(
+                        f"{kind}.AttributeDefinitionProperty",
+                        (("attributeName", table.key), ("attributeType", "S")),
+                    )
+                ],
+            ),
+            ("billingMode", "PAY_PER_REQUEST"),
+        ]
+        if table.cls == "CfnGlobalTable":  # each replica entry holds its own settings
+            return props
+        props += [] if fault == "TS001" else _pitr(table.cls, fault)
+        return props + ([] if fault == "TS003" else [("deletionProtectionEnabled", True)])
+    key = Struct("dynamodb.Attribute", (("name", table.key), ("type", Code("dynamodb.AttributeType.STRING"))))
+    props = [("partitionKey", key)]
+    props += [] if fault == "TS001" else _pitr(table.cls, fault)
+    props.append(("deletionProtection", fault != "TS003"))
+    return props + ([("removalPolicy", Code("RemovalPolicy.DESTROY"))] if fault == "TS004" else [])
+
+
+def replica_props(table: Table, fault: str | None) -> list[Prop]:
+    """The props of one replica entry: a CfnGlobalTable's own settings; a TableV2's faults."""
+    if table.cls == "CfnGlobalTable":
+        props = [] if fault == "TS001" else _pitr(table.cls, fault)
+        return props + ([] if fault == "TS003" else [("deletionProtectionEnabled", True)])
+    if fault == "TS001":
+        off = Struct("dynamodb.PointInTimeRecoverySpecification", (("pointInTimeRecoveryEnabled", False),))
+        return [("pointInTimeRecoverySpecification", off)]
+    if fault == "TS003":
+        return [("deletionProtection", False)]
+    return _pitr(table.cls, fault) if fault else []
+
+
 class Writer:
-    """One language's rendering of the app description."""
+    """One language's rendering of the app description; the layout is the same in both."""
 
     comment: str
     suffix: str
+    step: str
+    """One level of indentation."""
 
     def app(self, stacks: list[Stack], version: str, drop: frozenset[str] = frozenset()) -> str:
         """The app's source in version, without the tables whose construct ids are in drop."""
-        raise NotImplementedError
+        out = self.head()
+        for stack in stacks:
+            group = list(self.tables(stack.group, version, drop))
+            if group:
+                out += self.group(stack, group)
+            out += self.stack(stack, list(self.tables(stack.tables, version, drop)), bool(group))
+        return "\n".join(out + self.tail(stacks)) + "\n"
 
-    def tables(self, tables: Iterable[Table], version: str, drop: frozenset[str]) -> Iterator[Table]:
+    @staticmethod
+    def tables(tables: Iterable[Table], version: str, drop: frozenset[str]) -> Iterator[Table]:
         for table in tables:
             found = table.as_of(version)
             if found is not None and found.id not in drop:
                 yield found
 
+    def table(self, table: Table, indent: str) -> list[str]:
+        """One table's statement(s): the call, one prop per line, replica entries likewise."""
+        inner = indent + self.step
+        lines = [indent + self.call_header(table)]
+        lines += [inner + self.prop(p) for p in table_props(table, None if table.fault_in else table.fault)]
+        if table.replicas:
+            lines.append(inner + self.prop(("replicas", None)))
+            for region in table.replicas:
+                fault = table.fault if table.fault_in == region else None
+                lines.append(inner + self.step + self.entry_header(table, region))
+                lines += [inner + self.step * 2 + self.prop(p) for p in replica_props(table, fault)]
+                lines.append(inner + self.step + self.entry_close)
+            lines.append(inner + "],")
+        lines.append(indent + self.call_close)
+        if table.l1 and table.fault != "TS004":  # an L1 has no removal policy prop
+            lines.append(indent + self.retain(table))
+        return lines
+
+    def prop(self, prop: Prop) -> str:
+        """`name=value,` / `name: value,` (a None value opens a list: `replicas=[`)."""
+        name, value = prop
+        return self.name(name) + self.assign + ("[" if value is None else self.value(value) + ",")
+
+    def value(self, value: object) -> str:
+        if isinstance(value, Code):
+            return value.text
+        if isinstance(value, list):
+            return "[" + ", ".join(self.value(item) for item in value) + "]"
+        if isinstance(value, Struct):
+            return self.struct(value)
+        if isinstance(value, bool):
+            return self.boolean(value)
+        return self.string(value) if isinstance(value, str) else str(value)
+
+    # the language's words
+    assign: str
+    call_close: str
+    entry_close: str
+
+    def head(self) -> list[str]:
+        raise NotImplementedError
+
+    def group(self, stack: Stack, tables: list[Table]) -> list[str]:
+        raise NotImplementedError
+
+    def stack(self, stack: Stack, tables: list[Table], has_group: bool) -> list[str]:
+        raise NotImplementedError
+
+    def tail(self, stacks: list[Stack]) -> list[str]:
+        raise NotImplementedError
+
+    def call_header(self, table: Table) -> str:
+        raise NotImplementedError
+
+    def entry_header(self, table: Table, region: str) -> str:
+        raise NotImplementedError
+
+    def retain(self, table: Table) -> str:
+        raise NotImplementedError
+
+    def name(self, prop: str) -> str:
+        raise NotImplementedError
+
+    def struct(self, struct: Struct) -> str:
+        raise NotImplementedError
+
+    def boolean(self, value: bool) -> str:
+        raise NotImplementedError
+
+    def string(self, value: str) -> str:
+        raise NotImplementedError
+
 
 class PythonWriter(Writer):
-    comment, suffix = "#", ".py"
+    comment, suffix, step = "#", ".py", "    "
+    assign, call_close, entry_close = "=", ")", "),"
 
-    def app(self, stacks: list[Stack], version: str, drop: frozenset[str] = frozenset()) -> str:
-        out = [
+    def head(self) -> list[str]:
+        return [
             "import os",
             "",
             "import aws_cdk as cdk",
@@ -196,25 +353,27 @@ class PythonWriter(Writer):
             "",
             f"ENV = cdk.Environment(account='111111111111', region={HOME!r})",
         ]
-        for stack in stacks:
-            group = list(self.tables(stack.group, version, drop))
-            if group:
-                out += ["", "", f"class {stack.name}Archive(Construct):"]
-                out += ["    def __init__(self, scope: Construct, construct_id: str) -> None:"]
-                out += ["        super().__init__(scope, construct_id)"]
-                for table in group:
-                    out += self.table(table, 8)
-            out += ["", "", f"class {stack.name}(Stack):"]
-            out += ["    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:"]
-            out += ["        super().__init__(scope, construct_id, **kwargs)"]
-            for table in self.tables(stack.tables, version, drop):
-                out += self.table(table, 8)
-            if group:
-                out.append(f"        {stack.name}Archive(self, 'Archive')")
-        out += ["", "", f"app = cdk.App(context={{{METADATA_FLAG!r}: True}})"]
-        out += [f"{s.name}(app, {s.name!r}{'' if s.agnostic else ', env=ENV'})" for s in stacks]
-        out += [
-            "plugin = os.environ.get('TABLESAFE_PLUGIN')",
+
+    def group(self, stack: Stack, tables: list[Table]) -> list[str]:
+        out = ["", "", f"class {stack.name}Archive(Construct):"]
+        out += ["    def __init__(self, scope: Construct, construct_id: str) -> None:"]
+        out += ["        super().__init__(scope, construct_id)"]
+        return out + [line for table in tables for line in self.table(table, " " * 8)]
+
+    def stack(self, stack: Stack, tables: list[Table], has_group: bool) -> list[str]:
+        out = ["", "", f"class {stack.name}(Stack):"]
+        out += ["    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:"]
+        out += ["        super().__init__(scope, construct_id, **kwargs)"]
+        out += [line for table in tables for line in self.table(table, " " * 8)]
+        return out + ([f"        {stack.name}Archive(self, 'Archive')"] if has_group else [])
+
+    def tail(self, stacks: list[Stack]) -> list[str]:
+        return [
+            "",
+            "",
+            f"app = cdk.App(context={{{METADATA_FLAG!r}: True}})",
+            *(f"{s.name}(app, {s.name!r}{'' if s.agnostic else ', env=ENV'})" for s in stacks),
+            "plugin = os.environ.get('TABLESAFE_PLUGIN')",  # the validator or the pack, when asked
             "if plugin == 'validator':",
             "    from tablesafe.cdk_aspects import TableSafetyValidator",
             "",
@@ -225,190 +384,110 @@ class PythonWriter(Writer):
             "    Validations.of(app).add_plugins(TableSafetyPack(app))",
             "app.synth()",
         ]
-        return "\n".join(out) + "\n"
-
-    def table(self, table: Table, indent: int) -> list[str]:
-        pad = " " * indent
-        variable = f"self.{table.attribute}" if table.attribute else None
-        retained = table.l1 and table.fault != "TS004"
-        if retained and variable is None:
-            variable = f"table_{table.id.lower()}"
-        target = f"{variable} = " if variable else ""
-        lines = [f"{pad}{target}dynamodb.{table.cls}(self, {table.id!r},"]
-        lines += [
-            f"{pad}    {prop}" for prop in self.props(table, table.fault if table.fault_in is None else None)
-        ]
-        if table.replicas:
-            lines.append(f"{pad}    replicas=[")
-            entry = "CfnGlobalTable.ReplicaSpecificationProperty" if table.l1 else "ReplicaTableProps"
-            for region in table.replicas:
-                fault = table.fault if table.fault_in == region else None
-                lines.append(f"{pad}        dynamodb.{entry}(region={region!r},")
-                lines += [f"{pad}            {prop}" for prop in self.replica_props(table, fault)]
-                lines.append(f"{pad}        ),")
-            lines.append(f"{pad}    ],")
-        lines.append(f"{pad})")
-        if retained:
-            lines.append(f"{pad}{variable}.apply_removal_policy(RemovalPolicy.RETAIN)")
-        return lines
 
     @staticmethod
-    def pitr(cls: str, fault: str | None) -> list[str]:
-        spec = "dynamodb.PointInTimeRecoverySpecification"
-        if cls.startswith("Cfn"):
-            spec = f"dynamodb.{cls}.PointInTimeRecoverySpecificationProperty"
-        if fault == "TS002":
-            return ["point_in_time_recovery=True,"]
-        days = 3 if fault == "TS007" else 35
-        return [
-            f"point_in_time_recovery_specification={spec}(point_in_time_recovery_enabled="
-            f"{fault != 'TS001'}, recovery_period_in_days={days}),"
-        ]
+    def variable(table: Table) -> str:
+        return f"self.{table.attribute}" if table.attribute else f"table_{table.id.lower()}"
 
-    def props(self, table: Table, fault: str | None) -> list[str]:
-        key = table.key
-        if table.l1:
-            kind = f"dynamodb.{table.cls}"
-            props = [
-                f"key_schema=[{kind}.KeySchemaProperty(attribute_name={key!r}, key_type='HASH')],",
-                f"attribute_definitions=[{kind}.AttributeDefinitionProperty(attribute_name={key!r}, "
-                "attribute_type='S')],",
-                "billing_mode='PAY_PER_REQUEST',",
-            ]
-            if table.cls == "CfnGlobalTable":
-                return props
-            if fault != "TS001":
-                props += self.pitr(table.cls, fault)
-            return props + ([] if fault == "TS003" else ["deletion_protection_enabled=True,"])
-        props = [f"partition_key=dynamodb.Attribute(name={key!r}, type=dynamodb.AttributeType.STRING),"]
-        if fault != "TS001":
-            props += self.pitr(table.cls, fault)
-        props.append(f"deletion_protection={fault != 'TS003'},")
-        if fault == "TS004":
-            props.append("removal_policy=RemovalPolicy.DESTROY,")
-        return props
+    def call_header(self, table: Table) -> str:
+        assigned = table.attribute or (table.l1 and table.fault != "TS004")
+        target = f"{self.variable(table)} = " if assigned else ""
+        return f"{target}dynamodb.{table.cls}(self, {table.id!r},"
 
-    def replica_props(self, table: Table, fault: str | None) -> list[str]:
-        if table.cls == "CfnGlobalTable":  # each replica holds its own settings
-            props = [] if fault == "TS001" else self.pitr(table.cls, fault)
-            return props + ([] if fault == "TS003" else ["deletion_protection_enabled=True,"])
-        if fault == "TS001":
-            return [
-                "point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification("
-                "point_in_time_recovery_enabled=False),"
-            ]
-        if fault == "TS003":
-            return ["deletion_protection=False,"]
-        return self.pitr(table.cls, fault) if fault else []
+    def entry_header(self, table: Table, region: str) -> str:
+        entry = "CfnGlobalTable.ReplicaSpecificationProperty" if table.l1 else "ReplicaTableProps"
+        return f"dynamodb.{entry}(region={region!r},"
+
+    def retain(self, table: Table) -> str:
+        return f"{self.variable(table)}.apply_removal_policy(RemovalPolicy.RETAIN)"
+
+    def name(self, prop: str) -> str:
+        return re.sub(r"([A-Z])", r"_\1", prop).lower()
+
+    def struct(self, struct: Struct) -> str:
+        return f"{struct.cls}(" + ", ".join(f"{self.name(k)}={self.value(v)}" for k, v in struct.fields) + ")"
+
+    def boolean(self, value: bool) -> str:
+        return str(value)
+
+    def string(self, value: str) -> str:
+        return repr(value)
 
 
 class TypeScriptWriter(Writer):
-    comment, suffix = "//", ".ts"
+    comment, suffix, step = "//", ".ts", "  "
+    assign, call_close, entry_close = ": ", "});", "},"
 
-    def app(self, stacks: list[Stack], version: str, drop: frozenset[str] = frozenset()) -> str:
-        out = [
+    def head(self) -> list[str]:
+        return [
             "import * as cdk from 'aws-cdk-lib';",
             "import { RemovalPolicy, Stack, StackProps, aws_dynamodb as dynamodb } from 'aws-cdk-lib';",
             "import { Construct } from 'constructs';",
             "",
             f"const ENV = {{ account: '111111111111', region: {json.dumps(HOME)} }};",
         ]
-        for stack in stacks:
-            group = list(self.tables(stack.group, version, drop))
-            if group:
-                out += ["", f"class {stack.name}Archive extends Construct {{"]
-                out += ["  constructor(scope: Construct, id: string) {", "    super(scope, id);"]
-                for table in group:
-                    out += self.table(table, 4)
-                out += ["  }", "}"]
-            tables = list(self.tables(stack.tables, version, drop))
-            out += ["", f"class {stack.name} extends Stack {{"]
-            for table in tables:
-                if table.attribute:
-                    out.append(f"  public readonly {camel(table.attribute)}: dynamodb.{table.cls};")
-            out += [
-                "  constructor(scope: Construct, id: string, props?: StackProps) {",
-                "    super(scope, id, props);",
-            ]
-            for table in tables:
-                out += self.table(table, 4)
-            if group:
-                out.append(f'    new {stack.name}Archive(this, "Archive");')
-            out += ["  }", "}"]
-        out += ["", f"const app = new cdk.App({{ context: {{ {json.dumps(METADATA_FLAG)}: true }} }});"]
-        out += [
-            f"new {s.name}(app, {json.dumps(s.name)}{'' if s.agnostic else ', { env: ENV }'});"
-            for s in stacks
-        ]
-        out.append("app.synth();")
-        return "\n".join(out) + "\n"
 
-    def table(self, table: Table, indent: int) -> list[str]:
-        pad = " " * indent
-        variable = f"this.{camel(table.attribute)}" if table.attribute else None
-        retained = table.l1 and table.fault != "TS004"
-        target = f"{variable} = " if variable else ""
-        if retained and variable is None:
-            variable = f"table{table.id}"
-            target = f"const {variable} = "
-        lines = [f"{pad}{target}new dynamodb.{table.cls}(this, {json.dumps(table.id)}, {{"]
-        lines += [
-            f"{pad}  {prop}" for prop in self.props(table, table.fault if table.fault_in is None else None)
+    def group(self, stack: Stack, tables: list[Table]) -> list[str]:
+        out = ["", f"class {stack.name}Archive extends Construct {{"]
+        out += ["  constructor(scope: Construct, id: string) {", "    super(scope, id);"]
+        out += [line for table in tables for line in self.table(table, " " * 4)]
+        return [*out, "  }", "}"]
+
+    def stack(self, stack: Stack, tables: list[Table], has_group: bool) -> list[str]:
+        out = ["", f"class {stack.name} extends Stack {{"]
+        out += [
+            f"  public readonly {camel(table.attribute)}: dynamodb.{table.cls};"
+            for table in tables
+            if table.attribute
         ]
-        if table.replicas:
-            lines.append(f"{pad}  replicas: [")
-            for region in table.replicas:
-                fault = table.fault if table.fault_in == region else None
-                lines.append(f"{pad}    {{ region: {json.dumps(region)},")
-                lines += [f"{pad}      {prop}" for prop in self.replica_props(table, fault)]
-                lines.append(f"{pad}    }},")
-            lines.append(f"{pad}  ],")
-        lines.append(f"{pad}}});")
-        if retained:
-            lines.append(f"{pad}{variable}.applyRemovalPolicy(RemovalPolicy.RETAIN);")
-        return lines
+        out += [
+            "  constructor(scope: Construct, id: string, props?: StackProps) {",
+            "    super(scope, id, props);",
+        ]
+        out += [line for table in tables for line in self.table(table, " " * 4)]
+        out += [f'    new {stack.name}Archive(this, "Archive");'] if has_group else []
+        return [*out, "  }", "}"]
+
+    def tail(self, stacks: list[Stack]) -> list[str]:
+        return [
+            "",
+            f"const app = new cdk.App({{ context: {{ {json.dumps(METADATA_FLAG)}: true }} }});",
+            *(
+                f"new {s.name}(app, {json.dumps(s.name)}{'' if s.agnostic else ', { env: ENV }'});"
+                for s in stacks
+            ),
+            "app.synth();",
+        ]
 
     @staticmethod
-    def pitr(fault: str | None) -> list[str]:
-        if fault == "TS002":
-            return ["pointInTimeRecovery: true,"]
-        days = 3 if fault == "TS007" else 35
-        enabled = "false" if fault == "TS001" else "true"
-        return [
-            f"pointInTimeRecoverySpecification: {{ pointInTimeRecoveryEnabled: {enabled}, "
-            f"recoveryPeriodInDays: {days} }},"
-        ]
+    def variable(table: Table) -> str:
+        return f"this.{camel(table.attribute)}" if table.attribute else f"table{table.id}"
 
-    def props(self, table: Table, fault: str | None) -> list[str]:
-        key = json.dumps(table.key)
-        if table.l1:
-            props = [
-                f'keySchema: [{{ attributeName: {key}, keyType: "HASH" }}],',
-                f'attributeDefinitions: [{{ attributeName: {key}, attributeType: "S" }}],',
-                'billingMode: "PAY_PER_REQUEST",',
-            ]
-            if table.cls == "CfnGlobalTable":
-                return props
-            if fault != "TS001":
-                props += self.pitr(fault)
-            return props + ([] if fault == "TS003" else ["deletionProtectionEnabled: true,"])
-        props = [f"partitionKey: {{ name: {key}, type: dynamodb.AttributeType.STRING }},"]
-        if fault != "TS001":
-            props += self.pitr(fault)
-        props.append(f"deletionProtection: {'false' if fault == 'TS003' else 'true'},")
-        if fault == "TS004":
-            props.append("removalPolicy: RemovalPolicy.DESTROY,")
-        return props
+    def call_header(self, table: Table) -> str:
+        target = ""
+        if table.attribute:
+            target = f"{self.variable(table)} = "
+        elif table.l1 and table.fault != "TS004":
+            target = f"const {self.variable(table)} = "
+        return f"{target}new dynamodb.{table.cls}(this, {json.dumps(table.id)}, {{"
 
-    def replica_props(self, table: Table, fault: str | None) -> list[str]:
-        if table.cls == "CfnGlobalTable":
-            props = [] if fault == "TS001" else self.pitr(fault)
-            return props + ([] if fault == "TS003" else ["deletionProtectionEnabled: true,"])
-        if fault == "TS001":
-            return ["pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },"]
-        if fault == "TS003":
-            return ["deletionProtection: false,"]
-        return self.pitr(fault) if fault else []
+    def entry_header(self, table: Table, region: str) -> str:
+        return f"{{ region: {json.dumps(region)},"
+
+    def retain(self, table: Table) -> str:
+        return f"{self.variable(table)}.applyRemovalPolicy(RemovalPolicy.RETAIN);"
+
+    def name(self, prop: str) -> str:
+        return prop
+
+    def struct(self, struct: Struct) -> str:
+        return "{ " + ", ".join(f"{k}: {self.value(v)}" for k, v in struct.fields) + " }"
+
+    def boolean(self, value: bool) -> str:
+        return str(value).lower()
+
+    def string(self, value: str) -> str:
+        return json.dumps(value)
 
 
 WRITERS = {"python": PythonWriter(), "typescript": TypeScriptWriter()}
