@@ -183,8 +183,9 @@ class RemediationContext:
 
     @property
     def in_code(self) -> bool:
-        """The table is defined in code a fix can name: not a live table no stack manages."""
-        return not self.live or bool(self.stack)
+        """The table is defined in code a fix can name: a deployed table only when a CDK stack
+        owns it (its template names the construct path, `aws:cdk:path`)."""
+        return not self.live or bool(self.stack and self.construct_path)
 
     @property
     def cdk_class(self) -> str:

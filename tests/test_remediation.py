@@ -200,6 +200,11 @@ TABLES = {
         table_name="carts",
         table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/carts",
     ),
+    "live, CloudFormation stack": _table(  # no aws:cdk:path: no CDK code
+        source=Source.LIVE,
+        table_name="raw",
+        table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/raw",
+    ),
     "live, unmanaged": _table(
         source=Source.LIVE,
         stack=None,
@@ -363,3 +368,10 @@ def test_the_documented_examples_are_what_check_prints() -> None:
     assert _code("TS003", TABLES["template TableV2 primary"]).cdk_python.splitlines() == _example(
         "primary-replica"
     )
+
+
+def test_a_deployed_table_gets_cdk_code_only_from_a_cdk_stack() -> None:
+    raw, cdk_made = TABLES["live, CloudFormation stack"], TABLES["live, stack-managed"]
+    assert not _code("TS003", raw).cdk_python and _code("TS003", raw).cli
+    assert "set in dynamodb.Table(self, 'CartsTable', ...)" in _code("TS003", cdk_made).cdk_python
+    assert "In the template of stack Shop, set both on resource Orders1A2B3C4D" in _code("TS004", raw).summary
