@@ -356,7 +356,7 @@ def test_the_primary_replica_is_fixed_on_the_table(table: TableDescription, in_t
 
 
 def _example(name: str) -> list[str]:
-    found = re.findall(rf"<!-- example: {name} -->\n```python\n(.*?)```", docs_text(), re.S)
+    found = re.findall(rf"<!-- example: {name} -->\n```\n(.*?)```", docs_text(), re.S)
     assert len(found) == 1, name
     return found[0].splitlines()
 
