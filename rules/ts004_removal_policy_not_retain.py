@@ -9,7 +9,7 @@ from __future__ import annotations
 from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableDescription, Unknown
 from tablesafe.neutralize import text as shown_text
 from tablesafe.remediation import RemediationContext
-from tablesafe.rules._remediation import props_remediation
+from tablesafe.rules._remediation import props_remediation, retain_code
 
 SAFE_DELETION_POLICIES = frozenset({"Retain", "RetainExceptOnCreate"})
 SAFE_UPDATE_REPLACE_POLICIES = frozenset({"Retain"})
@@ -47,24 +47,18 @@ def remediation(ctx: RemediationContext) -> Remediation:
         f"Retain {ctx.where}: RemovalPolicy.RETAIN (the CDK default) sets DeletionPolicy and "
         "UpdateReplacePolicy to Retain."
     )
-    template = (
-        f"# in the template of stack {shown_text(ctx.stack or '(this template)')}, on resource "
-        f"{shown_text(ctx.logical_id or ctx.named)}:\n"
-        "#   DeletionPolicy: Retain\n#   UpdateReplacePolicy: Retain"
-    )
+    if ctx.live and ctx.stack:  # a deployed stack may not come from CDK: say where the template has it
+        summary += (
+            f" In the template of stack {shown_text(ctx.stack)}, set both on resource "
+            f"{shown_text(ctx.logical_id or ctx.named)} and update the stack (no CLI command changes them)."
+        )
     if not ctx.in_code:
         return Remediation(summary, "", "", "")
     if ctx.l1:  # an L1 has no removal_policy prop: the method sets both attributes
-        return Remediation(
-            summary,
-            f"# {ctx.where}: after {ctx.py_var} = {ctx.python_call()}\n"
-            f"{ctx.py_var}.apply_removal_policy(RemovalPolicy.RETAIN)",
-            f"// {ctx.where}: after const {ctx.ts_var} = {ctx.typescript_call()}\n"
-            f"{ctx.ts_var}.applyRemovalPolicy(RemovalPolicy.RETAIN);",
-            template,
-        )
+        python, typescript = retain_code(ctx, f"{ctx.where}:")
+        return Remediation(summary, python, typescript, "")
     return props_remediation(
-        ctx, summary, "removal_policy=RemovalPolicy.RETAIN,", "removalPolicy: RemovalPolicy.RETAIN,", template
+        ctx, summary, "removal_policy=RemovalPolicy.RETAIN,", "removalPolicy: RemovalPolicy.RETAIN,", ""
     )
 
 

@@ -38,10 +38,13 @@ def check(change: TableChange, settings: RuleSettings) -> list[str]:
 
 
 def remediation(ctx: RemediationContext) -> Remediation:
+    # step 1 is pasted where the Table is still written: reach it as that version does
+    old = RemediationContext.of(ctx.change.old, replica=False) if ctx.change else ctx
     python, typescript = retain_steps(
-        ctx,
+        old,
         python_new=f"dynamodb.TableV2(self, {ctx.py_id}, partition_key=..., ...)",
         typescript_new=f"new dynamodb.TableV2(this, {ctx.ts_id}, {{ partitionKey: ..., ... }})",
+        purpose="keep the data while it becomes a TableV2 (the documented migration)",
     )
     return Remediation(
         f"Keep {ctx.named} a Table, or migrate without replacement: retain it and deploy, remove it "

@@ -21,7 +21,7 @@ from tablesafe.model import Remediation, Rule, RuleSettings, Severity, TableChan
 from tablesafe.neutralize import shell
 from tablesafe.neutralize import text as shown_text
 from tablesafe.remediation import RemediationContext, python_string, typescript_string
-from tablesafe.rules._remediation import retain_steps
+from tablesafe.rules._remediation import retain_code, retain_steps
 
 
 def check(change: TableChange, settings: RuleSettings) -> list[str]:
@@ -60,14 +60,16 @@ REFACTOR = (
 
 
 def _removed(ctx: RemediationContext) -> Remediation:
+    stack = shown_text(ctx.stack or "its stack")
+    python, typescript = retain_code(
+        ctx, f"{ctx.where}:", before=True, then=f"; cdk deploy {stack}, then remove it"
+    )
     return Remediation(
         f"Keep {ctx.named} in the stack, or retain it before removing it: deploy "
         "RemovalPolicy.RETAIN first, then remove it (it is orphaned with its data; `cdk import` "
         f"adopts it again, {SAFE_MIGRATION_URL}).",
-        f"# {ctx.where}: before removing dynamodb.Table(self, {ctx.py_id}, ...), deploy\n"
-        f"{ctx.py_var}.apply_removal_policy(RemovalPolicy.RETAIN)",
-        f"// {ctx.where}: before removing new dynamodb.Table(this, {ctx.ts_id}, ...), deploy\n"
-        f"{ctx.ts_var}.applyRemovalPolicy(RemovalPolicy.RETAIN);",
+        python,
+        typescript,
         "",
     )
 
@@ -89,51 +91,56 @@ def _moved(ctx: RemediationContext, old: RemediationContext) -> Remediation:
             old,
             python_new=f"dynamodb.{ctx.cdk_class}(self, {ctx.py_id}, ...) {in_stack}",
             typescript_new=f"new dynamodb.{ctx.cdk_class}(this, {ctx.ts_id}, {{ ... }}) {in_stack}",
+            purpose=f"keep the data while it moves to stack {shown_text(ctx.stack or '(new)')}",
         )
         return Remediation(summary, python, typescript, REFACTOR)
-    child_py = ctx.py_var if ctx.l1 else f"{ctx.py_var}.node.default_child"
-    child_ts = ctx.ts_var if ctx.l1 else f"({ctx.ts_var}.node.defaultChild as dynamodb.CfnTable)"
     return Remediation(
         summary,
-        f"# {ctx.where}: keep the deployed logical ID\n"
-        f"{child_py}.override_logical_id({python_string(old.logical_id)})",
-        f"// {ctx.where}: keep the deployed logical ID\n"
-        f"{child_ts}.overrideLogicalId({typescript_string(old.logical_id)});",
+        f"# {ctx.where}: keep the deployed logical ID, {ctx.python_after()}\n"
+        f"{ctx.python_resource()}.override_logical_id({python_string(old.logical_id)})",
+        f"// {ctx.where}: keep the deployed logical ID, {ctx.typescript_after()}\n"
+        f"{ctx.typescript_resource()}.overrideLogicalId({typescript_string(old.logical_id)});",
         REFACTOR,
     )
 
 
-def _replaced(ctx: RemediationContext, changed: str) -> Remediation:
+def _replaced(ctx: RemediationContext, old: RemediationContext, changed: str) -> Remediation:
     """A create-only property changed: no logical-ID fix helps; undo, or move the data."""
+    stack = shown_text(old.stack or "its stack")
+    python_retain, typescript_retain = retain_code(old, "1.", before=True, then=f"; then cdk deploy {stack}")
+    orphaned = f"cdk deploy {stack} (the table is orphaned, data intact)"
     return Remediation(
-        f"Undo the change to {changed} of {ctx.named}, or move the data deliberately: export the "
-        "table to S3 and create the new table from the export with importSource (Table only; "
-        f"retain the old table while you do), {S3_IMPORT_URL}.",
-        f"# {ctx.where}: undo the change to {changed}, or build the new table from an S3 export:\n"
-        f"dynamodb.Table(self, {ctx.py_id}, ...,\n"
-        "    import_source=dynamodb.ImportSourceSpecification(\n"
-        "        bucket=export_bucket, key_prefix=export_data_prefix,\n"
-        "        input_format=dynamodb.InputFormat.dynamo_db_json()))",
-        f"// {ctx.where}: undo the change to {changed}, or build the new table from an S3 export:\n"
-        f"new dynamodb.Table(this, {ctx.ts_id}, {{ ...,\n"
-        "  importSource: { bucket: exportBucket, keyPrefix: exportDataPrefix,\n"
-        "    inputFormat: dynamodb.InputFormat.dynamoDBJson() } });",
-        f"aws dynamodb export-table-to-point-in-time --table-arn {ctx.sh_arn}{ctx.sh_region} "
-        '--s3-bucket "$EXPORT_BUCKET" --s3-prefix ' + shell(ctx.construct_id or "export"),
+        f"Undo the change to {changed} of {ctx.named}, or move the data deliberately: retain the "
+        "table, export it to S3, and create the new table from the export with importSource "
+        f"(Table only), {S3_IMPORT_URL}.",
+        f"# {ctx.where}: undo the change to {changed}, or move the data to a new table:\n"
+        f"{python_retain}\n"
+        f"# 2. export it (the CLI command), remove {old.py_id} from {stack}; {orphaned}\n"
+        f"# 3. dynamodb.Table(self, {ctx.py_id}, ..., import_source=dynamodb.ImportSourceSpecification(\n"
+        "#        bucket=export_bucket, key_prefix=export_data_prefix,\n"
+        "#        input_format=dynamodb.InputFormat.dynamo_db_json()))  # a new table name",
+        f"// {ctx.where}: undo the change to {changed}, or move the data to a new table:\n"
+        f"{typescript_retain}\n"
+        f"// 2. export it (the CLI command), remove {old.ts_id} from {stack}; {orphaned}\n"
+        f"// 3. new dynamodb.Table(this, {ctx.ts_id}, {{ ..., importSource: {{ bucket: exportBucket,\n"
+        "//      keyPrefix: exportDataPrefix, inputFormat: dynamodb.InputFormat.dynamoDBJson() } })"
+        " // a new table name",
+        f"aws dynamodb export-table-to-point-in-time --table-arn {old.sh_arn}{old.sh_region} "
+        '--s3-bucket "$EXPORT_BUCKET" --s3-prefix ' + shell(old.construct_id or "export"),
     )
 
 
 def remediation(ctx: RemediationContext) -> Remediation:
     change = ctx.change
     if change is None:  # the catalogue: the general advice
-        return _replaced(ctx, "the key schema, table name, local indexes or import source")
-    old = RemediationContext.of(change.old)
+        return _replaced(ctx, ctx, "the key schema, table name, local indexes or import source")
+    old = RemediationContext.of(change.old, replica=False)
     if change.new is None:
         return _removed(old)
     changes = replacing_changes(change.old, change.new)
     if ctx.stack != old.stack or (change.old.logical_id != change.new.logical_id and not changes):
         return _moved(ctx, old)
-    return _replaced(ctx, ", ".join(dict.fromkeys(c.name for c in changes)) or "the table")
+    return _replaced(ctx, old, ", ".join(dict.fromkeys(c.name for c in changes)) or "the table")
 
 
 RULE = Rule(

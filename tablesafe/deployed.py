@@ -18,17 +18,6 @@ from tablesafe.extras import AWS_CLIENT, missing_extra
 from tablesafe.loader import TemplateSource, assembly_sources, describe_template
 from tablesafe.model import InputError, LoadResult, TableDescription
 
-_UNKNOWN = ("unknown-account", "unknown-region")
-
-
-def _environment(source: TemplateSource) -> tuple[str | None, str | None]:
-    """(account, region) from `aws://account/region`; None where the app left it open."""
-    parts = (source.environment or "").removeprefix("aws://").split("/")
-    if len(parts) != 2:
-        return None, None
-    account, region = (None if part in _UNKNOWN else part for part in parts)
-    return account, region
-
 
 def _nested_stack_logical_id(parent: TemplateSource, nested: TemplateSource) -> str | None:
     """The logical ID of the parent's AWS::CloudFormation::Stack resource that deploys the
@@ -92,7 +81,7 @@ def _fetch_one(
     deployed: dict[str, tuple[TemplateSource, str]],
     result: LoadResult,
 ) -> None:
-    account, region = _environment(source)
+    account, region = source.account_region
     stack = source.stack or ""
     if account and account != fetcher.account(region):
         raise _Refused(

@@ -38,6 +38,8 @@ so judging it would only let a pull request make the gate slow (90,000 tables fi
 METADATA_FLAG = "@aws-cdk/core:enableAdditionalMetadataCollection"
 _TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _TEMPLATE_HINTS = ("Resources", "AWSTemplateFormatVersion")
+_UNKNOWN_ENVIRONMENT = ("unknown-account", "unknown-region")
+"""What the manifest's `environment` holds where the app left the account or region open."""
 _SCRIPT_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".java", ".cs", ".go"})
 """CDK apps in the other jsii languages: source code too, never a template."""
 MAX_FOLDER_ENTRIES = 20_000
@@ -212,6 +214,15 @@ class TemplateSource:
     """The stack's `aws://account/region` from the manifest (deployed baselines use it)."""
     nested: bool = False
 
+    @property
+    def account_region(self) -> tuple[str | None, str | None]:
+        """(account, region) from the environment; None where the app left it open."""
+        parts = (self.environment or "").removeprefix("aws://").split("/")
+        if len(parts) != 2:
+            return None, None
+        account, region = (None if part in _UNKNOWN_ENVIRONMENT else part for part in parts)
+        return account, region
+
 
 def describe_template(source: TemplateSource, result: LoadResult, text: str | None = None) -> None:
     """Load one template (read from source.path unless its text is given) and append its
@@ -271,6 +282,7 @@ def _describe_resources(
         elif resource["Type"] == CDK_METADATA_TYPE:
             language = app_language(resource)
     lines = {} if identity_only else _key_lines(text, (logical_id for logical_id, _ in found))
+    stack_region = source.account_region[1]
     for logical_id, resource in found:
         metadata = resource.get("Metadata")
         path = source.construct_paths.get(logical_id)
@@ -285,6 +297,7 @@ def _describe_resources(
             "line": lines.get(logical_id),
             "cdk_props": _cdk_props(path, source.analytics),
             "language": language,
+            "stack_region": stack_region,
         }
         described, resource_problems = describe_fields(resource, ctx, identity, identity_only)
         tables.extend(described)

@@ -105,6 +105,16 @@ class TableDescription:
     """Source files: the later statement that decides a field (an override, a removal
     policy applied), as (line, what it calls), by field name; a finding on that field
     points there."""
+    stack_region: str | None = None
+    """The region the table's stack deploys to (the assembly manifest's `environment`);
+    None when the stack is region-agnostic or the input does not say. A TableV2's replica
+    in this region is the table itself, set through the table's own props."""
+    variable: str | None = None
+    """Source files: the name the construct is assigned to (`self.audit_log`), which a
+    remediation that calls a method on the table uses."""
+    scope: str | None = None
+    """Source files: the scope argument of the call as written (`self`, `this`), through
+    which a remediation reaches an unassigned construct."""
 
     @property
     def resource_key(self) -> tuple[str | int | None, ...]:

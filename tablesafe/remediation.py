@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import keyword
 import re
 import zlib
 from collections.abc import Mapping
@@ -32,7 +31,6 @@ _RUNTIMES = {"Python": PYTHON, "node.js": TYPESCRIPT}
 whose CDK code is written the same way; Java, .NET and Go apps get both snippets)."""
 _RUNTIME = re.compile(rb"(?:^|[,{])([A-Za-z.]+)/[^!,{}]*!jsii-runtime\.Runtime")
 _MAX_ANALYTICS = 1 << 20
-_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")
 
 
 def app_language(metadata_resource: Mapping[str, Any]) -> str | None:
@@ -63,21 +61,9 @@ def typescript_string(value: str) -> str:
     return json.dumps(value)
 
 
-def _identifier(words: list[str], *, camel: bool) -> str:
-    """A variable name from a construct id's words; "table" when none is usable."""
-    words = [w for w in words if w]
-    if camel:
-        name = "".join(w.lower() if i == 0 else w[:1].upper() + w[1:].lower() for i, w in enumerate(words))
-    else:
-        name = "_".join(w.lower() for w in words)
-    if not name.isidentifier() or not name.isascii() or keyword.iskeyword(name) or name[0].isdigit():
-        return "table"
-    return name
-
-
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3 times more, per finding
 class RemediationContext:
-    """What a fix may name, from one finding (or placeholders, for the catalogue)."""
+    """What a remediation may name, from one finding (or placeholders, for the catalogue)."""
 
     construct_id: str | None = None
     construct_path: str | None = None
@@ -86,6 +72,7 @@ class RemediationContext:
     table_name: str | None = None
     table_arn: str | None = None
     region: str | None = None
+    """The table's region: its ARN's (live), else its stack's (the assembly manifest)."""
     replica_region: str | None = None
     global_table: bool = False
     l1: bool = False
@@ -94,6 +81,16 @@ class RemediationContext:
     language: str | None = None
     """python, typescript, or None when unknown (both are shown)."""
     change: TableChange | None = None
+    from_source: bool = False
+    """Read from a CDK source file (lint): the construct path is the construct id alone, and
+    the call's variable and scope are known."""
+    variable: str | None = None
+    """The name the construct is assigned to in the source (`self.audit_log`)."""
+    scope: str | None = None
+    """The scope argument of the construct call in the source (`self`, `this`)."""
+    cdk_props: Mapping[str, Any] | None = None
+    """The props the L2 was written with, where known (TS002 names the replicas that use
+    the deprecated prop)."""
     named: str = field(init=False)
     """The table in prose (one line, so it can stand in a code comment): its construct path
     (without the L1 `/Resource`), else logical ID, else name."""
@@ -118,22 +115,25 @@ class RemediationContext:
     ) -> RemediationContext:
         """The context of a table; replica=False for a rule judged once per resource, which
         fixes the resource, not one of its replicas."""
-        path = table.construct_path
         arn = (table.table_arn or "").split(":")
         return cls(
             construct_id=table.construct_id,
-            construct_path=path,
+            construct_path=table.construct_path,
             logical_id=table.logical_id,
             stack=table.stack,
             table_name=table.table_name,
             table_arn=table.table_arn,
-            region=arn[3] if len(arn) > 3 and arn[3] else None,
+            region=arn[3] if len(arn) > 3 and arn[3] else table.stack_region,
             replica_region=table.replica_region if replica else None,
             global_table=table.resource_type == GLOBAL_TABLE,
             l1=_is_l1(table),
             live=table.source is Source.LIVE,
             language=table.language,
             change=change,
+            from_source=table.source is Source.SOURCE,
+            variable=table.variable,
+            scope=table.scope,
+            cdk_props=table.cdk_props,
         )
 
     @classmethod
@@ -149,14 +149,6 @@ class RemediationContext:
     @property
     def ts_id(self) -> str:
         return typescript_string(self.construct_id) if self.construct_id else "constructId"
-
-    @property
-    def py_var(self) -> str:
-        return _identifier(_WORD_BREAK.split(self.construct_id or ""), camel=False)
-
-    @property
-    def ts_var(self) -> str:
-        return _identifier(_WORD_BREAK.split(self.construct_id or ""), camel=True)
 
     @property
     def sh_region(self) -> str:
@@ -191,8 +183,9 @@ class RemediationContext:
 
     @property
     def in_code(self) -> bool:
-        """The table is defined in code a fix can name: not a live table no stack manages."""
-        return not self.live or bool(self.stack)
+        """The table is defined in code a fix can name: a deployed table only when a CDK stack
+        owns it (its template names the construct path, `aws:cdk:path`)."""
+        return not self.live or bool(self.stack and self.construct_path)
 
     @property
     def cdk_class(self) -> str:
@@ -202,21 +195,118 @@ class RemediationContext:
         return "TableV2" if self.global_table else "Table"
 
     @property
+    def l1_class(self) -> str:
+        """The class of the table's CloudFormation resource (an L2's default child)."""
+        return "CfnGlobalTable" if self.global_table else "CfnTable"
+
+    @property
+    def primary_replica(self) -> bool:
+        """The replica of a TableV2 in its stack's own region: the table itself, whose props
+        it takes (CDK refuses a ReplicaTableProps there). Recognised by the stack's region
+        (the manifest's environment; a live table's ARN), or by the `${AWS::Region}` a
+        region-agnostic stack writes. A CfnGlobalTable lists every replica, this one too."""
+        region = self.replica_region
+        return (
+            self.global_table and not self.l1 and region is not None and region in (self.region, STACK_REGION)
+        )
+
+    @property
     def replica_entry(self) -> bool:
-        """The fix goes into one replica's entry (a global table finding on a replica)."""
-        return bool(self.replica_region) and self.global_table
+        """The fix goes into one replica's entry (a global table finding on a replica other
+        than a TableV2's primary)."""
+        return bool(self.replica_region) and self.global_table and not self.primary_replica
 
     def python_call(self) -> str:
         """The construct call (or replica entry) the Python code goes into, for a comment."""
+        call = f"dynamodb.{self.cdk_class}({self.scope or 'self'}, {self.py_id}, ...)"
         if self.replica_entry:
             kind = "CfnGlobalTable.ReplicaSpecificationProperty" if self.l1 else "ReplicaTableProps"
-            return f"dynamodb.{kind}(region={python_string(self.replica_region or '')}, ...)"
-        return f"dynamodb.{self.cdk_class}(self, {self.py_id}, ...)"
+            return f"dynamodb.{kind}(region={python_string(self.replica_region or '')}, ...) of {call}"
+        return call
 
     def typescript_call(self) -> str:
+        call = f"new dynamodb.{self.cdk_class}({self.scope or 'this'}, {self.ts_id}, {{ ... }})"
         if self.replica_entry:
-            return f"the replicas entry {{ region: {typescript_string(self.replica_region or '')}, ... }}"
-        return f"new dynamodb.{self.cdk_class}(this, {self.ts_id}, {{ ... }})"
+            region = typescript_string(self.replica_region or "")
+            return f"the replicas entry {{ region: {region}, ... }} of {call}"
+        return call
+
+    # --- reaching the construct from code pasted after it -------------------------------
+
+    @property
+    def _chain(self) -> tuple[str, str, tuple[str, ...]] | None:
+        """(Python base, TypeScript base, construct ids) of a find_child chain that reaches
+        the construct: from the call's scope in a source file; in a template, from the stack
+        (`self` in its constructor) when the construct path starts with the stack's name,
+        else from the app (`self.node.root`, from any construct). None when no path is known."""
+        if self.from_source:
+            if self.scope and self.construct_id:
+                return self.scope, self.scope, (self.construct_id,)
+            return None
+        path = (self.construct_path or "").removesuffix("/Resource")
+        if not path:
+            return None
+        if self.stack and path.startswith(f"{self.stack}/"):
+            return "self", "this", tuple(path[len(self.stack) + 1 :].split("/"))
+        return "self.node.root", "this.node.root", tuple(path.split("/"))
+
+    def python_table(self) -> str:
+        """The construct (the L2, or the L1 used directly) as a Python expression: its
+        variable, else a find_child chain, else `table` (the comment then says what it is)."""
+        if self.variable:
+            return self.variable
+        chain = self._chain
+        if chain is None:
+            return "table"
+        return chain[0] + "".join(f".node.find_child({python_string(i)})" for i in chain[2])
+
+    def _typescript_untyped(self) -> str | None:
+        """The find_child chain in TypeScript (typed IConstruct), None without one."""
+        chain = self._chain
+        if self.variable or chain is None:
+            return None
+        return chain[1] + "".join(f".node.findChild({typescript_string(i)})" for i in chain[2])
+
+    def typescript_table(self) -> str:
+        """The construct as a TypeScript expression of its own class (a chain is cast)."""
+        untyped = self._typescript_untyped()
+        if untyped is not None:
+            return f"({untyped} as dynamodb.{self.cdk_class})"
+        return self.variable or "table"
+
+    def python_resource(self) -> str:
+        """The table's CloudFormation resource (CfnTable or CfnGlobalTable) in Python."""
+        return self.python_table() if self.l1 else f"{self.python_table()}.node.default_child"
+
+    def typescript_resource(self) -> str:
+        if self.l1:
+            return self.typescript_table()
+        owner = self._typescript_untyped() or self.variable or "table"
+        return f"({owner}.node.defaultChild as dynamodb.{self.l1_class})"
+
+    def python_after(self) -> str:
+        """Where a statement on the construct goes (python_table names it there)."""
+        return self._after(self.python_call())
+
+    def typescript_after(self) -> str:
+        return self._after(self.typescript_call())
+
+    def _after(self, call: str) -> str:
+        if self.variable:
+            return f"after {self.variable} = {call}"
+        if self.from_source:
+            if self.scope and self.construct_id:
+                return f"right after {call}"
+            return f"after {call}, with table the construct it returns"
+        if self._chain is None:
+            return f"after the table is created, with table its construct ({call})"
+        stack = f"stack {text(self.stack)}" if self.stack else "a construct of the app"
+        return f"in the constructor of {stack}, after the table is created"
+
+
+STACK_REGION = "${AWS::Region}"
+"""How a replica region shows that a region-agnostic stack's own region is meant (the
+TableV2 primary replica's `Ref: AWS::Region`, as tablesafe.values.display renders it)."""
 
 
 def _is_l1(table: TableDescription) -> bool:
@@ -227,7 +317,12 @@ def _is_l1(table: TableDescription) -> bool:
     return bool(table.construct_path) and not (table.construct_path or "").endswith("/Resource")
 
 
-PLACEHOLDER = RemediationContext(construct_id="<construct id>", logical_id="<logical ID>", stack="<stack>")
+PLACEHOLDER = RemediationContext(
+    construct_id="<construct id>",
+    construct_path="<stack>/<construct id>",
+    logical_id="<logical ID>",
+    stack="<stack>",
+)
 """The context the catalogue renders fixes with: placeholders, clearly not real names."""
 
 

@@ -140,6 +140,38 @@ def imported_top_modules(*args: str | os.PathLike[str], cwd: Path | None = None)
     return result.returncode, imported
 
 
+NPM_PACKAGE = REPO_ROOT / "packages" / "cdk"
+"""The npm package; its node_modules (aws-cdk-lib, constructs, typescript) also serve the
+TypeScript apps the tests write."""
+
+
+def npm_command() -> str:
+    npm = shutil.which("npm")
+    assert npm, "the TypeScript tests need Node.js 20+ and npm on PATH"
+    return npm
+
+
+def install_npm_package() -> Path:
+    """The npm package's node_modules: `npm ci` on a fresh clone, or when package-lock.json
+    changed since the last install."""
+    modules = NPM_PACKAGE / "node_modules"
+    installed = modules / ".package-lock.json"
+    if (
+        installed.is_file()
+        and installed.stat().st_mtime >= (NPM_PACKAGE / "package-lock.json").stat().st_mtime
+    ):
+        return modules
+    done = subprocess.run(
+        [npm_command(), "ci", "--no-audit", "--no-fund"],
+        cwd=NPM_PACKAGE,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return modules
+
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -235,28 +267,8 @@ def reset_moto(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
 
 
-CDK_PACKAGE = REPO_ROOT / "packages" / "cdk"
-
-
-def npm_command() -> str:
-    npm = shutil.which("npm")
-    assert npm, "the TypeScript tests need Node.js 20+ and npm on PATH"
-    return npm
-
-
 @pytest.fixture(scope="session")
 def cdk_node_modules() -> Path:
     """packages/cdk/node_modules (aws-cdk-lib, constructs and TypeScript from the npm
-    registry): `npm ci` on a fresh clone, or when package-lock.json changed since."""
-    installed = CDK_PACKAGE / "node_modules" / ".package-lock.json"
-    lock = CDK_PACKAGE / "package-lock.json"
-    if not (installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime):
-        done = subprocess.run(
-            [npm_command(), "ci", "--no-audit", "--no-fund"],
-            cwd=CDK_PACKAGE,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    return CDK_PACKAGE / "node_modules"
+    registry), installed once per session."""
+    return install_npm_package()

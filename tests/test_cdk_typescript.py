@@ -9,18 +9,17 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import npm_command
-
-PACKAGE = Path(__file__).resolve().parent.parent / "packages" / "cdk"
+from conftest import NPM_PACKAGE as PACKAGE
+from conftest import install_npm_package, npm_command
 
 pytestmark = pytest.mark.cdk
 
 
-def test_typescript_package(cdk_node_modules: Path) -> None:
+def test_typescript_package() -> None:
     npm = npm_command()
+    install_npm_package()
     env = {
         **os.environ,
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",

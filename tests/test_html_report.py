@@ -93,10 +93,12 @@ def test_each_finding_shows_its_fix_with_the_command_first(run: Path) -> None:
     assert "CDK" not in loose  # no stack owns it: the command is the whole fix
     carts = html.unescape(sections["carts"])
     assert "TS004 error" in carts and "carts" in carts and "loose" not in carts
-    command = carts.index("# in the template of stack ShopStack, on resource CartsTable")
+    # no command changes a stack's removal policy: the summary says where the template has it
+    assert "<pre><code>" not in carts.split("<details")[0]  # no CLI block: nothing to run
+    assert "In the template of stack ShopStack, set both on resource CartsTable" in carts
     python = carts.index("<summary>CDK Python</summary><pre><code>")
     typescript = carts.index("<summary>CDK TypeScript</summary>")
-    assert command < python < typescript
+    assert python < typescript
     assert "removal_policy=RemovalPolicy.RETAIN" in carts and "removalPolicy: RemovalPolicy.RETAIN" in carts
 
 

@@ -102,7 +102,16 @@ def test_l1_fixes_name_the_l1() -> None:
     assert "dynamodb.CfnTable(self, 'Bare', ...)" in fixes[("TS003", "py")].cdk_python
     assert "deletion_protection_enabled=True" in fixes[("TS003", "py")].cdk_python
     assert "deletionProtectionEnabled: true" in fixes[("TS003", "ts")].cdk_typescript
-    assert "bare.apply_removal_policy(RemovalPolicy.RETAIN)" in fixes[("TS004", "py")].cdk_python
+    # an unassigned L1: reached from the call's scope, right after the call
+    assert (
+        "self.node.find_child('Bare').apply_removal_policy(RemovalPolicy.RETAIN)"
+        in fixes[("TS004", "py")].cdk_python
+    )
+    assert "right after dynamodb.CfnTable(self, 'Bare', ...)" in fixes[("TS004", "py")].cdk_python
+    assert (
+        '(this.node.findChild("Bare") as dynamodb.CfnTable).applyRemovalPolicy('
+        in fixes[("TS004", "ts")].cdk_typescript
+    )
     assert "CfnTable.PointInTimeRecoverySpecificationProperty" in fixes[("TS001", "py")].cdk_python
 
 

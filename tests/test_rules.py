@@ -139,7 +139,9 @@ def test_deprecated_prop_is_named_as_the_apps_language_spells_it(
 def test_rule_metadata_is_complete(rule: Rule) -> None:
     assert rule.id.startswith("TS") and rule.slug and rule.title and len(rule.rationale) > 40
     remediation = of_rule(rule)
-    assert remediation.summary and remediation.cdk_python and remediation.cdk_typescript and remediation.cli
+    assert remediation.summary and remediation.cdk_python and remediation.cdk_typescript
+    # no command fixes a deprecated prop (source only) or a deployed stack's removal policy
+    assert bool(remediation.cli) is (rule.id not in ("TS002", "TS004"))
     assert rule.controls and rule.help_url.startswith("https://")
 
 

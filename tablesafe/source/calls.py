@@ -103,6 +103,9 @@ class ConstructCall:
     """NonLiteral when the props argument is not an object literal / keyword arguments."""
     variable: str | None = None
     """The name the call's result is assigned to (`orders`, `self.orders`, `this.orders`)."""
+    scope: str | None = None
+    """The scope argument when it is a name or an attribute (`self`, `this`, `stack`), so
+    remediation can reach an unassigned construct as `<scope>.node.find_child(<id>)`."""
     overrides: tuple[Override, ...] = ()
     """What later statements set in the table's resource, in source order."""
     suppressions: tuple[SuppressionCall, ...] = ()

@@ -364,6 +364,8 @@ def describe_call(
         "file": file,
         "line": call.line,
         "cdk_class": call.kind,
+        "variable": call.variable,
+        "scope": call.scope,
         "language": PYTHON if os.path.splitext(file)[1] in PYTHON_SUFFIXES else TYPESCRIPT,
         "suppressions": suppressions,
         "set_at": {

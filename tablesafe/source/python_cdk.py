@@ -221,7 +221,10 @@ class _Reader:
             props = self.non_literal(call)  # positional props are not CDK's Python API
         else:
             props = self.keywords(call, _CONSTRUCTOR_ARGS)
-        return ConstructCall(kind, construct_id, call.lineno, call.end_lineno or call.lineno, props, variable)
+        scope = _dotted(call.args[0]) if call.args else None
+        return ConstructCall(
+            kind, construct_id, call.lineno, call.end_lineno or call.lineno, props, variable, scope=scope
+        )
 
     def effect(self, statement: ast.stmt) -> Effect | None:
         """What a statement does to a table made earlier, if it is one of the forms lint

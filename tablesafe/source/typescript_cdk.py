@@ -425,6 +425,7 @@ def _construct(kind: str, new: Node, arguments: Node, lines: Lines[bytes]) -> Co
         *line_span(new, lines),
         props,
         _variable(new),
+        scope=_dotted(args[0]) if args else None,
     )
 
 
