@@ -15,21 +15,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tablesafe.config import Config
 from tablesafe.model import (
+    Decider,
     Finding,
     InputError,
     LoadResult,
     Notice,
+    Remediation,
     Report,
     Severity,
     TableDescription,
     Unknown,
 )
-from tablesafe.source.calls import SourceFile
+from tablesafe.source.calls import ConstructCall, SourceFile
 
 if TYPE_CHECKING:
     from tablesafe.loader import FileVersion
@@ -153,8 +156,29 @@ def _describe(path: str, text: str) -> _FileRead:
         in_comments, comment_problems = comment_suppressions(source.comments, call)
         in_code, code_problems = code_suppressions(call)
         problems.extend(comment_problems + code_problems)
-        tables.append(describe_call(call, path, in_comments + in_code))
+        described = describe_call(call, path, in_comments + in_code)
+        tables.append(_with_safe_statements(path, text, call, described) if call.overrides else described)
     return _FileRead(tables, problems, _comment_notices(path, source), source.libraries)
+
+
+def _with_safe_statements(
+    path: str, text: str, call: ConstructCall, tables: list[TableDescription]
+) -> list[TableDescription]:
+    """The tables with each deciding statement's line written with the safe value, for the
+    remediation of the findings those statements decide."""
+    from tablesafe.fix.plan import fixed_statement
+    from tablesafe.source import PYTHON_SUFFIXES
+    from tablesafe.source.describe import decisive_overrides
+    from tablesafe.source.lines import python_byte_lines, typescript_lines
+
+    python = Path(path).suffix in PYTHON_SUFFIXES
+    data = text.encode("utf-8")
+    lines = (python_byte_lines if python else typescript_lines)(data)
+    safe = {
+        field: Decider(o.line, o.written_as, fixed_statement(o, field, data, lines, python=python))
+        for field, o in decisive_overrides(call).items()
+    }
+    return [replace(table, set_at=safe) for table in tables]
 
 
 def _comment_notices(path: str, source: SourceFile) -> list[Notice]:
@@ -263,16 +287,41 @@ def _load(
 def _at_deciding_line(findings: list[Finding], rule_id: str) -> list[Finding]:
     """A finding whose value a later statement decides (an override wins over the props)
     points at that statement, and says so."""
+    from tablesafe.fix.plan import is_safe
+
     for finding in findings:
         set_at = finding.table.set_at or {}
-        deciding = [set_at[field] for field in RULE_INPUTS.get(rule_id, ()) if field in set_at]
+        deciding = [
+            set_at[field]
+            for field in RULE_INPUTS.get(rule_id, ())
+            if field in set_at and not is_safe(field, getattr(finding.table, field))
+        ]
         if deciding:
             statements = sorted(set(deciding))
-            finding.line = statements[-1][0]
-            said = " and ".join(f"{written_as} on line {line}" for line, written_as in statements)
+            finding.line = statements[-1].line
+            said = " and ".join(f"{d.written_as} on line {d.line}" for d in statements)
             wins = "wins" if len(statements) == 1 else "win"
             finding.message += f" (set by {said}, which {wins} over the table's props)"
+            finding.remedy = _statement_remedy(finding, statements, wins)
     return findings
+
+
+def _statement_remedy(finding: Finding, statements: list[Decider], wins: str) -> Remediation:
+    """Change the statements that win over the props, not the props: each with its safe
+    value, or removed when it deletes the value (a deletion override)."""
+    said = " and ".join(f"{d.written_as} on line {d.line}" for d in statements)
+    safe = [d for d in statements if d.safe]
+    summary = f"The {said} {wins} over the props of {finding.table.display_name}: "
+    if len(safe) == len(statements):
+        summary += "write the safe value there (`tablesafe lint --fix` does)."
+    elif safe:
+        summary += "write the safe value there, and remove a statement that deletes the value."
+    else:
+        summary += "remove it (a deleted value means Delete, or off)."
+    comment = "#" if finding.table.language == "python" else "//"
+    code = "\n".join(f"{comment} line {d.line}\n{d.safe}" for d in safe)
+    python = code if finding.table.language == "python" else ""
+    return Remediation(summary, python, "" if python else code, "")
 
 
 def _not_judged_notices(skipped: dict[str, dict[str, dict[str, list[str]]]]) -> list[Notice]:

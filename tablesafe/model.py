@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from tablesafe.remediation import RemediationContext
@@ -66,6 +66,16 @@ class Suppression:
         return self.problem is None and (self.expires is None or today <= self.expires)
 
 
+class Decider(NamedTuple):
+    """A statement of a source file that decides a field after the table's call."""
+
+    line: int
+    written_as: str
+    """What it calls (`add_property_override`, `cfn_options.deletion_policy`)."""
+    safe: str | None = None
+    """Its line with the safe value, when its literal can be rewritten."""
+
+
 @dataclass(frozen=True, slots=True)
 class TableDescription:
     """One table, or one replica of a global table, as the rules see it."""
@@ -101,10 +111,9 @@ class TableDescription:
     cdk_class: str | None = None
     """The construct class a source file writes (Table, TableV2, CfnTable, CfnGlobalTable),
     so lint's fixes name it; None where the adapter reads a template or a live table."""
-    set_at: Mapping[str, tuple[int, str]] | None = None
+    set_at: Mapping[str, Decider] | None = None
     """Source files: the later statement that decides a field (an override, a removal
-    policy applied), as (line, what it calls), by field name; a finding on that field
-    points there."""
+    policy applied), by field name; a finding on that field points there."""
     stack_region: str | None = None
     """The region the table's stack deploys to (the assembly manifest's `environment`);
     None when the stack is region-agnostic or the input does not say. A TableV2's replica
@@ -215,6 +224,9 @@ class Finding:
     line: int | None = None
     """Where the finding's value is decided, when not at the table's own line (a later
     statement of a source file that overrides the props)."""
+    remedy: Remediation | None = None
+    """A remediation the adapter knows better than the rule: lint's, for a value that such
+    a statement decides (the statement, not the props, is what to change)."""
 
     @property
     def replica_region(self) -> str | None:

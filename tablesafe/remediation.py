@@ -347,6 +347,8 @@ def for_reader(remediation: Remediation, context: RemediationContext, *, cdk_com
 def of_finding(finding: Finding) -> Remediation:
     """The rule's remediation rendered for this finding's table (and change), with the
     snippets its reader needs."""
+    if finding.remedy is not None:
+        return finding.remedy
     context = RemediationContext.for_finding(finding)
     return for_reader(finding.rule.remediate(context), context, cdk_commands=finding.rule.judges_changes)
 

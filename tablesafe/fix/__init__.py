@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from tablesafe.config import Config
 from tablesafe.fix.comments import MovedComment, move_ignore_comments
-from tablesafe.fix.plan import FIXABLE, Edit, LiteralFix, Target, plan_edits, plan_overrides
+from tablesafe.fix.plan import FIXABLE, Edit, LiteralFix, Target, plan_edits, plan_overrides, render_literal
 from tablesafe.fix.splice import splice
 from tablesafe.fix.style import style_for
 from tablesafe.loader import FileVersion
@@ -146,21 +146,8 @@ def _with_literals(text: str, literals: list[LiteralFix], *, python: bool) -> st
     """text with each literal rewritten in place, its quotes kept (same lines, so the calls
     planned on text are found again by line)."""
     source = text.encode("utf-8")
-    changes = [
-        (*fix.span, _literal(source[fix.span[0] : fix.span[1]], fix, python=python)) for fix in literals
-    ]
+    changes = [(*fix.span, render_literal(source[slice(*fix.span)], fix, python=python)) for fix in literals]
     return splice(source, changes).decode("utf-8")
-
-
-def _literal(old: bytes, fix: LiteralFix, *, python: bool) -> bytes:
-    if fix.member or isinstance(fix.value, bool):
-        value = str(fix.value)
-        return (value if python or fix.member else value.lower()).encode()
-    quote = next(index for index, char in enumerate(old) if char in b"\"'`")
-    prefix, closing = old[: quote + 1], old[quote : quote + 1]
-    if old[quote : quote + 3] in (b'"""', b"'''"):
-        prefix, closing = old[: quote + 3], old[quote : quote + 3]
-    return prefix + fix.value.encode() + closing
 
 
 def _render(

@@ -23,6 +23,7 @@ from tablesafe.source.calls import (
     Props,
 )
 from tablesafe.source.describe import PROPERTY_PATHS, decisive_overrides, describe_call
+from tablesafe.source.lines import Lines
 
 SPEC = "pointInTimeRecoverySpecification"
 ENABLED = "pointInTimeRecoveryEnabled"
@@ -221,6 +222,12 @@ _SAFE = {
 }
 
 
+def is_safe(field: str, value: object) -> bool:
+    """A description field holds the value its rule wants (PITR and protection on, Retain);
+    False for a field without one safe value (the recovery period)."""
+    return field in _SAFE and value in _SAFE[field]
+
+
 def _literal_fix(override: Override, field: str) -> LiteralFix | None:
     """The safe value written over the override's literal, where there is one to rewrite."""
     value, span = override.value, override.span
@@ -241,6 +248,33 @@ def _literal_fix(override: Override, field: str) -> LiteralFix | None:
     return None
 
 
+def render_literal(old: bytes, fix: LiteralFix, *, python: bool) -> bytes:
+    """The bytes of the safe value that replace old, the literal as written (its quotes and
+    prefix kept)."""
+    if fix.member or isinstance(fix.value, bool):
+        value = str(fix.value)
+        return (value if python or fix.member else value.lower()).encode()
+    quote = next(index for index, char in enumerate(old) if char in b"\"'`")
+    prefix, closing = old[: quote + 1], old[quote : quote + 1]
+    if old[quote : quote + 3] in (b'"""', b"'''"):
+        prefix, closing = old[: quote + 3], old[quote : quote + 3]
+    return prefix + fix.value.encode() + closing
+
+
+def fixed_statement(
+    override: Override, field: str, data: bytes, lines: Lines[bytes], *, python: bool
+) -> str | None:
+    """The line of the statement that decides field, its literal made safe (what the
+    remediation of its finding shows); None when the literal cannot be rewritten."""
+    fix = _literal_fix(override, field)
+    if fix is None:
+        return None
+    start, end = fix.span
+    line = lines.line_of(start)
+    new = data[lines.start(line) : start] + render_literal(data[start:end], fix, python=python)
+    return (new + data[end : lines.end(line)]).decode("utf-8", "replace").strip()
+
+
 def plan_overrides(call: ConstructCall, targets: Collection[Target]) -> tuple[list[LiteralFix], list[str]]:
     """The literals of later statements that decide a finding's value (the statement wins
     over the props, so no prop edit helps), rewritten to the safe value; and, where a
@@ -257,7 +291,7 @@ def plan_overrides(call: ConstructCall, targets: Collection[Target]) -> tuple[li
             continue
         for name in fields:
             override = decided.get(name)
-            if override is None or getattr(table, name) in _SAFE[name]:
+            if override is None or is_safe(name, getattr(table, name)):
                 continue
             if (fix := _literal_fix(override, name)) is not None:
                 earlier = fixes.get(fix.span, fix).rules

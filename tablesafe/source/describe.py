@@ -19,7 +19,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from tablesafe.model import GLOBAL_TABLE, TABLE, Judged, Source, Suppression, TableDescription, Unknown
+from tablesafe.model import (
+    GLOBAL_TABLE,
+    TABLE,
+    Decider,
+    Judged,
+    Source,
+    Suppression,
+    TableDescription,
+    Unknown,
+)
 from tablesafe.remediation import PYTHON, TYPESCRIPT
 from tablesafe.replacement_data import REPLACING_PROPERTIES
 from tablesafe.rules import RULE_IDS, find_rule
@@ -368,10 +377,7 @@ def describe_call(
         "scope": call.scope,
         "language": PYTHON if os.path.splitext(file)[1] in PYTHON_SUFFIXES else TYPESCRIPT,
         "suppressions": suppressions,
-        "set_at": {
-            field: (override.line, override.written_as)
-            for field, override in decisive_overrides(call).items()
-        },
+        "set_at": {field: Decider(o.line, o.written_as) for field, o in decisive_overrides(call).items()},
     }
     props = call.props
     if isinstance(props, NonLiteral):
