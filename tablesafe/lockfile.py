@@ -96,7 +96,7 @@ def _table(entry: Any, index: int, shown: str) -> TableDescription:
 
 def read_lock(path: Path) -> tuple[list[TableDescription], list[dict[str, Any]]]:
     """The locked tables and the history; LockProblem when the file cannot be trusted."""
-    from tablesafe.loader import InputProblem, parse_document, read_text
+    from tablesafe.loader import InputProblem, check_nesting, parse_document, read_text
 
     try:
         text = read_text(path)
@@ -104,6 +104,7 @@ def read_lock(path: Path) -> tuple[list[TableDescription], list[dict[str, Any]]]
         raise LockProblem(str(problem)) from None
     try:
         document = parse_document(text, path, json_only=True)
+        check_nesting(document)  # its properties are compared and written back
     except InputProblem as problem:
         raise LockProblem(f"is corrupt ({problem}); restore it or run `tablesafe lock`") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("lock_version"), int):

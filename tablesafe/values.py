@@ -23,12 +23,21 @@ from tablesafe.model import Judged, Unknown
 NO_VALUE = "AWS::NoValue"
 
 
+MAX_EVALUATION_DEPTH = 50
+"""Intrinsic functions and condition references followed within one another: a template
+nests a handful. Deeper, the value is Unknown, so no template reaches Python's recursion
+limit (a chain of 5,000 conditions naming the next once did)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TemplateContext:
     """What a value may refer to: the template's parameters and conditions."""
 
     parameters: frozenset[str] = frozenset()
     conditions: Mapping[str, Any] = field(default_factory=dict)
+    evaluated: dict[str, bool | Unknown] = field(default_factory=dict, compare=False, repr=False)
+    """Conditions evaluated so far: each is evaluated once per template, so conditions that
+    each name the next one twice cost linear time, not two to the power of their number."""
 
     @classmethod
     def of(cls, template: Mapping[str, Any]) -> TemplateContext:
@@ -59,62 +68,80 @@ def _ref_reason(name: Any, ctx: TemplateContext) -> str:
     return f"refers to {display(name)}"
 
 
-def _condition_parameters(expr: Any, ctx: TemplateContext, seen: frozenset[str]) -> list[str]:
-    """The parameters a condition reads, so a message can say what to look at."""
-    found: list[str] = []
-    stack = [expr]
+def _condition_parameters(expr: Any, ctx: TemplateContext, name: str) -> list[str]:
+    """The parameters a condition reads, so a message can say what to look at: its own and
+    those of the conditions it names, up to MAX_EVALUATION_DEPTH references away."""
+    found: set[str] = set()
+    seen = {name}
+    stack = [(expr, 0)]
     visited: set[int] = set()  # YAML aliases can make self-referential structures
     while stack:
-        item = stack.pop()
+        item, hops = stack.pop()
         if id(item) in visited:
             continue
         visited.add(id(item))
         intrinsic = intrinsic_call(item)
         if intrinsic and intrinsic[0] == "Ref" and isinstance(intrinsic[1], str):
             if intrinsic[1] in ctx.parameters:
-                found.append(intrinsic[1])
+                found.add(intrinsic[1])
         elif intrinsic and intrinsic[0] == "Condition" and isinstance(intrinsic[1], str):
-            if intrinsic[1] not in seen:
-                seen = seen | {intrinsic[1]}
-                stack.append(ctx.conditions.get(intrinsic[1]))
+            if intrinsic[1] not in seen and hops < MAX_EVALUATION_DEPTH:
+                seen.add(intrinsic[1])
+                stack.append((ctx.conditions.get(intrinsic[1]), hops + 1))
         elif isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend((value, hops) for value in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
-    return sorted(set(found))
+            stack.extend((value, hops) for value in item)
+    return sorted(found)
 
 
-def evaluate_condition(name: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()) -> bool | Unknown:
-    """Evaluate a named condition when it is built from literals only."""
+def evaluate_condition(
+    name: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset(), depth: int = 0
+) -> bool | Unknown:
+    """Evaluate a named condition when it is built from literals only. seen holds the
+    conditions being evaluated (a cycle is Unknown); depth counts the intrinsic functions
+    and conditions this one is evaluated within."""
     if not isinstance(name, str) or name not in ctx.conditions:
         return Unknown(f"depends on the undefined condition {display(name)}")
     if name in seen:
         return Unknown(f"depends on condition {name}, which refers to itself")
-    result = _evaluate_condition_expr(ctx.conditions[name], ctx, seen | {name})
+    if name in ctx.evaluated:
+        return ctx.evaluated[name]
+    if depth >= MAX_EVALUATION_DEPTH:
+        return Unknown(
+            f"depends on condition {name}, within more than {MAX_EVALUATION_DEPTH} conditions and "
+            "intrinsic functions"
+        )
+    result = _evaluate_condition_expr(ctx.conditions[name], ctx, seen | {name}, depth + 1)
     if isinstance(result, Unknown):
-        params = _condition_parameters(ctx.conditions[name], ctx, frozenset({name}))
+        params = _condition_parameters(ctx.conditions[name], ctx, name)
         via = f" (which depends on parameter {', '.join(params)})" if params else ""
-        return Unknown(f"depends on condition {name}{via}")
+        result = Unknown(f"depends on condition {name}{via}")
+    ctx.evaluated[name] = result
     return result
 
 
-def _evaluate_condition_expr(expr: Any, ctx: TemplateContext, seen: frozenset[str]) -> bool | Unknown:
+def _evaluate_condition_expr(
+    expr: Any, ctx: TemplateContext, seen: frozenset[str], depth: int
+) -> bool | Unknown:
     intrinsic = intrinsic_call(expr)
     if intrinsic is None:
         return expr if isinstance(expr, bool) else Unknown("not a condition")
+    if depth >= MAX_EVALUATION_DEPTH:
+        return Unknown(f"nests more than {MAX_EVALUATION_DEPTH} conditions and intrinsic functions")
     key, arg = intrinsic
     if key == "Condition":
-        return evaluate_condition(arg, ctx, seen)
+        return evaluate_condition(arg, ctx, seen, depth + 1)
     if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
-        left, right = (resolve(item, ctx, seen) for item in arg)
+        left, right = (resolve(item, ctx, seen, depth + 1) for item in arg)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return Unknown("compares a value known only at deploy")
         return _scalar_text(left) == _scalar_text(right)
     if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
-        inner = _evaluate_condition_expr(arg[0], ctx, seen)
+        inner = _evaluate_condition_expr(arg[0], ctx, seen, depth + 1)
         return inner if isinstance(inner, Unknown) else not inner
     if key in ("Fn::And", "Fn::Or") and isinstance(arg, list) and arg:
-        results = [_evaluate_condition_expr(item, ctx, seen) for item in arg]
+        results = [_evaluate_condition_expr(item, ctx, seen, depth + 1) for item in arg]
         decisive = key == "Fn::Or"  # True decides an Or, False decides an And
         if decisive in results:
             return decisive
@@ -129,8 +156,9 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()) -> Any:
-    """The literal a value provably has, None when it is absent, or Unknown."""
+def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset(), depth: int = 0) -> Any:
+    """The literal a value provably has, None when it is absent, or Unknown (seen and depth:
+    see evaluate_condition)."""
     if type(value) is not dict or len(value) != 1:
         return value  # not an intrinsic call: the common case, decided without a call
     intrinsic = intrinsic_call(value)
@@ -142,10 +170,12 @@ def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()
     if key == "Fn::If":
         if not (isinstance(arg, list) and len(arg) == 3):
             return Unknown("uses a malformed Fn::If")
-        condition = evaluate_condition(arg[0], ctx, seen)
+        if depth >= MAX_EVALUATION_DEPTH:
+            return Unknown(f"nests more than {MAX_EVALUATION_DEPTH} conditions and intrinsic functions")
+        condition = evaluate_condition(arg[0], ctx, seen, depth + 1)
         if not isinstance(condition, Unknown):
-            return resolve(arg[1] if condition else arg[2], ctx, seen)
-        when_true, when_false = resolve(arg[1], ctx, seen), resolve(arg[2], ctx, seen)
+            return resolve(arg[1] if condition else arg[2], ctx, seen, depth + 1)
+        when_true, when_false = resolve(arg[1], ctx, seen, depth + 1), resolve(arg[2], ctx, seen, depth + 1)
         if not isinstance(when_true, Unknown) and _same(when_true, when_false):
             return when_true
         return condition
