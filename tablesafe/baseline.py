@@ -28,8 +28,14 @@ def compare(
 ) -> None:
     """Pair loaded's tables with the baseline's, adding the changes, notices and errors."""
     if baseline == DEPLOYED:
-        from tablesafe.deployed import load_deployed
-
+        try:
+            from tablesafe.deployed import load_deployed
+        except ModuleNotFoundError as error:
+            if (error.name or "").split(".")[0] not in ("boto3", "botocore"):
+                raise
+            message = "needs boto3: pip install 'tablesafe[aws]'"
+            loaded.errors.append(InputError("--baseline deployed", message))
+            return
         old_tables, errors = load_deployed(paths)
         shown = "the deployed stack"
     elif baseline is not None:

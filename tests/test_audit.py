@@ -664,6 +664,137 @@ def test_a_stalled_call_costs_the_table_timeout_not_minutes(
     assert elapsed < 15
 
 
+def test_a_trickled_answer_costs_the_table_timeout_not_minutes(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    """A byte every 0.5 s passes every read timeout (with --table-timeout 10 the audit took
+    341 s): the whole-attempt deadline shuts the socket down at the table's time."""
+    aws.faults.append(aws_proxy.Fault("DescribeTable", "trickle", table="bravo", seconds=0.5))
+    _, report, _, elapsed = audit_with_faults(
+        cli, moto_server, aws, tmp_path, FAULT_TABLES, "--table-timeout", "3"
+    )
+    problems = problems_of(report, "bravo")
+    assert problems[0] == "DescribeTable: not read within the table time limit (3 s)"
+    assert all(p.endswith("not read within the table time limit (3 s)") for p in problems)
+    assert problems_of(report, "alpha") == problems_of(report, "charlie") == []
+    assert elapsed < 3 + 3 + 6  # the table's time, one read timeout, the process's own start
+
+
+def test_a_trickled_identity_is_one_line_within_the_attempt_deadline(
+    cli: RunCli, aws: Any, tmp_path: Path
+) -> None:
+    """No table deadline yet: each attempt has its connect plus read timeout, connect to last
+    byte (2 + 2 s with --table-timeout 2), and a cut attempt is not retried."""
+    aws.faults.append(aws_proxy.Fault("GetCallerIdentity", "trickle", seconds=0.5))
+    started = time.monotonic()
+    result = cli("audit", "--endpoint-url", aws.url, "--regions", HOME, "--table-timeout", "2", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "tablesafe: error: cannot start: sts GetCallerIdentity: no complete answer within 4 s "
+        "(connect to last byte)\n"
+    )
+    assert aws.operations()["GetCallerIdentity"] == 1
+    assert time.monotonic() - started < 4 + 6
+
+
+@pytest.mark.parametrize("command", ["audit", "runbook"])
+def test_an_html_page_for_the_callers_identity_is_one_line(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, command: str
+) -> None:
+    """botocore's XML parser raises KeyError on a page that parses as XML: contained too."""
+    helpers.create_table(moto_server, "orders")
+    aws.faults.append(aws_proxy.Fault("GetCallerIdentity", "html"))
+    args = ["audit", "--regions", HOME, "--output-dir", tmp_path / "run"]
+    result = cli(
+        *(args if command == "audit" else ["runbook", "orders", "--region", HOME]), "--endpoint-url", aws.url
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "tablesafe: error: cannot start: sts GetCallerIdentity: malformed answer: not in the API's format"
+    ), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("days", [10**400, float("inf")], ids=["10**400", "Infinity"])
+def test_a_number_out_of_range_is_a_read_problem_and_the_run_is_written(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, days: float
+) -> None:
+    """RecoveryPeriodInDays = 10**400 was an OverflowError while the run was written: nothing
+    written, the healthy tables neither. Now the table's answer is refused where it is read."""
+
+    def huge(call: Any, answer: dict[str, Any]) -> None:
+        if call.operation == "DescribeContinuousBackups" and call.table == "bravo":
+            answer["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+                "RecoveryPeriodInDays"
+            ] = days
+
+    aws.rewrites.append(huge)
+    _, report, _, _ = audit_with_faults(cli, moto_server, aws, tmp_path, FAULT_TABLES)
+    (problem,) = problems_of(report, "bravo")
+    assert problem.startswith("DescribeContinuousBackups: malformed answer: RecoveryPeriodInDays is ")
+    assert problem.endswith(", out of range for its type") and len(problem) < 150
+    assert (tmp_path / "run" / "report.html").is_file()
+    runbook = cli("runbook", "bravo", "--region", HOME, "--endpoint-url", aws.url)
+    assert runbook.returncode == 3 and "Traceback" not in runbook.stderr
+    assert runbook.stderr.splitlines() == [f"tablesafe: error: {ACCOUNT}/{HOME}/bravo: {problem}"]
+
+
+def _deployed_assembly(moto_server: str, tmp_path: Path) -> Path:
+    """cdk.out with one stack, Shop, deployed (to moto) as it is."""
+    template = helpers.STACK_TEMPLATE.format(logical_id="Carts", policy="Retain", stack="Shop", table="carts")
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    (out / "Shop.template.yaml").write_text(template)
+    stack = {
+        "type": "aws:cloudformation:stack",
+        "environment": f"aws://{ACCOUNT}/{HOME}",
+        "properties": {"templateFile": "Shop.template.yaml"},
+    }
+    (out / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {"Shop": stack}}))
+    helpers.client(moto_server, "cloudformation").create_stack(StackName="Shop", TemplateBody=template)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("operation", "fault", "error"),
+    [
+        (
+            "GetTemplate",
+            "html",
+            "deployed:Shop: baseline: GetTemplate: malformed answer: not in the API's format",
+        ),
+        (
+            "GetTemplate",
+            "cut_body",
+            "deployed:Shop: baseline: GetTemplate: ResponseParserError: the answer is not in the API",
+        ),
+        (
+            "GetCallerIdentity",
+            "html",
+            "--baseline deployed: sts GetCallerIdentity: malformed answer: not in the API's format",
+        ),
+    ],
+    ids=["html template", "cut XML template", "html identity"],
+)
+def test_a_hostile_answer_for_the_deployed_baseline_is_one_line_and_the_check_is_reported(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, operation: str, fault: str, error: str
+) -> None:
+    """These were KeyError and ResponseParserError tracebacks, and the check's report was lost."""
+    out = _deployed_assembly(moto_server, tmp_path)
+    endpoint = {"AWS_ENDPOINT_URL": aws.url}
+    compared = cli("check", out, "--baseline", "deployed", "--format", "json", cwd=tmp_path, env=endpoint)
+    assert compared.returncode == 1 and compared.stderr == ""  # TS001 and TS003, and no TS006
+    aws.faults.append(aws_proxy.Fault(operation, fault))
+    result = cli("check", out, "--baseline", "deployed", "--format", "json", cwd=tmp_path, env=endpoint)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"tablesafe: error: {error}"), line
+    report = json.loads(result.stdout)
+    assert report["findings"] == json.loads(compared.stdout)["findings"]
+    assert any(e["problem"] in line for e in report["errors"])
+
+
 # --- every table has its own files, and a run is complete or visibly not ------------------------
 
 ODD_NAMES = ("t" * 255, "...", "___", "Orders", "orders", "ORDERS", "con", "sessions.v2")
