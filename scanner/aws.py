@@ -401,10 +401,11 @@ def _check_numbers(answer: Any, shape: Shape | None) -> None:
 def _contain(client: Any) -> None:
     """Make every call of client raise only AWS_ERRORS (see the module's docstring).
 
-    botocore has no hook around a whole call (an exception of its parsers or its after-call
-    handlers leaves before any event), so the client's _make_api_call, through which every
-    operation, paginator and waiter goes, is wrapped, as the AWS X-Ray and OpenTelemetry
-    instrumentations of botocore do."""
+    No botocore event surrounds a whole call: after-call-error cannot see an exception of an
+    after-call handler (the one that decodes GetTemplate's JSON body raises RecursionError on
+    a deep one). So the client's _make_api_call, through which every operation, paginator and
+    waiter goes, is wrapped, as the AWS X-Ray and OpenTelemetry instrumentations of botocore
+    do."""
     make_api_call = client._make_api_call
     service_model = client.meta.service_model
 
