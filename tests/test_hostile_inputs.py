@@ -95,6 +95,15 @@ def _logical_ids(report: dict[str, Any]) -> set[str]:
     return {finding["logical_id"] for finding in report["findings"]}
 
 
+def _checked_beside_good(tmp_path: Path, path: str, *problems: str, **limits: Any) -> Measured:
+    """`check PATH good.json` measured (limits: _measured's): PATH is exactly one error line
+    holding each problem, and good.json's table is still judged."""
+    (tmp_path / "good.json").write_text(json.dumps(GOOD))
+    run = _measured("check", path, "good.json", "--format", "json", cwd=tmp_path, **limits)
+    assert _logical_ids(_assert_one_error(run.result, path, *problems)) == {"Orders"}
+    return run
+
+
 # --- paths stay inside the assembly ----------------------------------------------------
 
 
@@ -214,12 +223,8 @@ def _bomb_template(depth: int = 9) -> str:
 
 def test_alias_bomb_in_a_template_is_one_error_in_bounded_time_and_memory(tmp_path: Path) -> None:
     (tmp_path / "bomb.yaml").write_text(_bomb_template())
-    (tmp_path / "good.json").write_text(json.dumps(GOOD))
-    run = _measured("check", "bomb.yaml", "good.json", "--format", "json", cwd=tmp_path, memory_mb=512)
-    report = _assert_one_error(
-        run.result, "bomb.yaml", "aliases expand the document by more than 100,000 nodes"
-    )
-    assert _logical_ids(report) == {"Orders"}
+    problem = "aliases expand the document by more than 100,000 nodes"
+    run = _checked_beside_good(tmp_path, "bomb.yaml", problem, memory_mb=512)
     assert run.seconds < 10 and run.peak_mb < 150, (run.seconds, run.peak_mb)
 
 
@@ -602,10 +607,8 @@ def test_1500_nested_folders_are_one_error_for_check_and_lint(
     bottom = chain(deep, 1_500)[-1]
     (bottom / "t.template.json").write_text(json.dumps(SECRET))
     (bottom / "app.py").write_text("from aws_cdk import aws_dynamodb as ddb\n" + LINT_TABLE.format(i=9))
-    (tmp_path / "good.json").write_text(json.dumps(GOOD))
     (tmp_path / "good.py").write_text("from aws_cdk import aws_dynamodb as ddb\n" + LINT_TABLE.format(i=0))
-    checked = _measured("check", "deep", "good.json", "--format", "json", cwd=tmp_path, memory_mb=512)
-    assert _logical_ids(_assert_one_error(checked.result, "deep", DEEP_FOLDERS)) == {"Orders"}
+    checked = _checked_beside_good(tmp_path, "deep", DEEP_FOLDERS, memory_mb=512)
     linted = _measured("lint", "deep", "good.py", "--format", "json", cwd=tmp_path, memory_mb=512)
     report = _assert_one_error(linted.result, "deep", DEEP_FOLDERS)
     assert {f["construct_path"] for f in report["findings"]} == {"T0"}
@@ -738,12 +741,8 @@ def test_a_10_mb_yaml_flow_sequence_is_refused_before_it_is_built(tmp_path: Path
     refused in 0.33 s). Counted in libyaml's events, it is refused at node 200,001."""
     _flow_sequence(tmp_path / "flow.yaml", 3_329_990)
     assert 9_900_000 < (tmp_path / "flow.yaml").stat().st_size < 10 * 1024 * 1024
-    (tmp_path / "good.json").write_text(json.dumps(GOOD))
-    run = _measured("check", "flow.yaml", "good.json", "--format", "json", cwd=tmp_path, timeout=60)
-    report = _assert_one_error(
-        run.result, "flow.yaml", "invalid YAML: the document has more than 200,000 nodes"
-    )
-    assert _logical_ids(report) == {"Orders"}
+    problem = "invalid YAML: the document has more than 200,000 nodes"
+    run = _checked_beside_good(tmp_path, "flow.yaml", problem, timeout=60)
     assert run.seconds < 2 and run.peak_mb < 200, (run.seconds, run.peak_mb)
 
 
