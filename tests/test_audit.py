@@ -795,6 +795,34 @@ def test_a_hostile_answer_for_the_deployed_baseline_is_one_line_and_the_check_is
     assert any(e["problem"] in line for e in report["errors"])
 
 
+def test_a_trickled_deployed_template_costs_one_attempt_deadline(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    """check has no --table-timeout: an attempt ends at the 5 s connect plus 15 s read
+    timeout, connect to last byte, and is not retried; the check is still reported."""
+    out = _deployed_assembly(moto_server, tmp_path)
+    aws.faults.append(aws_proxy.Fault("GetTemplate", "trickle", seconds=0.5))
+    started = time.monotonic()
+    result = cli(
+        "check",
+        out,
+        "--baseline",
+        "deployed",
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env={"AWS_ENDPOINT_URL": aws.url},
+    )
+    assert time.monotonic() - started < 20 + 8
+    assert result.returncode == 2
+    assert result.stderr == (
+        "tablesafe: error: deployed:Shop: baseline: GetTemplate: no complete answer within 20 s "
+        "(connect to last byte)\n"
+    )
+    assert {f["rule_id"] for f in json.loads(result.stdout)["findings"]} == {"TS001", "TS003"}
+    assert aws.operations()["GetTemplate"] == 1
+
+
 # --- every table has its own files, and a run is complete or visibly not ------------------------
 
 ODD_NAMES = ("t" * 255, "...", "___", "Orders", "orders", "ORDERS", "con", "sessions.v2")
