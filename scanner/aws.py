@@ -421,7 +421,9 @@ def _contain(client: Any) -> None:
             raise MalformedAnswer(
                 f"malformed answer: not in the API's format ({type(error).__name__})"
             ) from None
-        _end_attempt()
+        cut = _end_attempt()
+        if cut is not None:  # what parsed of a cut answer is no answer
+            raise DeadlineExceeded(cut)
         _check_numbers(answer, service_model.operation_model(operation_name).output_shape)
         return answer
 
@@ -492,9 +494,9 @@ class Clients:
 
         def before_retry(response: Any = None, caught_exception: Any = None, **_: Any) -> None:
             cut = _end_attempt()
-            failed = caught_exception is not None or (response is not None and response[0].status_code >= 300)
-            if failed and cut is not None:
+            if cut is not None:  # even a 200: the answer may be cut anywhere, headers included
                 raise DeadlineExceeded(cut)
+            failed = caught_exception is not None or (response is not None and response[0].status_code >= 300)
             if failed:
                 _check_deadline()
 

@@ -356,6 +356,45 @@ def test_no_call_is_sent_after_the_deadline() -> None:
     assert time.monotonic() - started < 1
 
 
+def test_an_answer_cut_in_its_headers_is_no_answer() -> None:
+    """Shut down after the status line, the headers cut short parse as an empty 200 answer:
+    the call must fail with the deadline, never return what parsed."""
+    import http.server
+    import threading
+
+    import boto3
+
+    from tablesafe.scanner.aws import Account, Clients, DeadlineExceeded, deadline
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for byte in b"Content-Type: application/x-amz-json-1.0\r\n\r\n{}":
+                time.sleep(0.2)
+                try:
+                    self.wfile.write(bytes([byte]))
+                except OSError:  # the client shut the connection down
+                    return
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        clients = Clients(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", table_timeout=10)
+        account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
+        dynamodb = clients.get(account, HOME, "dynamodb")
+        started = time.monotonic()
+        with deadline(started + 1, "out of time"), pytest.raises(DeadlineExceeded, match=r"^out of time$"):
+            dynamodb.describe_table(TableName="orders")
+        assert time.monotonic() - started < 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_token_bucket_spaces_calls() -> None:
     from tablesafe.scanner.aws import TokenBucket
 
