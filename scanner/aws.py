@@ -12,9 +12,9 @@ timeouts and a retry budget, every paginated call a page cap and a guard against
 before, and every table a deadline (`deadline`), after which its calls are not sent or retried.
 A read timeout bounds each socket read, not the call: an answer trickled a byte at a time
 would pass it forever. So each HTTP attempt also has a whole-attempt deadline (connect to
-last byte: the client's connect plus read timeout, or the thread's `deadline` if sooner), at
-which a watchdog thread shuts the attempt's socket down; the blocked read ends at once, and
-the call raises DeadlineExceeded without a retry.
+last byte, TLS handshake included: the client's connect plus read timeout, or the thread's
+`deadline` if sooner), at which a watchdog thread shuts the attempt's socket down; the
+blocked read ends at once, and the call raises DeadlineExceeded without a retry.
 
 Nothing an endpoint answers escapes as anything but AWS_ERRORS either: a client from
 `Clients.get` turns any other exception of a call (botocore's parsers raise KeyError on an
@@ -240,24 +240,28 @@ def _check_deadline() -> None:
 
 
 class _Attempt:
-    """One HTTP attempt of a call, made by one thread: the socket it uses, shut down if the
+    """One HTTP attempt of a call, made by one thread: the socket it reads, shut down if the
     attempt is still running at `at`."""
 
     def __init__(self, at: float, reason: str) -> None:
         self.at, self.reason = at, reason
         self.connection: Any = None
         self.sock: socket.socket | None = None
+        self.owned: socket.socket | None = None
+        """A duplicate of a new connection's socket, closed when the attempt ends: TLS takes
+        the socket over (detaching it) before its handshake, which may be trickled too."""
         self.done = self.cut = False
         self.lock = threading.Lock()
 
-    def use(self, connection: Any, sock: socket.socket) -> None:
+    def use(self, connection: Any, sock: socket.socket, *, owned: bool = False) -> None:
         """Called by the connection, in the attempt's thread, when it has a socket to read."""
         with self.lock:
+            self._close_owned()
             self.connection, self.sock = connection, sock
+            self.owned = sock if owned else None
             connection.tablesafe_attempt = self  # the connection's current owner
-            cut = self.cut
-        if cut:  # the deadline passed while connecting
-            _shut_down(sock)
+            if self.cut:  # the deadline passed while connecting
+                _shut_down(sock)
 
     def expire(self) -> None:
         """Called by the watchdog at `at`: shut the socket down unless the attempt is over or
@@ -274,7 +278,13 @@ class _Attempt:
         """End the attempt; whether it was cut."""
         with self.lock:
             self.done = True
+            self._close_owned()
             return self.cut
+
+    def _close_owned(self) -> None:
+        if self.owned is not None:
+            self.owned.close()  # the connection's own descriptor stays open
+            self.owned = None
 
 
 def _shut_down(sock: socket.socket) -> None:
@@ -316,6 +326,7 @@ _WATCHDOG = _Watchdog()
 def _start_attempt(limit: float) -> None:
     """Arm the deadline of this thread's next attempt: limit seconds from now, or the
     thread's deadline if sooner."""
+    _end_attempt()  # one a failure left unfinished, if any
     at, reason = time.monotonic() + limit, f"no complete answer within {limit:g} s (connect to last byte)"
     current = getattr(_deadlines, "current", None)
     if current is not None and current[0] < at:
@@ -338,7 +349,7 @@ class _Watched:
 
     def _new_conn(self) -> socket.socket:  # urllib3's: the TCP connection, before any TLS
         sock = super()._new_conn()  # type: ignore[misc]
-        self._to_attempt(sock)
+        self._to_attempt(sock.dup(), owned=True)
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
@@ -346,10 +357,12 @@ class _Watched:
             self._to_attempt(self.sock)
         return super().request(*args, **kwargs)  # type: ignore[misc]
 
-    def _to_attempt(self, sock: socket.socket) -> None:
+    def _to_attempt(self, sock: socket.socket, *, owned: bool = False) -> None:
         attempt = getattr(_deadlines, "attempt", None)
-        if attempt is not None:
-            attempt.use(self, sock)
+        if attempt is not None and not attempt.done:
+            attempt.use(self, sock, owned=owned)
+        elif owned:
+            sock.close()
 
 
 class _WatchedHTTPConnection(_Watched, AWSHTTPConnection):

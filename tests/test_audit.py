@@ -3,6 +3,7 @@ proxy (tests/aws_proxy.py): what it finds, what it calls, and how it survives fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -393,6 +394,88 @@ def test_an_answer_cut_in_its_headers_is_no_answer() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (cryptography comes with moto)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return directory / "cert.pem", directory / "key.pem"
+
+
+def test_a_trickled_tls_handshake_ends_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS takes the socket over before its handshake, which a relay here trickles a byte
+    every 50 ms: the handshake alone would take a minute."""
+    import socket
+    import ssl
+    import threading
+
+    import boto3
+
+    from tablesafe.scanner.aws import Account, Clients, DeadlineExceeded, deadline
+
+    certificate, key = _certificate(tmp_path)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(certificate))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(certificate, key)
+    listener = server.wrap_socket(socket.create_server(("127.0.0.1", 0)), server_side=True)
+    relay = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:  # the TLS end: a handshake at full speed
+        with contextlib.suppress(OSError), listener.accept()[0]:
+            time.sleep(30)
+
+    def trickle() -> None:  # the client's side of the relay: the server's bytes, one by one
+        with contextlib.suppress(OSError), relay.accept()[0] as client:
+            upstream = socket.create_connection(listener.getsockname())
+            threading.Thread(target=lambda: upstream.sendall(client.recv(65536)), daemon=True).start()
+            while byte := upstream.recv(1):
+                client.sendall(byte)
+                time.sleep(0.05)
+
+    for target in (serve, trickle):
+        threading.Thread(target=target, daemon=True).start()
+    try:
+        clients = Clients(endpoint_url=f"https://127.0.0.1:{relay.getsockname()[1]}", table_timeout=10)
+        account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
+        dynamodb = clients.get(account, HOME, "dynamodb")
+        started = time.monotonic()
+        with deadline(started + 1, "out of time"), pytest.raises(DeadlineExceeded, match=r"^out of time$"):
+            dynamodb.describe_table(TableName="orders")
+        assert time.monotonic() - started < 2
+    finally:
+        relay.close()
+        listener.close()
 
 
 def test_token_bucket_spaces_calls() -> None:
