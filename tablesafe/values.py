@@ -23,12 +23,6 @@ from tablesafe.model import Judged, Unknown
 NO_VALUE = "AWS::NoValue"
 
 
-MAX_EVALUATION_DEPTH = 50
-"""Intrinsic functions and condition references followed within one another: a template
-nests a handful. Deeper, the value is Unknown, so no template reaches Python's recursion
-limit (a chain of 5,000 conditions naming the next once did)."""
-
-
 @dataclass(frozen=True, slots=True)
 class TemplateContext:
     """What a value may refer to: the template's parameters and conditions."""
@@ -36,8 +30,9 @@ class TemplateContext:
     parameters: frozenset[str] = frozenset()
     conditions: Mapping[str, Any] = field(default_factory=dict)
     evaluated: dict[str, bool | Unknown] = field(default_factory=dict, compare=False, repr=False)
-    """Conditions evaluated so far: each is evaluated once per template, so conditions that
-    each name the next one twice cost linear time, not two to the power of their number."""
+    """Each condition's value, computed once per template (see evaluate_condition)."""
+    reads: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    """The parameters each evaluated condition reads, its own and through the conditions it names."""
 
     @classmethod
     def of(cls, template: Mapping[str, Any]) -> TemplateContext:
@@ -68,80 +63,89 @@ def _ref_reason(name: Any, ctx: TemplateContext) -> str:
     return f"refers to {display(name)}"
 
 
-def _condition_parameters(expr: Any, ctx: TemplateContext, name: str) -> list[str]:
-    """The parameters a condition reads, so a message can say what to look at: its own and
-    those of the conditions it names, up to MAX_EVALUATION_DEPTH references away."""
-    found: set[str] = set()
-    seen = {name}
-    stack = [(expr, 0)]
-    visited: set[int] = set()  # YAML aliases can make self-referential structures
+def _references(expr: Any) -> tuple[set[str], set[str]]:
+    """The conditions (`Condition`, and the first argument of `Fn::If`) and the names of
+    `Ref` an expression holds."""
+    conditions: set[str] = set()
+    refs: set[str] = set()
+    stack = [expr]
+    visited: set[int] = set()  # YAML aliases can share a structure many times
     while stack:
-        item, hops = stack.pop()
+        item = stack.pop()
         if id(item) in visited:
             continue
         visited.add(id(item))
-        intrinsic = intrinsic_call(item)
-        if intrinsic and intrinsic[0] == "Ref" and isinstance(intrinsic[1], str):
-            if intrinsic[1] in ctx.parameters:
-                found.add(intrinsic[1])
-        elif intrinsic and intrinsic[0] == "Condition" and isinstance(intrinsic[1], str):
-            if intrinsic[1] not in seen and hops < MAX_EVALUATION_DEPTH:
-                seen.add(intrinsic[1])
-                stack.append((ctx.conditions.get(intrinsic[1]), hops + 1))
-        elif isinstance(item, dict):
-            stack.extend((value, hops) for value in item.values())
+        key, arg = intrinsic_call(item) or (None, None)
+        if key in ("Condition", "Ref") and isinstance(arg, str):
+            (conditions if key == "Condition" else refs).add(arg)
+            continue
+        if key == "Fn::If" and isinstance(arg, list) and arg and isinstance(arg[0], str):
+            conditions.add(arg[0])
+        if isinstance(item, dict):
+            stack.extend(item.values())
         elif isinstance(item, list):
-            stack.extend((value, hops) for value in item)
-    return sorted(found)
+            stack.extend(item)
+    return conditions, refs
 
 
-def evaluate_condition(
-    name: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset(), depth: int = 0
-) -> bool | Unknown:
-    """Evaluate a named condition when it is built from literals only. seen holds the
-    conditions being evaluated (a cycle is Unknown); depth counts the intrinsic functions
-    and conditions this one is evaluated within."""
+def evaluate_condition(name: Any, ctx: TemplateContext) -> bool | Unknown:
+    """Evaluate a named condition when it is built from literals only."""
     if not isinstance(name, str) or name not in ctx.conditions:
         return Unknown(f"depends on the undefined condition {display(name)}")
-    if name in seen:
-        return Unknown(f"depends on condition {name}, which refers to itself")
-    if name in ctx.evaluated:
-        return ctx.evaluated[name]
-    if depth >= MAX_EVALUATION_DEPTH:
-        return Unknown(
-            f"depends on condition {name}, within more than {MAX_EVALUATION_DEPTH} conditions and "
-            "intrinsic functions"
-        )
-    result = _evaluate_condition_expr(ctx.conditions[name], ctx, seen | {name}, depth + 1)
-    if isinstance(result, Unknown):
-        params = _condition_parameters(ctx.conditions[name], ctx, name)
-        via = f" (which depends on parameter {', '.join(params)})" if params else ""
-        result = Unknown(f"depends on condition {name}{via}")
-    ctx.evaluated[name] = result
-    return result
+    if name not in ctx.evaluated:
+        _evaluate_conditions(name, ctx)
+    return ctx.evaluated[name]
 
 
-def _evaluate_condition_expr(
-    expr: Any, ctx: TemplateContext, seen: frozenset[str], depth: int
-) -> bool | Unknown:
+def _evaluate_conditions(name: str, ctx: TemplateContext) -> None:
+    """Evaluate name and every condition it depends on, dependencies first, each once, with
+    a stack of its own: a chain of 5,000 conditions naming the next is read in linear time,
+    not at Python's recursion limit, and conditions that each name the next one twice in 2n
+    evaluations, not 2**n. While a condition is evaluated its entry says it refers to
+    itself, which is what a condition of a cycle then reads."""
+    references: dict[str, tuple[set[str], set[str]]] = {}
+    stack = [(name, False)]
+    while stack:
+        current, dependencies_done = stack.pop()
+        if not dependencies_done:
+            if current in ctx.evaluated:  # evaluated already, or open: a cycle
+                continue
+            ctx.evaluated[current] = Unknown(f"depends on condition {current}, which refers to itself")
+            references[current] = _references(ctx.conditions[current])
+            stack.append((current, True))
+            named = sorted(
+                c for c in references[current][0] if c in ctx.conditions and c not in ctx.evaluated
+            )
+            stack.extend((c, False) for c in reversed(named))  # in name order: the same result every run
+            continue
+        conditions, refs = references[current]
+        reads = frozenset(refs & ctx.parameters).union(*(ctx.reads.get(c, ()) for c in conditions))
+        ctx.reads[current] = reads
+        value = _evaluate_condition_expr(ctx.conditions[current], ctx)
+        if isinstance(value, Unknown):
+            via = f" (which depends on parameter {', '.join(sorted(reads))})" if reads else ""
+            value = Unknown(f"depends on condition {current}{via}")
+        ctx.evaluated[current] = value
+
+
+def _evaluate_condition_expr(expr: Any, ctx: TemplateContext) -> bool | Unknown:
+    """One condition's expression; the conditions it names are evaluated already (or open)."""
     intrinsic = intrinsic_call(expr)
     if intrinsic is None:
         return expr if isinstance(expr, bool) else Unknown("not a condition")
-    if depth >= MAX_EVALUATION_DEPTH:
-        return Unknown(f"nests more than {MAX_EVALUATION_DEPTH} conditions and intrinsic functions")
     key, arg = intrinsic
     if key == "Condition":
-        return evaluate_condition(arg, ctx, seen, depth + 1)
+        return evaluate_condition(arg, ctx)
     if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
-        left, right = (resolve(item, ctx, seen, depth + 1) for item in arg)
+        left, right = (resolve(item, ctx) for item in arg)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return Unknown("compares a value known only at deploy")
         return _scalar_text(left) == _scalar_text(right)
     if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
-        inner = _evaluate_condition_expr(arg[0], ctx, seen, depth + 1)
+        inner = _evaluate_condition_expr(arg[0], ctx)
         return inner if isinstance(inner, Unknown) else not inner
     if key in ("Fn::And", "Fn::Or") and isinstance(arg, list) and arg:
-        results = [_evaluate_condition_expr(item, ctx, seen, depth + 1) for item in arg]
+        results = [_evaluate_condition_expr(item, ctx) for item in arg]
         decisive = key == "Fn::Or"  # True decides an Or, False decides an And
         if decisive in results:
             return decisive
@@ -156,9 +160,8 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset(), depth: int = 0) -> Any:
-    """The literal a value provably has, None when it is absent, or Unknown (seen and depth:
-    see evaluate_condition)."""
+def resolve(value: Any, ctx: TemplateContext) -> Any:
+    """The literal a value provably has, None when it is absent, or Unknown."""
     if type(value) is not dict or len(value) != 1:
         return value  # not an intrinsic call: the common case, decided without a call
     intrinsic = intrinsic_call(value)
@@ -170,12 +173,10 @@ def resolve(value: Any, ctx: TemplateContext, seen: frozenset[str] = frozenset()
     if key == "Fn::If":
         if not (isinstance(arg, list) and len(arg) == 3):
             return Unknown("uses a malformed Fn::If")
-        if depth >= MAX_EVALUATION_DEPTH:
-            return Unknown(f"nests more than {MAX_EVALUATION_DEPTH} conditions and intrinsic functions")
-        condition = evaluate_condition(arg[0], ctx, seen, depth + 1)
+        condition = evaluate_condition(arg[0], ctx)
         if not isinstance(condition, Unknown):
-            return resolve(arg[1] if condition else arg[2], ctx, seen, depth + 1)
-        when_true, when_false = resolve(arg[1], ctx, seen, depth + 1), resolve(arg[2], ctx, seen, depth + 1)
+            return resolve(arg[1] if condition else arg[2], ctx)
+        when_true, when_false = resolve(arg[1], ctx), resolve(arg[2], ctx)
         if not isinstance(when_true, Unknown) and _same(when_true, when_false):
             return when_true
         return condition

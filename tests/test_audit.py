@@ -357,15 +357,27 @@ def test_no_call_is_sent_after_the_deadline() -> None:
     assert time.monotonic() - started < 1
 
 
+def _assert_cut_at_a_one_second_deadline(endpoint_url: str) -> None:
+    """DescribeTable at endpoint_url, in a block with a 1 s deadline (the read timeout is 10 s),
+    fails with that deadline's reason within 2 s."""
+    import boto3
+
+    from tablesafe.scanner.aws import Account, Clients, DeadlineExceeded, deadline
+
+    clients = Clients(endpoint_url=endpoint_url, table_timeout=10)
+    account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
+    dynamodb = clients.get(account, HOME, "dynamodb")
+    started = time.monotonic()
+    with deadline(started + 1, "out of time"), pytest.raises(DeadlineExceeded, match=r"^out of time$"):
+        dynamodb.describe_table(TableName="orders")
+    assert time.monotonic() - started < 2
+
+
 def test_an_answer_cut_in_its_headers_is_no_answer() -> None:
     """Shut down after the status line, the headers cut short parse as an empty 200 answer:
     the call must fail with the deadline, never return what parsed."""
     import http.server
     import threading
-
-    import boto3
-
-    from tablesafe.scanner.aws import Account, Clients, DeadlineExceeded, deadline
 
     class Trickle(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -384,13 +396,7 @@ def test_an_answer_cut_in_its_headers_is_no_answer() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        clients = Clients(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}", table_timeout=10)
-        account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
-        dynamodb = clients.get(account, HOME, "dynamodb")
-        started = time.monotonic()
-        with deadline(started + 1, "out of time"), pytest.raises(DeadlineExceeded, match=r"^out of time$"):
-            dynamodb.describe_table(TableName="orders")
-        assert time.monotonic() - started < 2
+        _assert_cut_at_a_one_second_deadline(f"http://127.0.0.1:{server.server_address[1]}")
     finally:
         server.shutdown()
         server.server_close()
@@ -440,10 +446,6 @@ def test_a_trickled_tls_handshake_ends_at_the_deadline(
     import ssl
     import threading
 
-    import boto3
-
-    from tablesafe.scanner.aws import Account, Clients, DeadlineExceeded, deadline
-
     certificate, key = _certificate(tmp_path)
     monkeypatch.setenv("AWS_CA_BUNDLE", str(certificate))
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -466,13 +468,7 @@ def test_a_trickled_tls_handshake_ends_at_the_deadline(
     for target in (serve, trickle):
         threading.Thread(target=target, daemon=True).start()
     try:
-        clients = Clients(endpoint_url=f"https://127.0.0.1:{relay.getsockname()[1]}", table_timeout=10)
-        account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
-        dynamodb = clients.get(account, HOME, "dynamodb")
-        started = time.monotonic()
-        with deadline(started + 1, "out of time"), pytest.raises(DeadlineExceeded, match=r"^out of time$"):
-            dynamodb.describe_table(TableName="orders")
-        assert time.monotonic() - started < 2
+        _assert_cut_at_a_one_second_deadline(f"https://127.0.0.1:{relay.getsockname()[1]}")
     finally:
         relay.close()
         listener.close()

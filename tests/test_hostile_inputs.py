@@ -702,18 +702,24 @@ def test_documents_nested_more_than_100_levels_are_one_error(
     assert _logical_ids(_assert_one_error(result, path, problem)) == {"Orders"}
 
 
-@pytest.mark.parametrize("shape", ["a chain of 5,000", "40 that each name the next twice"])
-def test_conditions_that_chain_or_fan_out_are_judged_fail_closed_in_bounded_time(
-    tmp_path: Path, shape: str
-) -> None:
-    """A chain of 5,000 conditions was a RecursionError; 40 conditions that each name the next
-    twice evaluated 2**40 conditions: check never ended."""
-    count = 5_000 if shape.startswith("a chain") else 40
-    refs = 1 if shape.startswith("a chain") else 2
+CONDITION_SHAPES = {
+    # shape: (conditions, references to the next one, the last one, TS003's message or None)
+    "a chain of 5,000 ending in a parameter": (5_000, 1, "param", "C0 (which depends on parameter Env)"),
+    "a chain of 5,000 ending in a literal": (5_000, 1, "literal", None),
+    "40 that each name the next twice": (40, 2, "param", "C0 (which depends on parameter Env)"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(CONDITION_SHAPES))
+def test_conditions_that_chain_or_fan_out_are_evaluated_in_linear_time(tmp_path: Path, shape: str) -> None:
+    """A chain of 5,000 conditions was a RecursionError reported as a template nested too
+    deeply; 40 conditions that each named the next twice were 2**40 evaluations: check never
+    ended. Each condition is now evaluated once, dependencies first, without recursion."""
+    count, refs, last, message = CONDITION_SHAPES[shape]
     conditions: dict[str, Any] = {
         f"C{i}": {"Fn::And": [{"Condition": f"C{i + 1}"}] * refs + [True]} for i in range(count)
     }
-    conditions[f"C{count}"] = {"Fn::Equals": [{"Ref": "Env"}, "prod"]}
+    conditions[f"C{count}"] = {"Fn::Equals": [{"Ref": "Env"} if last == "param" else "prod", "prod"]}
     properties = {"DeletionProtectionEnabled": {"Fn::If": ["C0", True, False]}}
     template = {
         "Parameters": {"Env": {"Type": "String"}},
@@ -722,9 +728,13 @@ def test_conditions_that_chain_or_fan_out_are_judged_fail_closed_in_bounded_time
     }
     (tmp_path / "t.json").write_text(json.dumps(template))
     run = _measured("check", "t.json", "--format", "json", cwd=tmp_path, timeout=30)
-    assert run.result.returncode == 1 and _error_lines(run.result) == []
-    (ts003,) = [f for f in json.loads(run.result.stdout)["findings"] if f["rule_id"] == "TS003"]
-    assert "DeletionProtectionEnabled depends on condition C0" in ts003["message"]
+    assert run.result.returncode == 1 and _error_lines(run.result) == []  # TS001: no PITR
+    ts003 = [f["message"] for f in json.loads(run.result.stdout)["findings"] if f["rule_id"] == "TS003"]
+    expected = (
+        "Deletion protection is not provably enabled: DeletionProtectionEnabled depends on "
+        f"condition {message}."
+    )
+    assert ts003 == ([expected] if message else [])
     assert run.seconds < 5, run.seconds
 
 
