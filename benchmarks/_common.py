@@ -84,13 +84,19 @@ with open(out, "w") as f:
 """
 
 
+class RunTimeout(BenchError):
+    """The tool did not finish within the time allowed (it was killed)."""
+
+
 def run_measured(
     cmd: list[str],
     env: dict[str, str] | None = None,
     stdout: Any = subprocess.DEVNULL,
     cwd: Path = REPO,
+    timeout: float = RUN_TIMEOUT_S,
 ) -> Run:
-    """Run ``cmd`` once in ``cwd``; its own wall time and peak RSS (Linux ru_maxrss, KiB)."""
+    """Run ``cmd`` once in ``cwd``; its own wall time and peak RSS (Linux ru_maxrss, KiB).
+    Raises RunTimeout after ``timeout`` seconds."""
     result_file = OUT / ".run-result.json"
     result_file.unlink(missing_ok=True)
     proc = subprocess.Popen(
@@ -102,11 +108,11 @@ def run_measured(
         start_new_session=True,
     )
     try:
-        _, raw_stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+        _, raw_stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the tool under test
         proc.communicate()
-        raise BenchError(f"{cmd[0]} did not finish in {RUN_TIMEOUT_S} s") from exc
+        raise RunTimeout(f"{cmd[0]} did not finish in {timeout:g} s") from exc
     stderr = raw_stderr.decode(errors="replace")
     try:
         result = json.loads(result_file.read_text(encoding="utf-8"))

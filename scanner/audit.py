@@ -7,7 +7,6 @@ in it, read or not.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from tablesafe.scanner.aws import (
     base_account,
     deadline,
     error_text,
+    session_region,
 )
 from tablesafe.scanner.collect import NOT_FOUND, OUT_OF_TIME, TableReader
 from tablesafe.scanner.live import describe_records
@@ -58,12 +58,8 @@ class AuditResult:
 
 
 def _session_region(profile: str | None) -> str | None:
-    """AWS_REGION first, as the AWS CLI v2 and the SDKs read it (botocore reads only
-    AWS_DEFAULT_REGION and the profile)."""
-    if region := os.environ.get("AWS_REGION", "").strip():
-        return region
     try:
-        return boto3.Session(profile_name=profile).region_name
+        return session_region(boto3.Session(profile_name=profile))
     except AWS_ERRORS as error:
         raise StartError(error_text(error)) from None
 

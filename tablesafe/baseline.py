@@ -28,6 +28,11 @@ def compare(
 ) -> None:
     """Pair loaded's tables with the baseline's, adding the changes, notices and errors."""
     if baseline == DEPLOYED:
+        from tablesafe.extras import AWS_CLIENT, missing_extra
+
+        if problem := missing_extra("aws", AWS_CLIENT):  # before the import: deployed imports boto3
+            loaded.errors.append(InputError("--baseline deployed", problem))
+            return
         from tablesafe.deployed import load_deployed
 
         old_tables, errors = load_deployed(paths)

@@ -4,10 +4,13 @@ A small PyYAML loader instead of cfn-lint's decoder: cfn-lint costs half a secon
 import, PyYAML about 20 ms, and the check path is meant to be fast.
 
 It is the one YAML loader of tablesafe (templates and `.tablesafe.yaml`), and it reads
-untrusted text: aliases may not expand a document by more than MAX_ALIAS_NODES nodes (an
-alias bomb of a few hundred bytes otherwise expands to billions) nor contain themselves,
-and a scalar that PyYAML cannot convert (an integer over Python's digit limit, a date
-like 2025-13-45) is a YAMLError with its line, like any other syntax error.
+untrusted text. Before PyYAML builds a node, libyaml's events are counted: a document of
+more than MAX_NODES nodes (a 10 MB flow sequence `[a, a, ...]` would build 3 million nodes,
+36 s and 1.8 GB), or nested deeper than the caller allows, is refused at that event. Aliases
+may not expand a document by more than MAX_ALIAS_NODES nodes (an alias bomb of a few hundred
+bytes otherwise expands to billions) nor contain themselves, and a scalar that PyYAML
+cannot convert (an integer over Python's digit limit, a date like 2025-13-45) is a
+YAMLError with its line, like any other syntax error.
 """
 
 from __future__ import annotations
@@ -149,8 +152,40 @@ def _check_aliases(root: yaml.Node) -> None:
         stack.extend((child, False) for child in _children(node))
 
 
-def load(text: str) -> Any:
-    """Parse CloudFormation YAML; raises yaml.YAMLError on invalid input."""
+MAX_NODES = 200_000
+"""Nodes a document may write out (scalars, mappings, lists, aliases). A 1 MB template,
+CloudFormation's limit, holds about 100,000; 200,000 nodes load in under a second and
+100 MB."""
+
+
+def _check_size(text: str, max_depth: int) -> None:
+    """Raise ConstructorError at the event that makes the document more than MAX_NODES
+    nodes or max_depth levels deep. Events are small and dropped as they are counted, so
+    this pass costs a fraction of building the nodes it spares."""
+    nodes = depth = 0
+    for event in yaml.parse(text, Loader=_Base):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > max_depth:
+                raise ConstructorError(
+                    None, None, f"mappings and lists nest more than {max_depth} levels deep", event.start_mark
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            continue
+        elif not isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            continue
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise ConstructorError(
+                None, None, f"the document has more than {MAX_NODES:,} nodes", event.start_mark
+            )
+
+
+def load(text: str, *, max_depth: int) -> Any:
+    """Parse CloudFormation YAML nested at most max_depth levels; raises yaml.YAMLError on
+    invalid input."""
+    _check_size(text, max_depth)
     loader = CloudFormationLoader(text)
     try:
         node = loader.get_single_node()

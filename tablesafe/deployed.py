@@ -4,19 +4,40 @@ Each stack is fetched with GetTemplate in the region (and checked against the ac
 manifest names; a nested stack is found through its parent's AWS::CloudFormation::Stack
 resource (DescribeStackResource), named by its construct path in the assembly metadata. A
 stack that does not exist yet simply has no baseline.
-boto3 is imported here only, so `tablesafe check` without it stays lean.
+
+The calls go through the audit's clients (tablesafe.scanner.aws): rate-limited, retried
+within bounds, every attempt held to its connect plus read timeout, each stack to the
+audit's time per table, and whatever an endpoint answers, a stack that cannot be fetched is
+one error line of that stack; the check of the new templates is still reported.
+boto3 is imported with this module only, so `tablesafe check` without it stays lean.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-from tablesafe.extras import AWS_CLIENT, missing_extra
+import boto3
+
 from tablesafe.loader import TemplateSource, assembly_sources, describe_template
 from tablesafe.model import InputError, LoadResult, TableDescription
+from tablesafe.scanner.aws import (
+    AWS_ERRORS,
+    REGION_NAME,
+    Account,
+    Clients,
+    MalformedAnswer,
+    answer_field,
+    caller_account,
+    deadline,
+    error_code,
+    error_text,
+    one_line,
+    session_region,
+)
+from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT
 
 
 def _nested_stack_logical_id(parent: TemplateSource, nested: TemplateSource) -> str | None:
@@ -27,52 +48,75 @@ def _nested_stack_logical_id(parent: TemplateSource, nested: TemplateSource) -> 
     return next((lid for lid, path in parent.construct_paths.items() if path.endswith(suffix)), None)
 
 
+class _Refused(Exception):
+    """This stack's deployed template cannot be used as its baseline."""
+
+
+class _NoAccount(Exception):
+    """The credentials' account is unknown, so no stack deployed to an account is compared."""
+
+
 class _Fetcher:
-    """GetTemplate per stack with one client per region and one account check."""
+    """GetTemplate per stack through the audit's clients, and one account check."""
 
     def __init__(self) -> None:
-        import boto3
+        session = boto3.session.Session()
+        self.clients = Clients()
+        self.caller = Account("caller", session)
+        self.default_region = session_region(session)
+        self._account: str | _NoAccount | None = None
 
-        self._session = boto3.session.Session()
-        self._clients: dict[str | None, Any] = {}
-        self._account: str | None = None
+    def region(self, region: str | None) -> str:
+        """The stack's region: the manifest's, else the session's."""
+        if region is not None and not REGION_NAME.match(region):
+            raise _Refused(f"the assembly names the region {one_line(repr(region), 80)}, which is no region")
+        if region is None and self.default_region is None:
+            raise _Refused("the assembly names no region for it: set AWS_REGION")
+        return region or str(self.default_region)
 
-    def client(self, region: str | None) -> Any:
-        if region not in self._clients:
-            self._clients[region] = self._session.client("cloudformation", region_name=region)
-        return self._clients[region]
-
-    def account(self, region: str | None) -> str:
+    def account(self, region: str) -> str:
+        """The credentials' account, looked up once; raises _NoAccount when that failed."""
         if self._account is None:
-            sts = self._session.client("sts", region_name=region)
-            self._account = sts.get_caller_identity()["Account"]
+            try:
+                self._account = caller_account(self.caller.session, self.clients, region)
+            except AWS_ERRORS as error:
+                self._account = _NoAccount(f"sts GetCallerIdentity: {error_text(error)}")
+        if isinstance(self._account, _NoAccount):
+            raise self._account
         return self._account
 
-    def template(self, stack: str, region: str | None) -> str | None:
+    def template(self, stack: str, region: str) -> str | None:
         """The deployed template's text; None when the stack does not exist."""
-        from botocore.exceptions import ClientError
-
         try:
-            body = self.client(region).get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
-        except ClientError as error:
-            if "does not exist" in str(error):
+            answer = self.clients.get(self.caller, region, "cloudformation").get_template(
+                StackName=stack, TemplateStage="Original"
+            )
+            body = answer.get("TemplateBody") if isinstance(answer, Mapping) else None
+            if not isinstance(body, str | Mapping):
+                raise MalformedAnswer("malformed answer: no TemplateBody")
+        except AWS_ERRORS as error:
+            if _does_not_exist(error):
                 return None
-            raise
+            raise _Refused(f"GetTemplate: {error_text(error)}") from None
         # boto3 decodes a JSON template; a YAML one comes back as text
-        return json.dumps(body, indent=1) if isinstance(body, Mapping) else str(body)
+        return json.dumps(body, indent=1) if isinstance(body, Mapping) else body
 
-    def nested_stack_id(self, parent: str, logical_id: str, region: str | None) -> str | None:
-        from botocore.exceptions import ClientError
-
+    def nested_stack_id(self, parent: str, logical_id: str, region: str) -> str | None:
         try:
-            detail = self.client(region).describe_stack_resource(
+            detail = self.clients.get(self.caller, region, "cloudformation").describe_stack_resource(
                 StackName=parent, LogicalResourceId=logical_id
             )
-        except ClientError as error:
-            if "does not exist" in str(error):
+            physical_id = answer_field(detail, "StackResourceDetail", dict).get("PhysicalResourceId")
+        except AWS_ERRORS as error:
+            if _does_not_exist(error):
                 return None
-            raise
-        return detail["StackResourceDetail"].get("PhysicalResourceId") or None
+            raise _Refused(f"DescribeStackResource: {error_text(error)}") from None
+        return physical_id if isinstance(physical_id, str) and physical_id else None
+
+
+def _does_not_exist(error: Exception) -> bool:
+    """CloudFormation's answer for a stack, or a stack's resource, that is not deployed."""
+    return error_code(error) is not None and "does not exist" in str(error)
 
 
 def _fetch_one(
@@ -81,7 +125,8 @@ def _fetch_one(
     deployed: dict[str, tuple[TemplateSource, str]],
     result: LoadResult,
 ) -> None:
-    account, region = source.account_region
+    account, manifest_region = source.account_region
+    region = fetcher.region(manifest_region)
     stack = source.stack or ""
     if account and account != fetcher.account(region):
         raise _Refused(
@@ -102,21 +147,28 @@ def _fetch_one(
     describe_template(shown, result, fetched)
 
 
-class _Refused(Exception):
-    """This stack's deployed template must not be used as its baseline."""
-
-
 def _fetch(fetcher: _Fetcher, sources: Iterable[TemplateSource], result: LoadResult) -> None:
-    """Parents before their nested stacks; a failure costs only its own stack."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    """Parents before their nested stacks; a failure, whatever it is, costs only its own
+    stack, which has the audit's time per table for all its calls."""
     deployed: dict[str, tuple[TemplateSource, str]] = {}
     """Stack display name -> its source and its name or ARN for the API, once fetched."""
+    uncompared: list[str] = []
+    no_account = ""
     for source in sorted(sources, key=lambda s: (s.stack or "").count("/")):
+        reason = f"not read within {DEFAULT_TABLE_TIMEOUT:g} s"
         try:
-            _fetch_one(fetcher, source, deployed, result)
-        except (BotoCoreError, ClientError, _Refused) as error:
-            result.errors.append(InputError(f"deployed:{source.stack}", f"baseline: {error}"))
+            with deadline(time.monotonic() + DEFAULT_TABLE_TIMEOUT, reason):
+                _fetch_one(fetcher, source, deployed, result)
+        except _NoAccount as problem:  # one error, below, for every stack it leaves out
+            no_account = str(problem)
+            uncompared.append(str(source.stack))
+        except _Refused as refused:
+            result.errors.append(InputError(f"deployed:{source.stack}", f"baseline: {refused}"))
+        except Exception as error:  # containment: whatever the answer, only this stack is lost
+            result.errors.append(InputError(f"deployed:{source.stack}", f"baseline: {error_text(error)}"))
+    if uncompared:
+        message = f"{no_account}; not compared: {', '.join(uncompared)}"
+        result.errors.append(InputError("--baseline deployed", message))
 
 
 def load_deployed(paths: Iterable[str]) -> tuple[list[TableDescription], list[InputError]]:
@@ -131,9 +183,6 @@ def load_deployed(paths: Iterable[str]) -> tuple[list[TableDescription], list[In
             )
             continue
         sources.extend(assembly_sources(directory, shown, result))
-    if not sources:
-        return result.tables, result.errors
-    if problem := missing_extra("aws", AWS_CLIENT):
-        return [], [InputError("--baseline deployed", problem)]
-    _fetch(_Fetcher(), sources, result)
+    if sources:
+        _fetch(_Fetcher(), sources, result)
     return result.tables, result.errors

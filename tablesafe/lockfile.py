@@ -110,7 +110,7 @@ class Lock(NamedTuple):
 
 def read_lock(path: Path) -> Lock:
     """The locked tables and the history; LockProblem when the file cannot be trusted."""
-    from tablesafe.loader import InputProblem, decode_text, parse_document, read_version
+    from tablesafe.loader import InputProblem, check_nesting, decode_text, parse_document, read_version
 
     try:
         read = read_version(path)
@@ -119,6 +119,7 @@ def read_lock(path: Path) -> Lock:
         raise LockProblem(str(problem)) from None
     try:
         document = parse_document(text, path, json_only=True)
+        check_nesting(document)  # its properties are compared and written back
     except InputProblem as problem:
         raise LockProblem(f"is corrupt ({problem}); restore it or run `tablesafe lock`") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("lock_version"), int):

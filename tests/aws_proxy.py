@@ -50,7 +50,8 @@ class Fault:
     error: str
     """An AWS error: "throttle", "access_denied" or "not_found". A hostile answer:
     "cut_body" (the real answer, status 200, cut to half its length), "html" (a captive
-    portal's page, status 200), "stall" (the real answer after `seconds`), "alternate_tokens"
+    portal's page, status 200), "stall" (the real answer after `seconds`), "trickle" (the real
+    answer, status line and headers included, one byte every `seconds`), "alternate_tokens"
     (the real first page again and again, with a next-page token alternating between two
     values), "endless_token" (the same, always with one token)."""
     table: str | None = None
@@ -58,7 +59,7 @@ class Fault:
     times: int | None = None
     """How many calls to answer so; None: every one."""
     seconds: float = 0.0
-    """How long a "stall" holds the call."""
+    """How long a "stall" holds the call; the time between two bytes of a "trickle"."""
     hits: int = 0
 
     def matches(self, call: Call) -> bool:
@@ -197,12 +198,30 @@ class AwsProxy:
                     if kind == "cut_body":
                         payload = payload[: len(payload) // 2]
                         headers = {k: v for k, v in headers.items() if k.lower() != "x-amz-crc32"}
+                if kind == "trickle":
+                    self._trickle(status, headers, payload, fault.seconds)
+                    return
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _trickle(self, status: int, headers: dict[str, str], payload: bytes, seconds: float) -> None:
+                """The whole answer a byte at a time, until it is sent, the client hangs up or
+                the proxy is released (then the connection is closed, the answer unfinished)."""
+                head = "".join([f"HTTP/1.1 {status} OK\r\n", *(f"{k}: {v}\r\n" for k, v in headers.items())])
+                answer = f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+                released = proxy.released
+                self.close_connection = True
+                for index in range(len(answer)):
+                    try:
+                        self.wfile.write(answer[index : index + 1])
+                    except OSError:  # the client hung up
+                        return
+                    if released.wait(seconds):
+                        return
 
         return Handler
 

@@ -3,6 +3,7 @@ proxy (tests/aws_proxy.py): what it finds, what it calls, and how it survives fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -356,6 +357,123 @@ def test_no_call_is_sent_after_the_deadline() -> None:
     assert time.monotonic() - started < 1
 
 
+def _assert_cut_at_a_one_second_deadline(endpoint_url: str) -> None:
+    """DescribeTable at endpoint_url, in a block with a 1 s deadline (the read timeout is 10 s),
+    fails with that deadline's reason within 2 s."""
+    import boto3
+
+    from tablesafe.scanner.aws import Account, Clients, DeadlineExceeded, deadline
+
+    clients = Clients(endpoint_url=endpoint_url, table_timeout=10)
+    account = Account(ACCOUNT, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
+    dynamodb = clients.get(account, HOME, "dynamodb")
+    started = time.monotonic()
+    with deadline(started + 1, "out of time"), pytest.raises(DeadlineExceeded, match=r"^out of time$"):
+        dynamodb.describe_table(TableName="orders")
+    assert time.monotonic() - started < 2
+
+
+def test_an_answer_cut_in_its_headers_is_no_answer() -> None:
+    """Shut down after the status line, the headers cut short parse as an empty 200 answer:
+    the call must fail with the deadline, never return what parsed."""
+    import http.server
+    import threading
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for byte in b"Content-Type: application/x-amz-json-1.0\r\n\r\n{}":
+                time.sleep(0.2)
+                try:
+                    self.wfile.write(bytes([byte]))
+                except OSError:  # the client shut the connection down
+                    return
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _assert_cut_at_a_one_second_deadline(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (cryptography comes with moto)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return directory / "cert.pem", directory / "key.pem"
+
+
+def test_a_trickled_tls_handshake_ends_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS takes the socket over before its handshake, which a relay here trickles a byte
+    every 50 ms: the handshake alone would take a minute."""
+    import socket
+    import ssl
+    import threading
+
+    certificate, key = _certificate(tmp_path)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(certificate))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(certificate, key)
+    listener = server.wrap_socket(socket.create_server(("127.0.0.1", 0)), server_side=True)
+    relay = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:  # the TLS end: a handshake at full speed
+        with contextlib.suppress(OSError), listener.accept()[0]:
+            time.sleep(30)
+
+    def trickle() -> None:  # the client's side of the relay: the server's bytes, one by one
+        with contextlib.suppress(OSError), relay.accept()[0] as client:
+            upstream = socket.create_connection(listener.getsockname())
+            threading.Thread(target=lambda: upstream.sendall(client.recv(65536)), daemon=True).start()
+            while byte := upstream.recv(1):
+                client.sendall(byte)
+                time.sleep(0.05)
+
+    for target in (serve, trickle):
+        threading.Thread(target=target, daemon=True).start()
+    try:
+        _assert_cut_at_a_one_second_deadline(f"https://127.0.0.1:{relay.getsockname()[1]}")
+    finally:
+        relay.close()
+        listener.close()
+
+
 def test_token_bucket_spaces_calls() -> None:
     from tablesafe.scanner.aws import TokenBucket
 
@@ -662,6 +780,165 @@ def test_a_stalled_call_costs_the_table_timeout_not_minutes(
     assert problems and all(p.endswith("not read within the table time limit (2 s)") for p in problems)
     assert problems_of(report, "alpha") == problems_of(report, "charlie") == []
     assert elapsed < 15
+
+
+def test_a_trickled_answer_costs_the_table_timeout_not_minutes(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    """A byte every 0.5 s passes every read timeout (with --table-timeout 10 the audit took
+    341 s): the whole-attempt deadline shuts the socket down at the table's time."""
+    aws.faults.append(aws_proxy.Fault("DescribeTable", "trickle", table="bravo", seconds=0.5))
+    _, report, _, elapsed = audit_with_faults(
+        cli, moto_server, aws, tmp_path, FAULT_TABLES, "--table-timeout", "3"
+    )
+    problems = problems_of(report, "bravo")
+    assert problems[0] == "DescribeTable: not read within the table time limit (3 s)"
+    assert all(p.endswith("not read within the table time limit (3 s)") for p in problems)
+    assert problems_of(report, "alpha") == problems_of(report, "charlie") == []
+    assert elapsed < 3 + 3 + 6  # the table's time, one read timeout, the process's own start
+
+
+def test_a_trickled_identity_is_one_line_within_the_attempt_deadline(
+    cli: RunCli, aws: Any, tmp_path: Path
+) -> None:
+    """No table deadline yet: each attempt has its connect plus read timeout, connect to last
+    byte (2 + 2 s with --table-timeout 2), and a cut attempt is not retried."""
+    aws.faults.append(aws_proxy.Fault("GetCallerIdentity", "trickle", seconds=0.5))
+    started = time.monotonic()
+    result = cli("audit", "--endpoint-url", aws.url, "--regions", HOME, "--table-timeout", "2", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "tablesafe: error: cannot start: sts GetCallerIdentity: no complete answer within 4 s "
+        "(connect to last byte)\n"
+    )
+    assert aws.operations()["GetCallerIdentity"] == 1
+    assert time.monotonic() - started < 4 + 6
+
+
+@pytest.mark.parametrize("command", ["audit", "runbook"])
+def test_an_html_page_for_the_callers_identity_is_one_line(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, command: str
+) -> None:
+    """botocore's XML parser raises KeyError on a page that parses as XML: contained too."""
+    helpers.create_table(moto_server, "orders")
+    aws.faults.append(aws_proxy.Fault("GetCallerIdentity", "html"))
+    args = ["audit", "--regions", HOME, "--output-dir", tmp_path / "run"]
+    result = cli(
+        *(args if command == "audit" else ["runbook", "orders", "--region", HOME]), "--endpoint-url", aws.url
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "tablesafe: error: cannot start: sts GetCallerIdentity: malformed answer: not in the API's format"
+    ), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("days", [10**400, float("inf")], ids=["10**400", "Infinity"])
+def test_a_number_out_of_range_is_a_read_problem_and_the_run_is_written(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, days: float
+) -> None:
+    """RecoveryPeriodInDays = 10**400 was an OverflowError while the run was written: nothing
+    written, the healthy tables neither. Now the table's answer is refused where it is read."""
+
+    def huge(call: Any, answer: dict[str, Any]) -> None:
+        if call.operation == "DescribeContinuousBackups" and call.table == "bravo":
+            answer["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+                "RecoveryPeriodInDays"
+            ] = days
+
+    aws.rewrites.append(huge)
+    _, report, _, _ = audit_with_faults(cli, moto_server, aws, tmp_path, FAULT_TABLES)
+    (problem,) = problems_of(report, "bravo")
+    assert problem.startswith("DescribeContinuousBackups: malformed answer: RecoveryPeriodInDays is ")
+    assert problem.endswith(", out of range for its type") and len(problem) < 150
+    assert (tmp_path / "run" / "report.html").is_file()
+    runbook = cli("runbook", "bravo", "--region", HOME, "--endpoint-url", aws.url)
+    assert runbook.returncode == 3 and "Traceback" not in runbook.stderr
+    assert runbook.stderr.splitlines() == [f"tablesafe: error: {ACCOUNT}/{HOME}/bravo: {problem}"]
+
+
+def _deployed_assembly(moto_server: str, tmp_path: Path) -> Path:
+    """cdk.out with one stack, Shop, deployed (to moto) as it is."""
+    template = helpers.STACK_TEMPLATE.format(logical_id="Carts", policy="Retain", stack="Shop", table="carts")
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    (out / "Shop.template.yaml").write_text(template)
+    stack = {
+        "type": "aws:cloudformation:stack",
+        "environment": f"aws://{ACCOUNT}/{HOME}",
+        "properties": {"templateFile": "Shop.template.yaml"},
+    }
+    (out / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {"Shop": stack}}))
+    helpers.client(moto_server, "cloudformation").create_stack(StackName="Shop", TemplateBody=template)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("operation", "fault", "error"),
+    [
+        (
+            "GetTemplate",
+            "html",
+            "deployed:Shop: baseline: GetTemplate: malformed answer: not in the API's format",
+        ),
+        (
+            "GetTemplate",
+            "cut_body",
+            "deployed:Shop: baseline: GetTemplate: ResponseParserError: the answer is not in the API",
+        ),
+        (
+            "GetCallerIdentity",
+            "html",
+            "--baseline deployed: sts GetCallerIdentity: malformed answer: not in the API's format",
+        ),
+    ],
+    ids=["html template", "cut XML template", "html identity"],
+)
+def test_a_hostile_answer_for_the_deployed_baseline_is_one_line_and_the_check_is_reported(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path, operation: str, fault: str, error: str
+) -> None:
+    """These were KeyError and ResponseParserError tracebacks, and the check's report was lost."""
+    out = _deployed_assembly(moto_server, tmp_path)
+    endpoint = {"AWS_ENDPOINT_URL": aws.url}
+    compared = cli("check", out, "--baseline", "deployed", "--format", "json", cwd=tmp_path, env=endpoint)
+    assert compared.returncode == 1 and compared.stderr == ""  # TS001 and TS003, and no TS006
+    aws.faults.append(aws_proxy.Fault(operation, fault))
+    result = cli("check", out, "--baseline", "deployed", "--format", "json", cwd=tmp_path, env=endpoint)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"tablesafe: error: {error}"), line
+    report = json.loads(result.stdout)
+    assert report["findings"] == json.loads(compared.stdout)["findings"]
+    assert any(e["problem"] in line for e in report["errors"])
+
+
+def test_a_trickled_deployed_template_costs_one_attempt_deadline(
+    cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    """check has no --table-timeout: an attempt ends at the 5 s connect plus 15 s read
+    timeout, connect to last byte, and is not retried; the check is still reported."""
+    out = _deployed_assembly(moto_server, tmp_path)
+    aws.faults.append(aws_proxy.Fault("GetTemplate", "trickle", seconds=0.5))
+    started = time.monotonic()
+    result = cli(
+        "check",
+        out,
+        "--baseline",
+        "deployed",
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env={"AWS_ENDPOINT_URL": aws.url},
+    )
+    assert time.monotonic() - started < 20 + 8
+    assert result.returncode == 2
+    assert result.stderr == (
+        "tablesafe: error: deployed:Shop: baseline: GetTemplate: no complete answer within 20 s "
+        "(connect to last byte)\n"
+    )
+    assert {f["rule_id"] for f in json.loads(result.stdout)["findings"]} == {"TS001", "TS003"}
+    assert aws.operations()["GetTemplate"] == 1
 
 
 # --- every table has its own files, and a run is complete or visibly not ------------------------

@@ -15,6 +15,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,15 @@ def _assert_one_error(result: subprocess.CompletedProcess[str], path: str, *prob
 
 def _logical_ids(report: dict[str, Any]) -> set[str]:
     return {finding["logical_id"] for finding in report["findings"]}
+
+
+def _checked_beside_good(tmp_path: Path, path: str, *problems: str, **limits: Any) -> Measured:
+    """`check PATH good.json` measured (limits: _measured's): PATH is exactly one error line
+    holding each problem, and good.json's table is still judged."""
+    (tmp_path / "good.json").write_text(json.dumps(GOOD))
+    run = _measured("check", path, "good.json", "--format", "json", cwd=tmp_path, **limits)
+    assert _logical_ids(_assert_one_error(run.result, path, *problems)) == {"Orders"}
+    return run
 
 
 # --- paths stay inside the assembly ----------------------------------------------------
@@ -213,12 +223,8 @@ def _bomb_template(depth: int = 9) -> str:
 
 def test_alias_bomb_in_a_template_is_one_error_in_bounded_time_and_memory(tmp_path: Path) -> None:
     (tmp_path / "bomb.yaml").write_text(_bomb_template())
-    (tmp_path / "good.json").write_text(json.dumps(GOOD))
-    run = _measured("check", "bomb.yaml", "good.json", "--format", "json", cwd=tmp_path, memory_mb=512)
-    report = _assert_one_error(
-        run.result, "bomb.yaml", "aliases expand the document by more than 100,000 nodes"
-    )
-    assert _logical_ids(report) == {"Orders"}
+    problem = "aliases expand the document by more than 100,000 nodes"
+    run = _checked_beside_good(tmp_path, "bomb.yaml", problem, memory_mb=512)
     assert run.seconds < 10 and run.peak_mb < 150, (run.seconds, run.peak_mb)
 
 
@@ -559,3 +565,202 @@ def test_lint_on_a_line_with_200000_aws_cdk_mentions(run_cli: RunCli, tmp_path: 
     assert time.perf_counter() - start < 5
     assert result.returncode == 1, result.stderr
     assert {f["construct_path"] for f in json.loads(result.stdout)["findings"]} == {"T0"}
+
+
+# --- deep folders, deep stages, deep documents, big YAML (issue 18) ---------------------
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Callable[[Path, int], list[Path]]]:
+    """chain(root, depth) makes root/d/d/.../d, depth folders, and returns them from the top;
+    they are removed at teardown without recursion (shutil.rmtree recurses in Python 3.11,
+    and pytest would fail cleaning 1,500 levels up)."""
+    made: list[list[Path]] = []
+
+    def make(root: Path, depth: int) -> list[Path]:
+        folders = [root]
+        for _ in range(depth):
+            folders.append(folders[-1] / "d")
+            folders[-1].mkdir()
+        made.append(folders[1:])
+        return folders[1:]
+
+    yield make
+    for folders in made:
+        for folder in reversed(folders):
+            for entry in folder.iterdir():
+                if not entry.is_dir():
+                    entry.unlink()
+            folder.rmdir()
+
+
+DEEP_FOLDERS = "folders nest more than 100 levels deep (below d/): name the files, or a folder nearer them"
+
+
+def test_1500_nested_folders_are_one_error_for_check_and_lint(
+    tmp_path: Path, chain: Callable[[Path, int], list[Path]]
+) -> None:
+    """Both walked the folder with os.walk, which recurses in Python 3.11: a RecursionError
+    traceback. lint walks the folder itself only outside a git work tree, as here."""
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    bottom = chain(deep, 1_500)[-1]
+    (bottom / "t.template.json").write_text(json.dumps(SECRET))
+    (bottom / "app.py").write_text("from aws_cdk import aws_dynamodb as ddb\n" + LINT_TABLE.format(i=9))
+    (tmp_path / "good.py").write_text("from aws_cdk import aws_dynamodb as ddb\n" + LINT_TABLE.format(i=0))
+    checked = _checked_beside_good(tmp_path, "deep", DEEP_FOLDERS, memory_mb=512)
+    linted = _measured("lint", "deep", "good.py", "--format", "json", cwd=tmp_path, memory_mb=512)
+    report = _assert_one_error(linted.result, "deep", DEEP_FOLDERS)
+    assert {f["construct_path"] for f in report["findings"]} == {"T0"}
+    for run in (checked, linted):
+        assert run.seconds < 5 and run.peak_mb < 150, (run.seconds, run.peak_mb)
+
+
+def test_100_nested_folders_are_walked(
+    run_cli: RunCli, tmp_path: Path, chain: Callable[[Path, int], list[Path]]
+) -> None:
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (chain(deep, 100)[-1] / "t.template.json").write_text(json.dumps(SECRET))
+    result = run_cli("check", "deep", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert _logical_ids(json.loads(result.stdout)) == {"Secret"}
+
+
+def _stage_chain(out: Path, chain: Callable[[Path, int], list[Path]], depth: int) -> None:
+    """cdk.out whose every assembly has one stack (table T<level>) and the next as its stage."""
+    for level, directory in enumerate([out, *chain(out, depth)]):
+        artifacts: dict[str, Any] = {f"S{level}": _stack("t.template.json")}
+        if level < depth:
+            artifacts[f"A{level}"] = _nested("d")
+        _write_assembly(directory, artifacts)
+        (directory / "t.template.json").write_text(json.dumps({"Resources": {f"T{level}": TABLE}}))
+
+
+def test_a_chain_of_1000_stages_is_one_error_after_100_levels_in_bounded_time(
+    tmp_path: Path, chain: Callable[[Path, int], list[Path]]
+) -> None:
+    """Reading stages recursed, resolving each path anew: 400 deep took 4.4 s, 800 deep
+    28.9 s, 1,000 deep ended in a RecursionError traceback after 52 s."""
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    _stage_chain(out, chain, 1_000)
+    run = _measured("check", "cdk.out", "--format", "json", cwd=tmp_path, memory_mb=512)
+    manifest = "cdk.out/" + "d/" * 100 + "manifest.json"
+    problem = "nested assembly A100: stages nest more than 100 levels deep; directoryName d is not read"
+    report = _assert_one_error(run.result, manifest, problem)
+    assert _logical_ids(report) == {f"T{level}" for level in range(101)}  # the levels read
+    assert run.seconds < 2 and run.peak_mb < 150, (run.seconds, run.peak_mb)
+
+
+def _deep_if(depth: int) -> dict[str, Any]:
+    value: Any = True
+    for _ in range(depth):
+        value = {"Fn::If": ["IsProd", value, False]}
+    return value
+
+
+DEEP_DOCUMENTS = {
+    "Fn::If 200 deep in JSON": (
+        "deep.json",
+        json.dumps(
+            {
+                "Parameters": {"Env": {"Type": "String"}},
+                "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}},
+                "Resources": {"Deep": {**TABLE, "Properties": {"DeletionProtectionEnabled": _deep_if(200)}}},
+            }
+        ),
+        "deep.json",
+        "mappings and lists nest more than 100 levels deep",
+    ),
+    "YAML 150 deep": (
+        "deep.yaml",
+        "Resources:\n  Deep:\n    Type: AWS::DynamoDB::Table\n    Metadata: " + "[" * 150 + "]" * 150 + "\n",
+        "deep.yaml",
+        "invalid YAML: mappings and lists nest more than 100 levels deep at line 4 column 112",
+    ),
+    "lockfile 150 deep": (
+        "tablesafe.lock.json",
+        json.dumps({"lock_version": 1, "tables": [], "history": [json.loads("[" * 150 + "]" * 150)]}),
+        "tablesafe.lock.json",
+        "lockfile is corrupt (mappings and lists nest more than 100 levels deep)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEEP_DOCUMENTS))
+def test_documents_nested_more_than_100_levels_are_one_error(
+    run_cli: RunCli, tmp_path: Path, case: str
+) -> None:
+    """json.loads reads about 1,000 levels: deep enough for a later walk (a 200-deep Fn::If,
+    a comparison, a lockfile written back) to reach Python's recursion limit."""
+    name, content, path, problem = DEEP_DOCUMENTS[case]
+    (tmp_path / name).write_text(content)
+    (tmp_path / "good.json").write_text(json.dumps(GOOD))
+    paths = ["good.json"] if name.endswith(".lock.json") else [name, "good.json"]
+    result = run_cli("check", *paths, "--format", "json", cwd=tmp_path)
+    assert _logical_ids(_assert_one_error(result, path, problem)) == {"Orders"}
+
+
+CONDITION_SHAPES = {
+    # shape: (conditions, references to the next one, the last one, TS003's message or None)
+    "a chain of 5,000 ending in a parameter": (5_000, 1, "param", "C0 (which depends on parameter Env)"),
+    "a chain of 5,000 ending in a literal": (5_000, 1, "literal", None),
+    "40 that each name the next twice": (40, 2, "param", "C0 (which depends on parameter Env)"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(CONDITION_SHAPES))
+def test_conditions_that_chain_or_fan_out_are_evaluated_in_linear_time(tmp_path: Path, shape: str) -> None:
+    """A chain of 5,000 conditions was a RecursionError reported as a template nested too
+    deeply; 40 conditions that each named the next twice were 2**40 evaluations: check never
+    ended. Each condition is now evaluated once, dependencies first, without recursion."""
+    count, refs, last, message = CONDITION_SHAPES[shape]
+    conditions: dict[str, Any] = {
+        f"C{i}": {"Fn::And": [{"Condition": f"C{i + 1}"}] * refs + [True]} for i in range(count)
+    }
+    conditions[f"C{count}"] = {"Fn::Equals": [{"Ref": "Env"} if last == "param" else "prod", "prod"]}
+    properties = {"DeletionProtectionEnabled": {"Fn::If": ["C0", True, False]}}
+    template = {
+        "Parameters": {"Env": {"Type": "String"}},
+        "Conditions": conditions,
+        "Resources": {"T": {**TABLE, "Properties": properties}},
+    }
+    (tmp_path / "t.json").write_text(json.dumps(template))
+    run = _measured("check", "t.json", "--format", "json", cwd=tmp_path, timeout=30)
+    assert run.result.returncode == 1 and _error_lines(run.result) == []  # TS001: no PITR
+    ts003 = [f["message"] for f in json.loads(run.result.stdout)["findings"] if f["rule_id"] == "TS003"]
+    expected = (
+        "Deletion protection is not provably enabled: DeletionProtectionEnabled depends on "
+        f"condition {message}."
+    )
+    assert ts003 == ([expected] if message else [])
+    assert run.seconds < 5, run.seconds
+
+
+def _flow_sequence(path: Path, items: int, item: str = "a") -> None:
+    """A template whose Metadata is a flow sequence of items scalars: 3 bytes a node."""
+    path.write_text(
+        "Resources:\n  Flow:\n    Type: AWS::DynamoDB::Table\n    Properties: {KeySchema: []}\n"
+        "Metadata: [" + f"{item}, " * (items - 1) + f"{item}]\n"
+    )
+
+
+def test_a_10_mb_yaml_flow_sequence_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    """3.3 million nodes: 35.7 s and 1.76 GB before, exit 0 (the 10 MB JSON equivalent was
+    refused in 0.33 s). Counted in libyaml's events, it is refused at node 200,001."""
+    _flow_sequence(tmp_path / "flow.yaml", 3_329_990)
+    assert 9_900_000 < (tmp_path / "flow.yaml").stat().st_size < 10 * 1024 * 1024
+    problem = "invalid YAML: the document has more than 200,000 nodes"
+    run = _checked_beside_good(tmp_path, "flow.yaml", problem, timeout=60)
+    assert run.seconds < 2 and run.peak_mb < 200, (run.seconds, run.peak_mb)
+
+
+def test_a_yaml_template_of_200000_nodes_is_read_in_bounded_time_and_memory(tmp_path: Path) -> None:
+    """The largest YAML template read: 9.4 MB (long scalars) in about 1.5 s and 130 MB here;
+    the time bound is loose, as other processes share the machine."""
+    _flow_sequence(tmp_path / "flow.yaml", 199_980, "x" * 45)  # and 13 nodes around them
+    run = _measured("check", "flow.yaml", "--format", "json", cwd=tmp_path, timeout=60)
+    assert run.result.returncode == 1 and _error_lines(run.result) == []
+    assert _logical_ids(json.loads(run.result.stdout)) == {"Flow"}
+    assert run.seconds < 6 and run.peak_mb < 200, (run.seconds, run.peak_mb)

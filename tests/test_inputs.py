@@ -37,7 +37,7 @@ BAD_INPUTS: dict[str, tuple[bytes, str]] = {
     "binary.json": (bytes(range(256)) * 4, "binary file"),
     "latin1.yaml": ("Resources:\n  T: {Type: café}\n".encode("latin-1"), "not UTF-8"),
     "scalar.yaml": (b"just a string\n", "top level is str"),
-    "deep.json": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "deep.json": (b"[" * 100_000 + b"]" * 100_000, "nest more than 100 levels deep"),
 }
 
 

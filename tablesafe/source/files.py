@@ -12,17 +12,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from tablesafe.folders import DEPENDENCY_FOLDERS, walk_files
+from tablesafe.folders import DEPENDENCY_FOLDERS, FolderProblem, walk_files
 from tablesafe.source import SUFFIXES
 from tablesafe.source.git import run_git
 
 SKIPPED_FOLDERS = DEPENDENCY_FOLDERS | {"cdk.out"}
 """Folders that never hold the app's own CDK code (hidden folders are skipped too)."""
 MAX_FILES = 20_000
-
-
-class FolderProblem(Exception):
-    """A folder that yields no source files to lint, with a one-line reason."""
 
 
 def _wanted(relative: str) -> bool:
