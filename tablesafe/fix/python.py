@@ -372,31 +372,27 @@ def _position(node: cst.BaseExpression, elements: list[cst.CSTNode], step: str |
     raise _NotFound
 
 
-def _calls_at(
-    wrapper: MetadataWrapper, planned: list[tuple[ConstructCall, list[Edit]]]
-) -> dict[cst.Call, tuple[list[Edit], CodeRange]]:
-    """The libcst node of each planned call (same lines, same keyword props), with its edits
-    and where it stands."""
-    positions = wrapper.resolve(PositionProvider)
-    wanted: dict[tuple[int, int], list[tuple[ConstructCall, list[Edit]]]] = {}
-    for call, edits in planned:
-        wanted.setdefault((call.line, call.end_line), []).append((call, edits))
-    found: dict[cst.Call, tuple[list[Edit], CodeRange]] = {}
+class _Planned:
+    """The planned calls by their lines, matched to libcst's nodes as the walk meets them:
+    same first and last line, same keyword props (in one walk with the rewrite)."""
 
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            span = positions[node]
-            candidates = wanted.get((span.start.line, span.end.line), [])
-            keys = {_key(arg) for arg in node.args} - {None} - _CONSTRUCTOR_ARGS
-            for candidate in candidates:
-                call, edits = candidate
-                if isinstance(call.props, Props) and keys == set(call.props.values):
-                    found[node] = edits, span
-                    candidates.remove(candidate)
-                    return
+    def __init__(self, planned: list[tuple[ConstructCall, list[Edit]]]) -> None:
+        self.wanted: dict[tuple[int, int], list[tuple[ConstructCall, list[Edit]]]] = {}
+        for call, edits in planned:
+            self.wanted.setdefault((call.line, call.end_line), []).append((call, edits))
+        self.found: dict[cst.Call, tuple[list[Edit], CodeRange]] = {}
 
-    wrapper.module.visit(Finder())
-    return found
+    def meet(self, node: cst.Call, span: CodeRange) -> None:
+        candidates = self.wanted.get((span.start.line, span.end.line))
+        if not candidates:
+            return
+        keys = {_key(arg) for arg in node.args} - {None} - _CONSTRUCTOR_ARGS
+        for candidate in candidates:
+            call, edits = candidate
+            if isinstance(call.props, Props) and keys == set(call.props.values):
+                self.found[node] = edits, span
+                candidates.remove(candidate)
+                return
 
 
 def _module_imports(module: cst.Module) -> Iterator[cst.ImportFrom]:
@@ -462,8 +458,9 @@ def render_python(
 ) -> tuple[str, list[Edit]]:
     """The fixed text, and the edits it holds (a call the syntax does not match is skipped);
     a one-line call that grows past line_length is laid out one argument per line."""
-    wrapper = MetadataWrapper(cst.parse_module(text))
-    targets = _calls_at(wrapper, planned)
+    wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)  # parsed for it alone
+    positions = wrapper.resolve(PositionProvider)
+    targets = _Planned(planned)
     module = wrapper.module
     renderer = _Renderer(_imported_spec_class(module), module.default_indent, line_length)
     lines = python_lines(text)
@@ -471,9 +468,12 @@ def render_python(
     needs_import = False
 
     class Fixer(cst.CSTTransformer):
+        def visit_Call(self, node: cst.Call) -> None:
+            targets.meet(node, positions[node])
+
         def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
             nonlocal needs_import
-            target = targets.get(original_node)
+            target = targets.found.get(original_node)
             if target is None:
                 return updated_node
             edits, span = target
