@@ -1,16 +1,27 @@
-import { CfnResource } from 'aws-cdk-lib';
-import { CfnGlobalTable, CfnTable } from 'aws-cdk-lib/aws-dynamodb';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { RULE_SLUGS } from './rules';
 
 /** The Metadata key that `tablesafe check`, the checkov checks and the Python `suppress()` read. */
 export const METADATA_KEY = 'tablesafe';
 const MIN_REASON_LENGTH = 10;
+const TABLE_TYPES: ReadonlySet<string> = new Set(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable']);
 
 interface SuppressionEntry {
   id: string;
   reason: string;
   expires?: string;
+}
+
+/**
+ * What suppress() uses of a CfnTable or CfnGlobalTable. Recognized by its shape, never by
+ * `instanceof`: this package loads no aws-cdk-lib of its own, so the app's copy is the one
+ * used whatever the install route (a path install would otherwise find the package's
+ * development copy, and no table of the app would be an instance of its classes).
+ */
+interface TableResource extends IConstruct {
+  readonly cfnResourceType: string;
+  getMetadata(key: string): unknown;
+  addMetadata(key: string, value: unknown): void;
 }
 
 /**
@@ -58,13 +69,23 @@ function isDate(text: string): boolean {
   return date.toISOString().startsWith(text);
 }
 
+function isTableResource(candidate: unknown): candidate is TableResource {
+  if (typeof candidate !== 'object' || candidate === null) return false;
+  const resource = candidate as Partial<TableResource>;
+  return (
+    TABLE_TYPES.has(String(resource.cfnResourceType)) &&
+    typeof resource.getMetadata === 'function' &&
+    typeof resource.addMetadata === 'function'
+  );
+}
+
 /** The CfnTable / CfnGlobalTable of a table construct (an L2 or the L1 itself). */
-function tableResource(construct: IConstruct): CfnResource {
-  if (construct instanceof CfnTable || construct instanceof CfnGlobalTable) {
+function tableResource(construct: IConstruct): TableResource {
+  if (isTableResource(construct)) {
     return construct;
   }
   const child = construct.node.defaultChild;
-  if (child instanceof CfnTable || child instanceof CfnGlobalTable) {
+  if (isTableResource(child)) {
     return child;
   }
   throw new Error(
