@@ -1,14 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type {
-  Duration,
-  IPolicyValidationContext,
-  IPolicyValidationPlugin,
-  PolicyValidationPluginReport,
-  PolicyViolatingResource,
-  PolicyViolation,
-} from 'aws-cdk-lib';
+import type { IPolicyValidationPlugin } from 'aws-cdk-lib';
 import { RULE_SLUGS } from './rules';
 
 /** The package's version (package.json), which a test keeps equal to tablesafe's. */
@@ -48,10 +41,49 @@ export interface TableSafetyValidatorProps {
   /** The lowest severity that fails the synth, as `tablesafe check --fail-on`. @default 'error' */
   readonly failOn?: 'error' | 'warning' | 'never';
   /**
-   * How long `tablesafe check` may run: past it, it is stopped and the synth fails.
+   * How long `tablesafe check` may run: past it, it is stopped and the synth fails. A
+   * `Duration` of aws-cdk-lib (any copy: only its toSeconds() is called).
    * @default Duration.seconds(120)
    */
-  readonly timeout?: Duration;
+  readonly timeout?: { toSeconds(options?: { integral?: boolean }): number };
+}
+
+/*
+ * What the plugin reads of CDK's validation context and writes into its report, declared
+ * here instead of imported from aws-cdk-lib: TypeScript resolves this package's imports
+ * from where the package lies, which after a path install (`npm install ./packages/cdk`)
+ * is the package's development copy of aws-cdk-lib; the app's aws-cdk-lib, of any
+ * supported version, matches these by shape. A resource always names a template path and a
+ * logical ID (possibly empty), as aws-cdk-lib 2.251 requires.
+ */
+
+/** What validate() reads of CDK's IPolicyValidationContext. */
+export interface ValidationContext {
+  readonly templatePaths: string[];
+}
+
+/** CDK's PolicyViolatingResource as this plugin fills it. */
+export interface ViolatingResource {
+  readonly resourceLogicalId: string;
+  readonly templatePath: string;
+  readonly locations: string[];
+}
+
+/** CDK's PolicyViolation as this plugin fills it. */
+export interface Violation {
+  readonly ruleName: string;
+  readonly description: string;
+  readonly severity: string;
+  readonly fix?: string;
+  readonly violatingResources: ViolatingResource[];
+}
+
+/** CDK's PolicyValidationPluginReport as this plugin fills it. */
+export interface ValidationReport {
+  readonly success: boolean;
+  readonly violations: Violation[];
+  readonly pluginVersion: string;
+  readonly metadata?: { readonly [key: string]: string };
 }
 
 /** One finding of `tablesafe check --format json`: the fields this plugin reads. */
@@ -119,15 +151,15 @@ export class TableSafetyValidator implements IPolicyValidationPlugin {
     }
   }
 
-  public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    // Older aws-cdk-lib versions need a template path on every violating resource.
-    const wholeApp: PolicyViolatingResource = { templatePath: context.templatePaths[0] ?? '', locations: [] };
+  public validate(context: ValidationContext): ValidationReport {
+    // The whole app, not one of its resources: empty logical ID, so no construct is named.
+    const wholeApp: ViolatingResource = { resourceLogicalId: '', templatePath: context.templatePaths[0] ?? '', locations: [] };
     try {
       if (context.templatePaths.length === 0) {
         return { success: true, violations: [], pluginVersion: VERSION };
       }
       const { status, report } = this.check(context.templatePaths);
-      const violations: PolicyViolation[] = [
+      const violations: Violation[] = [
         ...report.errors.map((error) => inputError(error, wholeApp)),
         ...report.findings.filter((finding) => !finding.suppressed).map((finding) => violation(finding, wholeApp)),
       ];
@@ -213,7 +245,7 @@ export function assemblyInputs(templatePaths: string[]): string[] {
 }
 
 /** The report that fails the synth because the app was not checked: one fatal violation. */
-function notChecked(line: string, wholeApp: PolicyViolatingResource): PolicyValidationPluginReport {
+function notChecked(line: string, wholeApp: ViolatingResource): ValidationReport {
   return {
     success: false,
     violations: [{ ruleName: NOT_CHECKED, description: line, severity: 'fatal', violatingResources: [wholeApp] }],
@@ -223,7 +255,7 @@ function notChecked(line: string, wholeApp: PolicyViolatingResource): PolicyVali
 }
 
 /** An input tablesafe could not read. */
-function inputError(error: JsonError, wholeApp: PolicyViolatingResource): PolicyViolation {
+function inputError(error: JsonError, wholeApp: ViolatingResource): Violation {
   return {
     ruleName: INPUT_ERROR,
     description: neutralize(`${error.path}: ${error.problem}`),
@@ -233,7 +265,7 @@ function inputError(error: JsonError, wholeApp: PolicyViolatingResource): Policy
 }
 
 /** A finding as a violation: `[TS001 pitr-missing] Replica eu-west-1: <message>`, as the Python validator words it. */
-function violation(finding: JsonFinding, wholeApp: PolicyViolatingResource): PolicyViolation {
+function violation(finding: JsonFinding, wholeApp: ViolatingResource): Violation {
   const where = finding.replica_region ? `Replica ${finding.replica_region}: ` : '';
   return {
     ruleName: finding.rule_id,
