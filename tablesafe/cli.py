@@ -265,12 +265,7 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
         "title": rule.title,
         "severity": rule.severity.value,
         "rationale": rule.rationale,
-        "remediation": {
-            "summary": of_rule(rule).summary,
-            "cdk_python": of_rule(rule).cdk_python,
-            "cdk_typescript": of_rule(rule).cdk_typescript,
-            "cli": of_rule(rule).cli,
-        },
+        "remediation": {"summary": of_rule(rule).summary, **of_rule(rule).code()},
         "controls": list(rule.controls),
         "help_url": rule.help_url,
     }

@@ -165,6 +165,10 @@ class Remediation:
     cdk_typescript: str
     cli: str
 
+    def code(self) -> dict[str, str]:
+        """The snippets by kind, as the JSON contract names them (empty: not for this reader)."""
+        return {"cdk_python": self.cdk_python, "cdk_typescript": self.cdk_typescript, "cli": self.cli}
+
 
 @dataclass(frozen=True, slots=True)
 class TableChange:

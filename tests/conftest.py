@@ -63,10 +63,10 @@ def docs_text() -> str:
     return "\n".join(path.read_text(encoding="utf-8") for path in DOC_FILES)
 
 
-def readme_snippet(name: str) -> str:
-    """The python block after ``<!-- snippet: NAME -->`` in the README or a docs/ page: the
-    tests run it verbatim. Each name is used once."""
-    matches = re.findall(rf"<!-- snippet: {name} -->\n```python\n(.*?)```", docs_text(), re.S)
+def readme_snippet(name: str, language: str = "python") -> str:
+    """The block (python, sh, ts) after ``<!-- snippet: NAME -->`` in the README or a docs/
+    page: the tests run it verbatim. Each name is used once."""
+    matches = re.findall(rf"<!-- snippet: {name} -->\n```{language}\n(.*?)```", docs_text(), re.S)
     assert len(matches) == 1, f"{len(matches)} snippets named {name!r} in the documentation"
     return matches[0]
 

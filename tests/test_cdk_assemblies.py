@@ -52,6 +52,7 @@ FINDING_KEYS = {
     "table_name",
     "table_arn",
     "remediation",
+    "remediation_code",
     "suppressed",
     "suppression_reason",
 }

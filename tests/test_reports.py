@@ -37,7 +37,7 @@ VERSION = "9.9.9"
 CONTRACT_FINDING_KEYS = {
     "rule_id", "rule", "severity", "message", "source", "stack", "logical_id",
     "construct_path", "resource_type", "replica_region", "file", "line", "table_name",
-    "table_arn", "remediation", "suppressed", "suppression_reason",
+    "table_arn", "remediation", "remediation_code", "suppressed", "suppression_reason",
 }  # fmt: skip
 
 
@@ -135,6 +135,23 @@ def test_json_matches_the_contract(report: Report) -> None:
         {"path": "cdk.out/Broken.template.json", "problem": "invalid JSON at line 3", "kind": "input"}
     ]
     assert document["notices"] == [{"level": "warning", "message": "TS006 skipped: no baseline"}]
+
+
+def test_json_finding_carries_the_code_of_its_fix(report: Report) -> None:
+    """remediation_code: the snippets by kind, empty when the reader needs none (here no CLI
+    for a template's table; only TypeScript for a TypeScript app's)."""
+    finding = report.findings[0]
+    assert finding_dict(finding)["remediation_code"] == {
+        "cdk_python": "table = dynamodb.Table(self, 'Events')",
+        "cdk_typescript": 'const table = new dynamodb.Table(this, "Events");',
+        "cli": "",
+    }
+    in_typescript = dataclasses.replace(finding.table, language="typescript")
+    assert finding_dict(dataclasses.replace(finding, table=in_typescript))["remediation_code"] == {
+        "cdk_python": "",
+        "cdk_typescript": 'const table = new dynamodb.Table(this, "Events");',
+        "cli": "",
+    }
 
 
 def sarif(report: Report) -> dict:

@@ -21,6 +21,7 @@ __all__ = ["FORMATS", "finding_dict", "render", "render_json", "use_color"]
 def finding_dict(finding: Finding) -> dict[str, Any]:
     """One finding in the JSON contract's shape."""
     table = finding.table
+    remediation = of_finding(finding)
     return {
         "rule_id": finding.rule.id,
         "rule": finding.rule.slug,
@@ -36,7 +37,8 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "line": finding.line or table.line,
         "table_name": table.table_name,
         "table_arn": table.table_arn,
-        "remediation": of_finding(finding).summary,
+        "remediation": remediation.summary,
+        "remediation_code": remediation.code(),
         "suppressed": finding.suppressed,
         "suppression_reason": finding.suppression_reason,
     }

@@ -1,16 +1,36 @@
-import { CfnResource } from 'aws-cdk-lib';
-import { CfnGlobalTable, CfnTable } from 'aws-cdk-lib/aws-dynamodb';
-import { IConstruct } from 'constructs';
 import { RULE_SLUGS } from './rules';
 
 /** The Metadata key that `tablesafe check`, the checkov checks and the Python `suppress()` read. */
 export const METADATA_KEY = 'tablesafe';
 const MIN_REASON_LENGTH = 10;
+const TABLE_TYPES: ReadonlySet<string> = new Set(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable']);
 
 interface SuppressionEntry {
   id: string;
   reason: string;
   expires?: string;
+}
+
+/**
+ * A construct as suppress() reads it: a Table, TableV2, CfnTable or CfnGlobalTable of the
+ * app. Declared here rather than as constructs' IConstruct, whose Node class TypeScript
+ * compares by declaration: after a path install it resolves the package's development copy
+ * of constructs, and the app's tables would not type-check against it.
+ */
+export interface TableConstruct {
+  readonly node: { readonly path: string; readonly defaultChild?: unknown };
+}
+
+/**
+ * What suppress() uses of a CfnTable or CfnGlobalTable. Recognized by its shape, never by
+ * `instanceof`: this package loads no aws-cdk-lib of its own, so the app's copy is the one
+ * used whatever the install route (a path install would otherwise load the package's
+ * development copy, and no table of the app would be an instance of its classes).
+ */
+interface TableResource extends TableConstruct {
+  readonly cfnResourceType: string;
+  getMetadata(key: string): unknown;
+  addMetadata(key: string, value: unknown): void;
 }
 
 /**
@@ -23,7 +43,7 @@ interface SuppressionEntry {
  * waiver that would be ignored is refused when it is written. Suppressing the same rule
  * again replaces the earlier entry; entries for other rules are kept.
  */
-export function suppress(construct: IConstruct, rule: string, reason: string, expires?: string): void {
+export function suppress(construct: TableConstruct, rule: string, reason: string, expires?: string): void {
   const ruleId = findRule(rule);
   if (ruleId === undefined) {
     throw new Error(`'${rule}' is not a tablesafe rule id or slug`);
@@ -58,13 +78,23 @@ function isDate(text: string): boolean {
   return date.toISOString().startsWith(text);
 }
 
+function isTableResource(candidate: unknown): candidate is TableResource {
+  if (typeof candidate !== 'object' || candidate === null) return false;
+  const resource = candidate as Partial<TableResource>;
+  return (
+    TABLE_TYPES.has(String(resource.cfnResourceType)) &&
+    typeof resource.getMetadata === 'function' &&
+    typeof resource.addMetadata === 'function'
+  );
+}
+
 /** The CfnTable / CfnGlobalTable of a table construct (an L2 or the L1 itself). */
-function tableResource(construct: IConstruct): CfnResource {
-  if (construct instanceof CfnTable || construct instanceof CfnGlobalTable) {
+function tableResource(construct: TableConstruct): TableResource {
+  if (isTableResource(construct)) {
     return construct;
   }
   const child = construct.node.defaultChild;
-  if (child instanceof CfnTable || child instanceof CfnGlobalTable) {
+  if (isTableResource(child)) {
     return child;
   }
   throw new Error(

@@ -2,13 +2,13 @@
 // synthesized with aws-cdk-lib from npm; tablesafe runs as TABLESAFE_COMMAND says.
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
-const { mkdtempSync, readFileSync } = require('node:fs');
+const { mkdtempSync, readdirSync, readFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { test } = require('node:test');
-const { App, Stack } = require('aws-cdk-lib');
+const { App, Duration, Stack } = require('aws-cdk-lib');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
-const { INSTALL_HINT, RULE_SLUGS, suppress } = require('../lib');
+const { INSTALL_HINT, NOT_CHECKED, RULE_SLUGS, TableSafetyValidator, suppress } = require('../lib');
 const { buildApp, tablesafeCommand } = require('./app');
 
 const APP = join(__dirname, 'app.js');
@@ -45,6 +45,13 @@ test('the validator reports every unsafe table of the app and its stages, with m
   assert.match(replica.description, /^\[TS003 deletion-protection-missing\] Replica eu-west-1: /);
   assert.equal(replica.severity, 'error');
   assert.match(replica.suggestedFix, /eu-west-1/);
+  // the fix carries its TypeScript code, as `tablesafe check` prints it, and no Python
+  const bare = report.violations.find((v) => v.ruleName === 'TS003' && v.violatingConstructs[0].constructPath === 'Prod/Svc/Bare/Resource');
+  assert.equal(
+    bare.suggestedFix,
+    'Enable deletion protection on Prod/Svc/Bare in stack Prod-Svc.\nCDK TypeScript:\n' +
+      '  // Prod/Svc/Bare in stack Prod-Svc: in new dynamodb.Table(this, "Bare", { ... })\n  deletionProtection: true,',
+  );
   const orders = report.violations.find((v) => v.ruleName === 'TS001' && v.violatingConstructs[0].constructPath === 'Shop/Orders/Resource');
   assert.deepEqual(Object.keys(orders.violatingConstructs[0].cloudFormationResource), ['templatePath', 'logicalId']);
   assert.equal(orders.violatingConstructs[0].cloudFormationResource.templatePath, 'Shop.template.json');
@@ -58,14 +65,30 @@ test('synthesizing the app as a process fails with the report on stderr', () => 
   assert.match(run.stderr, /Replica eu-west-1/);
 });
 
-test('a missing tablesafe fails the synth with one line saying how to install it', () => {
+test('a missing tablesafe fails the synth with one fatal violation saying how to install it', () => {
   const directory = outdir('missing');
-  assert.throws(() => buildApp(directory, ['tablesafe-not-installed-here']).synth(), /Validation plugin 'tablesafe' failed/);
+  assert.throws(() => buildApp(directory, ['tablesafe-not-installed-here']).synth(), /tablesafe-not-installed-here was not found/);
   const report = pluginReport(directory);
   assert.equal(report.conclusion, 'failure');
-  const error = report.metadata.error;
-  assert.equal(error.split('\n').length, 1, error);
-  assert.ok(error.includes(`tablesafe-not-installed-here was not found: ${INSTALL_HINT}`), error);
+  assert.equal(report.violations.length, 1);
+  const [notChecked] = report.violations;
+  assert.equal(notChecked.ruleName, NOT_CHECKED);
+  assert.equal(notChecked.severity, 'fatal'); // no acknowledgment can silence it
+  assert.equal(notChecked.description, `tablesafe-not-installed-here was not found; ${INSTALL_HINT}`);
+  assert.equal(notChecked.violatingConstructs.length, 1); // a violation without one is not printed by the CDK CLI
+});
+
+test('the timeout is a positive duration, 120 s unless set', () => {
+  assert.throws(() => new TableSafetyValidator({ timeout: Duration.seconds(0) }), /timeout must be a positive duration/);
+  assert.doesNotThrow(() => new TableSafetyValidator({ timeout: Duration.millis(1500) }));
+});
+
+test('the package loads no aws-cdk-lib or constructs of its own: the app\'s copy is used', () => {
+  const lib = join(__dirname, '..', 'lib');
+  for (const file of readdirSync(lib).filter((name) => name.endsWith('.js'))) {
+    const required = [...readFileSync(join(lib, file), 'utf8').matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    assert.deepEqual(required.filter((name) => !name.startsWith('./') && !name.startsWith('node:')), [], file);
+  }
 });
 
 test('suppress() writes the Metadata the Python helper writes, and refuses what would be ignored', () => {
