@@ -18,7 +18,7 @@ from typing import Any
 
 from tablesafe import __version__, neutralize
 from tablesafe.model import Rule
-from tablesafe.output import EXIT_INPUT, EXIT_OK, FAIL_ON, emit_report, say, write_stdout
+from tablesafe.output import EXIT_INPUT, EXIT_OK, FAIL_ON, emit_report, say, write_or_say, write_stdout
 from tablesafe.remediation import of_rule
 from tablesafe.reports import FORMATS
 from tablesafe.reports._common import snippets
@@ -210,11 +210,9 @@ def _lock(args: argparse.Namespace) -> int:
         lock_error,
         locked_changes,
         read_lock,
-        write_lock,
     )
     from tablesafe.reports._common import plural
     from tablesafe.suppressions import reason_problem
-    from tablesafe.writes import WriteRefused
 
     if args.reason is not None and (problem := reason_problem(args.reason)):
         say(f"error: --reason: {problem}")
@@ -245,13 +243,9 @@ def _lock(args: argparse.Namespace) -> int:
             return EXIT_INPUT
         if changes:
             history.append(history_entry(args.reason, changes))
-    try:
-        written = write_lock(path, lock_document(loaded.tables, history, __version__), previous)
-    except WriteRefused as refused:
-        say(f"error: {path}: {refused}")
-        return EXIT_INPUT
-    except OSError as error:
-        say(f"error: {path}: cannot write ({error.strerror or error}): the lockfile was not changed")
+    document = (json.dumps(lock_document(loaded.tables, history, __version__), indent=2) + "\n").encode()
+    written = write_or_say(path, document, expected=previous, kept="the lockfile was not changed")
+    if written is None:
         return EXIT_INPUT
     tables = len({table.resource_key for table in loaded.tables})
     print(f"tablesafe: locked {tables} tables in {neutralize.text(written)}")

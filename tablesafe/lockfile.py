@@ -11,7 +11,6 @@ lock keeps in its history.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -69,14 +68,6 @@ def lock_document(
         "tables": lock_entries(tables),
         "history": history,
     }
-
-
-def write_lock(path: Path, document: Mapping[str, Any], expected: FileVersion | None) -> Path:
-    """Write the lockfile atomically; expected is the previous lock as read, which must not
-    have changed since (tablesafe.writes); the real path written."""
-    from tablesafe.writes import write_file
-
-    return write_file(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"), expected=expected)
 
 
 def history_entry(reason: str, changes: list[str], today: dt.date | None = None) -> dict[str, Any]:

@@ -7,9 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tablesafe import __version__, neutralize
 from tablesafe.model import CONFIG_ERROR, Report, Severity
+
+if TYPE_CHECKING:
+    from tablesafe.loader import FileVersion
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
@@ -43,19 +48,27 @@ def emit_report(
         for error in report.errors:
             say(f"{'configuration error' if error.kind == CONFIG_ERROR else 'error'}: {error}")
     if args.output:
-        from tablesafe.writes import WriteRefused, write_file
-
-        try:
-            write_file(args.output, rendered.encode("utf-8"))
-        except WriteRefused as refused:
-            say(f"error: {args.output}: {refused}")
-            return EXIT_INPUT
-        except OSError as error:
-            say(f"error: {args.output}: cannot write ({error.strerror or error}): not written")
+        if write_or_say(args.output, rendered.encode("utf-8")) is None:
             return EXIT_INPUT
     else:
         write_stdout(rendered)
     return (decide or exit_code)(report, args.fail_on)
+
+
+def write_or_say(
+    path: str | Path, data: bytes, *, expected: FileVersion | None = None, kept: str = "not written"
+) -> Path | None:
+    """Write a file of the user's through tablesafe.writes; the real path written, or None
+    after one line on stderr saying why not (and that the file is kept as it was)."""
+    from tablesafe.writes import WriteRefused, write_file
+
+    try:
+        return write_file(path, data, expected=expected)
+    except WriteRefused as refused:
+        say(f"error: {path}: {refused}")
+    except OSError as error:
+        say(f"error: {path}: cannot write ({error.strerror or error}): {kept}")
+    return None
 
 
 def write_stdout(text: str) -> None:

@@ -254,7 +254,7 @@ def test_unsafe_table_fails_the_synth_with_the_typescript_fix(
     assert (
         "   Suggested fix: Enable deletion protection on Shop/Orders.\n"
         "   CDK TypeScript:\n"
-        '     // Shop/Orders: in new dynamodb.Table(this, "Orders", { ... })\n'
+        '     // Shop/Orders: set in new dynamodb.Table(this, "Orders", { ... })\n'
         "     deletionProtection: true,\n"
         "   Acknowledge with 'tablesafe::TS003'"
     ) in output

@@ -66,7 +66,6 @@ CFN_DELETION_POLICIES = {
 }
 """CfnDeletionPolicy member -> the attribute value (cfn_options.deletion_policy and
 update_replace_policy)."""
-_POLICY_FIELDS = {"deletionPolicy": "deletion_policy", "updateReplacePolicy": "update_replace_policy"}
 NODE_METADATA = (
     "construct metadata (on the construct's node) never reaches the template, so tablesafe check "
     "does not see it either: use suppress(), or the Metadata of the table's CfnTable (its "

@@ -50,7 +50,7 @@ test('the validator reports every unsafe table of the app and its stages, with m
   assert.equal(
     bare.suggestedFix,
     'Enable deletion protection on Prod/Svc/Bare in stack Prod-Svc.\nCDK TypeScript:\n' +
-      '  // Prod/Svc/Bare in stack Prod-Svc: in new dynamodb.Table(this, "Bare", { ... })\n  deletionProtection: true,',
+      '  // Prod/Svc/Bare in stack Prod-Svc: set in new dynamodb.Table(this, "Bare", { ... })\n  deletionProtection: true,',
   );
   const orders = report.violations.find((v) => v.ruleName === 'TS001' && v.violatingConstructs[0].constructPath === 'Shop/Orders/Resource');
   assert.deepEqual(Object.keys(orders.violatingConstructs[0].cloudFormationResource), ['templatePath', 'logicalId']);
