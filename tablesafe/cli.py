@@ -243,6 +243,7 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
         "slug": rule.slug,
         "title": rule.title,
         "severity": rule.severity.value,
+        "enabled_by_default": rule.default_enabled,
         "rationale": rule.rationale,
         "remediation": {
             "summary": of_rule(rule).summary,
@@ -258,8 +259,13 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
 def _rule_text(rule: Rule) -> str:
     """One catalogue entry for people: what, why, how to fix, and the peers' controls."""
     indent = "    "
-    parts = [f"{rule.id}  {rule.slug}  [{rule.severity.value}]", f"  {rule.title}", ""]
-    for paragraph in (rule.rationale, f"fix: {of_rule(rule).summary}"):
+    opt_in = "" if rule.default_enabled else ", opt-in"
+    parts = [f"{rule.id}  {rule.slug}  [{rule.severity.value}{opt_in}]", f"  {rule.title}", ""]
+    paragraphs = [rule.rationale, f"fix: {of_rule(rule).summary}"]
+    if opt_in:
+        switch = f"rules: {{{rule.id}: {{enabled: true}}}}"
+        paragraphs.insert(1, f"opt-in: off unless .tablesafe.yaml turns it on: {switch}")
+    for paragraph in paragraphs:
         parts += [*textwrap.wrap(paragraph, 96, initial_indent="  ", subsequent_indent="  "), ""]
     parts.pop()
     for label, _, code in snippets(of_rule(rule)):

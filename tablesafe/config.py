@@ -1,5 +1,5 @@
 """The `.tablesafe.yaml` configuration: rule switches, severities, the minimum recovery
-period and exemptions.
+period, exemptions, and the restore drills' settings (`drill`: TS008's maximum age, prices).
 
 A bad entry is reported with the file and the key and then ignored, which is the
 fail-closed choice: an exemption or a disabled rule that cannot be read does not apply.
@@ -16,11 +16,14 @@ from typing import Any
 
 from tablesafe.model import CONFIG_ERROR, InputError, RuleSettings, Severity, TableDescription
 from tablesafe.rules import find_rule
+from tablesafe.scanner.drill_settings import LIST_PRICES
 from tablesafe.suppressions import parse_expiry, reason_problem
 from tablesafe.values import brief, display
 
 CONFIG_NAME = ".tablesafe.yaml"
-_TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions")
+_TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions", "drill")
+_DRILL_KEYS = ("max_age_days", "prices")
+MAX_DRILL_AGE_DAYS = 3650
 _RULE_KEYS = ("enabled", "severity")
 _MATCH_KEYS = ("stack", "logical_id", "construct_path", "table_arn")
 _EXEMPTION_KEYS = ("rules", *_MATCH_KEYS, "reason", "expires")
@@ -48,9 +51,13 @@ class Exemption:
 class Config:
     path: str | None = None
     disabled: frozenset[str] = frozenset()
+    enabled: frozenset[str] = frozenset()
+    """Rules the config turns on: what runs an opt-in rule (Rule.default_enabled False)."""
     severities: Mapping[str, Severity] = field(default_factory=dict)
     settings: RuleSettings = field(default_factory=RuleSettings)
     exemptions: tuple[Exemption, ...] = ()
+    drill_prices: Mapping[str, float] = field(default_factory=dict)
+    """`drill.prices`: list prices the drill's cost estimate uses instead of its own."""
 
 
 def find_upwards(start: Path, name: str) -> Path | None:
@@ -102,15 +109,49 @@ class _ConfigReader:
 
     def read(self, document: Mapping[str, Any]) -> tuple[Config, list[InputError]]:
         self.unknown_keys(document, _TOP_KEYS, "")
-        disabled, severities = self.rules(document.get("rules", {}))
+        enabled, disabled, severities = self.rules(document.get("rules", {}))
+        drill = document.get("drill", {})
+        if not isinstance(drill, Mapping):
+            self.problem("drill", "must be a mapping with max_age_days and/or prices")
+            drill = {}
+        self.unknown_keys(drill, _DRILL_KEYS, "drill.")
         config = Config(
             path=self.shown,
             disabled=frozenset(disabled),
+            enabled=frozenset(enabled),
             severities=severities,
-            settings=RuleSettings(min_recovery_period_days=self.min_days(document)),
+            settings=RuleSettings(
+                min_recovery_period_days=self.min_days(document),
+                drill_max_age_days=self.drill_max_age(drill),
+            ),
             exemptions=tuple(self.exemptions(document.get("exemptions", []))),
+            drill_prices=self.drill_prices(drill.get("prices", {})),
         )
         return config, self.errors
+
+    def drill_max_age(self, drill: Mapping[str, Any]) -> int:
+        default = RuleSettings().drill_max_age_days
+        value = drill.get("max_age_days", default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DRILL_AGE_DAYS:
+            allowed = f"from 1 to {MAX_DRILL_AGE_DAYS}"
+            self.problem("drill.max_age_days", f"must be a whole number {allowed}, not {brief(value)}")
+            return default
+        return value
+
+    def drill_prices(self, section: Any) -> dict[str, float]:
+        if not isinstance(section, Mapping):
+            self.problem("drill.prices", f"must be a mapping of {', '.join(LIST_PRICES)} to USD")
+            return {}
+        prices = {}
+        for name, value in section.items():
+            key = f"drill.prices.{name}"
+            if name not in LIST_PRICES:
+                self.problem(key, f"unknown price (expected one of {', '.join(LIST_PRICES)})")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+                self.problem(key, f"must be a number of USD of at least 0, not {brief(value)}")
+            else:
+                prices[str(name)] = float(value)
+        return prices
 
     def min_days(self, document: Mapping[str, Any]) -> int:
         default = RuleSettings().min_recovery_period_days
@@ -122,12 +163,14 @@ class _ConfigReader:
             return default
         return value
 
-    def rules(self, section: Any) -> tuple[set[str], dict[str, Severity]]:
+    def rules(self, section: Any) -> tuple[set[str], set[str], dict[str, Severity]]:
+        """(enabled, disabled, severities): the rules switched on and off by name."""
+        enabled: set[str] = set()
         disabled: set[str] = set()
         severities: dict[str, Severity] = {}
         if not isinstance(section, Mapping):
             self.problem("rules", "must be a mapping of rule id to {enabled, severity}")
-            return disabled, severities
+            return enabled, disabled, severities
         for name, options in section.items():
             key = f"rules.{name}"
             rule = find_rule(str(name))
@@ -138,11 +181,11 @@ class _ConfigReader:
                 self.problem(key, "must be a mapping with enabled and/or severity")
                 continue
             self.unknown_keys(options, _RULE_KEYS, f"{key}.")
-            enabled = options.get("enabled", True)
-            if not isinstance(enabled, bool):
-                self.problem(f"{key}.enabled", f"must be true or false, not {brief(enabled)}")
-            elif not enabled:
-                disabled.add(rule.id)
+            switch = options.get("enabled")
+            if "enabled" in options and not isinstance(switch, bool):
+                self.problem(f"{key}.enabled", f"must be true or false, not {brief(switch)}")
+            elif "enabled" in options:
+                (enabled if switch else disabled).add(rule.id)
             if "severity" in options:
                 try:
                     severities[rule.id] = Severity(options["severity"])
@@ -150,7 +193,7 @@ class _ConfigReader:
                     self.problem(
                         f"{key}.severity", f"must be error, warning or info, not {brief(options['severity'])}"
                     )
-        return disabled, severities
+        return enabled, disabled, severities
 
     def exemptions(self, section: Any) -> list[Exemption]:
         if not isinstance(section, list):
