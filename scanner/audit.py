@@ -208,15 +208,22 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     return tqdm(total=total, unit="table", desc="auditing", file=sys.stderr, leave=False)
 
 
-def read_table(
-    name: str, *, region: str | None, profile: str | None, endpoint_url: str | None
-) -> TableRecord:
-    """One table read exactly as the audit reads it (for `tablesafe runbook`)."""
+def resolve_region(region: str | None, profile: str | None) -> str:
+    """The one region a command about one table works in: --region, else the session's;
+    raises UsageError when there is none or it is not a region."""
     region = region or _session_region(profile)
     if region is None:
         raise discover.UsageError("no region: pass --region R, or set AWS_REGION")
     if region not in discover.known_regions():
         raise discover.UsageError(f"--region: unknown region {region}")
+    return region
+
+
+def read_table(
+    name: str, *, region: str | None, profile: str | None, endpoint_url: str | None
+) -> TableRecord:
+    """One table read exactly as the audit reads it (for `tablesafe runbook`)."""
+    region = resolve_region(region, profile)
     clients = Clients(endpoint_url=endpoint_url)
     record = TableReader(clients).read(base_account(profile, clients, region), region, name)
     if record.describe is None:

@@ -1,4 +1,5 @@
-"""`tablesafe audit` and `tablesafe runbook`: registered here so the scanner owns its options.
+"""`tablesafe audit`, `tablesafe runbook` and `tablesafe drill`: registered here so the
+scanner owns its options.
 
 This module is imported by every command line run: keep boto3 and moto imports inside
 the handlers.
@@ -15,6 +16,7 @@ from typing import Any
 
 from tablesafe.model import Report
 from tablesafe.output import say
+from tablesafe.scanner import drill_settings
 from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT
 
 EXIT_INTERRUPTED = 130
@@ -43,6 +45,43 @@ def _seconds(text: str) -> float:
         value = 0.0
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
+    return value
+
+
+def _sample_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= drill_settings.MAX_SAMPLE:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to {drill_settings.MAX_SAMPLE:,}, not {text!r}"
+        )
+    return value
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected an amount of USD of at least 0, not {text!r}")
+    return value
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(text: str) -> float:
+    """Seconds, or a number with s, m or h: 90, 30m, 6h."""
+    unit = text[-1:].lower()
+    try:
+        value = float(text[:-1] if unit in _UNITS else text) * _UNITS.get(unit, 1)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90, 30m or 6h, not {text!r}")
     return value
 
 
@@ -104,6 +143,77 @@ def register_commands(commands: Any, add_report_options: Callable[[argparse.Argu
     runbook.add_argument("--profile", metavar="P", help="AWS profile")
     runbook.add_argument("--endpoint-url", metavar="URL", help="AWS-compatible endpoint")
     runbook.set_defaults(handler=_runbook)
+    _register_drill(commands)
+
+
+def _register_drill(commands: Any) -> None:
+    drill = commands.add_parser(
+        "drill",
+        help="prove that a deployed table can be recreated: export, import (or restore) into a "
+        "scratch table, compare, clean up",
+        description="Run the table's recreation route for real into a scratch table "
+        "(tablesafe-drill-<id>), compare it with the blueprint and the export, measure each phase, "
+        "delete what it made and write the result under --output-dir. The source table is only "
+        "read and exported. Exit codes: 0 proven, 1 not recreatable as recorded, 2 usage error or "
+        "cannot start (no PITR, no bucket, over --max-cost), 3 could not finish, 130 interrupted.",
+    )
+    drill.add_argument("table", nargs="?", metavar="TABLE", help="table name")
+    drill.add_argument("--region", metavar="R", help="the table's region (default: the profile's)")
+    drill.add_argument("--profile", metavar="P", help="AWS profile")
+    drill.add_argument("--endpoint-url", metavar="URL", help="AWS-compatible endpoint")
+    drill.add_argument(
+        "--route",
+        choices=drill_settings.ROUTES,
+        help=f"default: {drill_settings.EXPORT_IMPORT} (the runbook's route), or "
+        f"{drill_settings.PITR_RESTORE} for a table with local secondary indexes",
+    )
+    drill.add_argument("--bucket", metavar="B", help="S3 bucket for the export (both routes export)")
+    drill.add_argument(
+        "--prefix",
+        metavar="P",
+        default=drill_settings.DEFAULT_PREFIX,
+        help=f"key prefix; the export goes to P/<drill id>/ (default: {drill_settings.DEFAULT_PREFIX})",
+    )
+    drill.add_argument(
+        "--sample",
+        type=_sample_size,
+        default=drill_settings.DEFAULT_SAMPLE,
+        metavar="N",
+        help=f"exported items compared with the scratch table (default: {drill_settings.DEFAULT_SAMPLE:,})",
+    )
+    drill.add_argument(
+        "--max-cost",
+        type=_usd,
+        default=drill_settings.DEFAULT_MAX_COST,
+        metavar="USD",
+        help="stop before any paid call when the estimated cost is higher "
+        f"(default: {drill_settings.DEFAULT_MAX_COST:g})",
+    )
+    drill.add_argument("--yes", action="store_true", help="drill even when the estimate exceeds --max-cost")
+    drill.add_argument(
+        "--keep", action="store_true", help="keep the export objects (default: delete them at the end)"
+    )
+    drill.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        default=drill_settings.DEFAULT_OUTPUT_DIR,
+        help="where results go: DIR/<account>/<region>/<table>/<UTC time>.json "
+        f"(default: {drill_settings.DEFAULT_OUTPUT_DIR}; tablesafe audit --drills DIR reads them)",
+    )
+    drill.add_argument(
+        "--timeout",
+        type=_duration,
+        default=drill_settings.DEFAULT_TIMEOUT,
+        metavar="DURATION",
+        help="time for export, rebuild and compare, e.g. 90, 30m, 6h (default: 6h)",
+    )
+    drill.add_argument("--config", metavar="FILE", help="configuration file (drill.prices)")
+    drill.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="instead of a drill: delete scratch tables older than a day that carry a drill tag",
+    )
+    drill.set_defaults(handler=_drill)
 
 
 def _fail(message: object) -> int:
@@ -227,3 +337,68 @@ def _runbook(args: argparse.Namespace) -> int:
         table = where(record.account, problem.region or record.region, record.name)
         _fail(f"{table}: {problem.api}: {problem.message}")
     return EXIT_PARTIAL if record.problems else 0
+
+
+def _drill(args: argparse.Namespace) -> int:
+    from tablesafe.config import load_config
+    from tablesafe.output import EXIT_INPUT, write_stdout
+
+    if args.cleanup == bool(args.table):
+        return _fail("drill: name a TABLE, or pass --cleanup (without one)")
+    output_dir = Path(args.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        return _fail(f"{output_dir} exists and is not a directory: choose another --output-dir")
+    config, config_errors = load_config(args.config, Path.cwd())
+    if config_errors:
+        for error in config_errors:
+            _fail(error)
+        return EXIT_INPUT
+    try:
+        from tablesafe.scanner import drill
+        from tablesafe.scanner.drill_results import summary_text, write_result
+    except ModuleNotFoundError as error:
+        return _missing_extra(error, "aws")
+    try:
+        aws = drill.connect(args.region, args.profile, args.endpoint_url, args.timeout)
+        if args.cleanup:
+            lines, problems = drill.cleanup_leftovers(aws)
+            write_stdout("\n".join(lines) or "no scratch tables of drills")
+            for problem in problems:
+                _fail(problem)
+            return EXIT_PARTIAL if problems else 0
+        options = drill.DrillOptions(
+            table=args.table,
+            route=args.route,
+            bucket=args.bucket,
+            prefix=args.prefix,
+            sample=args.sample,
+            max_cost=args.max_cost,
+            yes=args.yes,
+            keep=args.keep,
+            timeout=args.timeout,
+        )
+        plan = drill.prepare(options, aws, config)
+    except drill.DrillProblem as problem:
+        say(f"error: {problem}")
+        return problem.exit_code
+    leftovers = drill.leftover_tables(aws)
+    if leftovers:
+        shown = ", ".join(leftovers[:5]) + (f" and {len(leftovers) - 5} more" if len(leftovers) > 5 else "")
+        say(
+            f"warning: {len(leftovers)} scratch tables of earlier drills remain ({shown}); "
+            "tablesafe drill --cleanup deletes those older than a day"
+        )
+    say(
+        f"drill {plan.drill_id}: {plan.table} by {plan.route}, estimated USD {plan.estimate_usd:.2f}, "
+        f"scratch table {plan.scratch}"
+    )
+    result = drill.drill(aws, plan, lambda message: say(f"drill {plan.drill_id}: {message}"))
+    try:
+        path: str | None = str(write_result(output_dir, result))
+    except OSError as error:
+        path = None
+        _fail(f"{output_dir}: cannot write the drill's result: {error.strerror or error}")
+    write_stdout(summary_text(result, path))
+    for leftover in result["leftovers"]:
+        say(f"error: left behind: {leftover}")
+    return result["exit_code"] if path else EXIT_INPUT

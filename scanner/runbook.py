@@ -367,7 +367,7 @@ def _bash(*lines: str) -> str:
     return _fence("bash", "\n".join(lines))
 
 
-def _import_parameters(bp: Mapping[str, Any]) -> dict[str, Any]:
+def import_parameters(bp: Mapping[str, Any]) -> dict[str, Any]:
     """ImportTable's TableCreationParameters: what an import can set, and only that.
 
     AttributeDefinitions are limited to the attributes the table and GSI keys use: an LSI
@@ -681,7 +681,7 @@ def _step_new_table(bp: Mapping[str, Any]) -> list[str]:
             "(the key `alias/aws/dynamodb`), use `TableEncryption.AWS_MANAGED` without `encryption_key`.",
         ]
     lines += ["", *_code_blocks(code)]
-    params = json.dumps(_import_parameters(bp), indent=2)
+    params = json.dumps(import_parameters(bp), indent=2)
     lines += [
         "",
         "**Rehearse the import without CloudFormation** (optional; delete the rehearsal table before the",
