@@ -130,6 +130,12 @@ def register_commands(commands: Any, add_report_options: Callable[[argparse.Argu
     audit.add_argument(
         "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
     )
+    audit.add_argument(
+        "--drills",
+        metavar="DIR",
+        help="restore-drill results to read (tablesafe drill --output-dir): each table's last drill "
+        "in the report, summary.json and runbooks, and what TS008 judges",
+    )
     add_report_options(audit)
     audit.set_defaults(handler=_audit)
 
@@ -267,6 +273,9 @@ def _audit(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as error:
         return _missing_extra(error, "demo" if args.demo else "aws")
     output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
+    drills = Path(args.drills) if args.drills else None
+    if drills is not None and not drills.is_dir():
+        return _fail(f"--drills: {drills} is not a directory of drill results (tablesafe drill --output-dir)")
     try:
         check_output_dir(output_dir)  # before the audit, not after an hour of reading
         options = AuditOptions(
@@ -292,15 +301,22 @@ def _audit(args: argparse.Namespace) -> int:
                     concurrency=args.concurrency,
                     table_timeout=args.table_timeout,
                 )
-                result = run_audit(options, config)
+                result = run_audit(options, config, drills=drills)
         else:
-            result = run_audit(options, config)
+            result = run_audit(options, config, drills=drills)
     except (UsageError, StartError, OutputDirError) as error:
         return _fail(error)
     replacing = is_run(output_dir)
     try:
         previous = find_previous_run(output_dir.parent, output_dir)
-        write_run(output_dir, result.report, result.records, tool_version=__version__, previous=previous)
+        write_run(
+            output_dir,
+            result.report,
+            result.records,
+            tool_version=__version__,
+            previous=previous,
+            drills=result.drills,
+        )
     except OutputDirError as error:
         return _fail(error)
     except OSError as error:

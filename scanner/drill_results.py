@@ -16,11 +16,12 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tablesafe.model import InputError
 from tablesafe.neutralize import text
 
 from .blueprint import path_part, table_file_stem
@@ -124,7 +125,7 @@ def proven_line(result: Mapping[str, Any]) -> str:
     parts = [
         f"last proven: {_started(result).date().isoformat()}",
         duration(result.get("recovery_seconds")),
-        f"{items:,} items" if isinstance(items, int) else "items not counted",
+        f"{items:,} item{'s' * (items != 1)}" if isinstance(items, int) else "items not counted",
         f"{sampled:,} sampled equal" if isinstance(sampled, int) else "no sample",
     ]
     return ", ".join(parts)
@@ -162,32 +163,36 @@ def _read(path: Path, name: str) -> Mapping[str, Any]:
     return _checked(json.loads(raw.decode("utf-8")), name)
 
 
-def read_history(root: Path, account: str, region: str, name: str) -> tuple[DrillHistory | None, list[str]]:
-    """The table's drill history under root (None when it has no result), and one line per
+def read_history(
+    root: Path, account: str, region: str, name: str
+) -> tuple[DrillHistory | None, list[InputError]]:
+    """The table's drill history under root (None when it has no result), and an error per
     result file that could not be read (naming the file). Results are read newest first until
     a proven one is found, at most MAX_RESULTS_READ of them."""
     folder = table_dir(root, account, region, name)
-    problems: list[str] = []
+    problems: list[InputError] = []
     try:
         with os.scandir(folder) as entries:
             names = []
             for index, entry in enumerate(entries):
                 if index >= MAX_LISTED:
-                    problems.append(f"{folder}: more than {MAX_LISTED:,} entries; the others were not read")
+                    problems.append(
+                        InputError(str(folder), f"more than {MAX_LISTED:,} entries; the others were not read")
+                    )
                     break
                 if RESULT_NAME.match(entry.name):
                     names.append(entry.name)
     except FileNotFoundError:
         return None, []
     except OSError as error:
-        return None, [f"{folder}: cannot be read: {error.strerror or error}"]
+        return None, [InputError(str(folder), f"cannot be read: {error.strerror or error}")]
     last: tuple[Mapping[str, Any], str] | None = None
     for file_name in sorted(names, reverse=True)[:MAX_RESULTS_READ]:
         path = folder / file_name
         try:
             result = _read(path, name)
         except (OSError, ValueError, UnicodeDecodeError) as error:
-            problems.append(f"{path}: not a readable drill result: {text(error)}")
+            problems.append(InputError(str(path), f"not a readable drill result: {text(error)}"))
             continue
         shown = path.relative_to(root).as_posix()
         last = last or (result, shown)
@@ -268,3 +273,29 @@ def summary_text(result: Mapping[str, Any], path: str | None = None) -> str:
     if path:
         lines.append(f"  result          {text(path)}")
     return "\n".join(lines)
+
+
+def drill_view(history: DrillHistory | None) -> dict[str, Any]:
+    """A table's drill history as the blueprint, summary.json and the report show it."""
+    if history is None:
+        return {"last": None, "last_proven": None, "line": "never drilled"}
+    return history.view()
+
+
+TableKey = tuple[str, str, str]
+"""(account, region, table name)."""
+
+
+def read_drills(
+    root: Path, tables: Iterable[TableKey]
+) -> tuple[dict[TableKey, DrillHistory], list[InputError]]:
+    """The drill history of every table that has one under root, and an InputError per result
+    file that could not be read (the audit reports it and goes on)."""
+    histories: dict[TableKey, DrillHistory] = {}
+    errors: list[InputError] = []
+    for key in tables:
+        history, problems = read_history(root, *key)
+        if history is not None:
+            histories[key] = history
+        errors += problems
+    return histories, errors

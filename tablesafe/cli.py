@@ -25,12 +25,15 @@ from tablesafe.reports._common import snippets
 
 EXIT_CODES_HEADING = "exit codes:"
 EXIT_CODES = f"""{EXIT_CODES_HEADING}
-  0    done; no unsuppressed finding at or above --fail-on (default: error)
-  1    findings at or above --fail-on (lint --fix: findings remain; lint --diff: a diff)
+  0    done; no unsuppressed finding at or above --fail-on (default: error);
+       drill: the table is proven recreatable
+  1    findings at or above --fail-on (lint --fix: findings remain; lint --diff: a diff;
+       drill: not recreatable as recorded, the difference named)
   2    usage error, or an input that could not be read or a file that could not be
-       written (one line each on stderr; the other inputs are still reported)
-  3    audit, runbook: partial, some reads failed (wins over 1)
-  130  interrupted; nothing half-written is left in place"""
+       written (one line each on stderr; the other inputs are still reported);
+       drill: cannot start (no PITR, no bucket, over --max-cost)
+  3    audit, runbook: partial, some reads failed (wins over 1); drill: could not finish
+  130  interrupted; nothing half-written is left in place (drill: its scratch table deleted)"""
 """The README's exit-code table, for `tablesafe --help`."""
 
 
