@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,61 +29,50 @@ _EXTRA_MODULES = frozenset({"boto3", "botocore", "tqdm", "moto"})
 _DEMO_EXCLUSIVE = ("profile", "endpoint_url", "role_name", "accounts", "organization")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
-    return value
+def _bounded(
+    kind: type[int] | type[float], minimum: float, maximum: float, *, above: bool, expected: str
+) -> Any:
+    """An argparse type: a finite number of kind from minimum (excluded when above) to maximum."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if (
+            value is None
+            or not math.isfinite(value)
+            or not minimum <= value <= maximum
+            or (above and value == minimum)
+        ):
+            raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
-    return value
-
-
-def _sample_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= drill_settings.MAX_SAMPLE:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number from 0 to {drill_settings.MAX_SAMPLE:,}, not {text!r}"
-        )
-    return value
-
-
-def _usd(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected an amount of USD of at least 0, not {text!r}")
-    return value
-
-
+INFINITY = float("inf")
+_positive = _bounded(int, 1, INFINITY, above=False, expected="a whole number of at least 1")
+_seconds = _bounded(float, 0, INFINITY, above=True, expected="a number of seconds above 0")
+_sample_size = _bounded(
+    int,
+    0,
+    drill_settings.MAX_SAMPLE,
+    above=False,
+    expected=f"a whole number from 0 to {drill_settings.MAX_SAMPLE:,}",
+)
+_usd = _bounded(float, 0, INFINITY, above=False, expected="an amount of USD of at least 0")
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 def _duration(text: str) -> float:
     """Seconds, or a number with s, m or h: 90, 30m, 6h."""
     unit = text[-1:].lower()
+    number = text[:-1] if unit in _UNITS else text
     try:
-        value = float(text[:-1] if unit in _UNITS else text) * _UNITS.get(unit, 1)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a duration such as 90, 30m or 6h, not {text!r}")
-    return value
+        return _seconds(number) * _UNITS.get(unit, 1)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90, 30m or 6h, not {text!r}") from None
 
 
 def register_commands(commands: Any, add_report_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -248,7 +238,6 @@ def default_output_dir(now: dt.datetime | None = None) -> Path:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from tablesafe import __version__
     from tablesafe.config import load_config
     from tablesafe.output import EXIT_INPUT, emit_report
 
@@ -268,7 +257,7 @@ def _audit(args: argparse.Namespace) -> int:
             check_output_dir,
             find_previous_run,
             is_run,
-            write_run,
+            write_audit,
         )
     except ModuleNotFoundError as error:
         return _missing_extra(error, "demo" if args.demo else "aws")
@@ -309,14 +298,7 @@ def _audit(args: argparse.Namespace) -> int:
     replacing = is_run(output_dir)
     try:
         previous = find_previous_run(output_dir.parent, output_dir)
-        write_run(
-            output_dir,
-            result.report,
-            result.records,
-            tool_version=__version__,
-            previous=previous,
-            drills=result.drills,
-        )
+        write_audit(output_dir, result, previous=previous)
     except OutputDirError as error:
         return _fail(error)
     except OSError as error:

@@ -55,6 +55,7 @@ from .aws import (
     deadline,
     error_code,
     error_text,
+    list_objects,
     one_line,
     pages,
 )
@@ -98,8 +99,6 @@ MAX_LINE = 4 << 20
 """Bytes of one line of an export's data file: an item holds at most 400 KB, in DynamoDB JSON
 with base64 for binary values."""
 MAX_MANIFEST = 64 << 20
-MAX_LIST_PAGES = 10_000
-"""ListObjectsV2 pages of 1,000 keys under the drill's own prefix."""
 BATCH_KEYS = 100
 BATCH_ROUNDS = 8
 SCAN_SEGMENTS = 8
@@ -481,7 +480,7 @@ def data_files(aws: DrillAws, plan: DrillPlan, result: DrillResult) -> list[tupl
     else:
         folders = [
             entry["Prefix"]
-            for page in _list(s3, plan.bucket, own + "AWSDynamoDB/", delimiter="/")
+            for page in list_objects(s3, plan.bucket, own + "AWSDynamoDB/", Delimiter="/")
             for entry in page.get("CommonPrefixes", [])
         ]
         if len(folders) != 1:
@@ -490,7 +489,7 @@ def data_files(aws: DrillAws, plan: DrillPlan, result: DrillResult) -> list[tupl
             )
         files = [
             (entry["Key"], None)
-            for page in _list(s3, plan.bucket, folders[0] + "data/")
+            for page in list_objects(s3, plan.bucket, folders[0] + "data/")
             for entry in page.get("Contents", [])
         ]
     if not files and result.exported:
@@ -501,19 +500,6 @@ def data_files(aws: DrillAws, plan: DrillPlan, result: DrillResult) -> list[tupl
     result.data_folder = next(iter(folders), own)
     result.data_files = len(files)
     return files
-
-
-def _list(s3: Any, bucket: str, prefix: str, delimiter: str | None = None) -> Iterator[Mapping[str, Any]]:
-    extra = {"Delimiter": delimiter} if delimiter else {}
-    return pages(
-        s3.list_objects_v2,
-        token_in="ContinuationToken",
-        token_out="NextContinuationToken",
-        max_pages=MAX_LIST_PAGES,
-        Bucket=bucket,
-        Prefix=prefix,
-        **extra,
-    )
 
 
 def _get(s3: Any, bucket: str, key: str, limit: int) -> bytes:
@@ -881,7 +867,7 @@ def remove_export(aws: DrillAws, plan: DrillPlan) -> None:
     """Delete every object under the drill's own prefix (the export, the scheduled drill's sample)."""
     s3 = aws.client("s3")
     own = plan.prefix + "/"
-    for page in _list(s3, plan.bucket, own):
+    for page in list_objects(s3, plan.bucket, own):
         keys = [
             entry["Key"] for entry in page.get("Contents", []) if str(entry.get("Key", "")).startswith(own)
         ]

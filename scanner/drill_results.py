@@ -137,8 +137,10 @@ def _checked(data: Any, name: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping) or data.get("tool") != "tablesafe" or "drill_id" not in data:
         raise ValueError("not a tablesafe drill result")
     table = data.get("table")
-    if not isinstance(table, Mapping) or table.get("name") != name:
-        raise ValueError(f"a result of another table ({text(repr(table)[:80])})")
+    if not isinstance(table, Mapping):
+        raise ValueError("it names no table")
+    if table.get("name") != name:
+        raise ValueError(f"a result of another table, {text(repr(table.get('name'))[:80])}")
     if data.get("verdict") not in VERDICT_EXIT:
         raise ValueError(f"unknown verdict {text(repr(data.get('verdict'))[:40])}")
     if not isinstance(data.get("started_at"), str):

@@ -20,8 +20,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tablesafe import __version__
 from tablesafe.model import Finding, Report, Unknown
 from tablesafe.neutralize import text
 from tablesafe.reports import render
@@ -36,6 +37,9 @@ from .html_report import REPORT_PAGE, findings_by_record, render_html, render_ru
 from .live import describe_record, where
 from .records import TableRecord
 from .runbook import render_runbook
+
+if TYPE_CHECKING:
+    from .audit import AuditResult
 
 SUMMARY_FILE = "summary.json"
 PROTECTIONS = ("pitr", "deletion_protection", "retain")
@@ -319,6 +323,18 @@ def write_run(
     _remove(old)
     summary.output_dir = output_dir
     return summary
+
+
+def write_audit(output_dir: Path, result: AuditResult, *, previous: Path | None) -> RunSummary:
+    """write_run for one audit's result, by this version of tablesafe."""
+    return write_run(
+        output_dir,
+        result.report,
+        result.records,
+        tool_version=__version__,
+        previous=previous,
+        drills=result.drills,
+    )
 
 
 def _write_files(

@@ -62,7 +62,6 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from tablesafe import __version__
 from tablesafe.config import MAX_DRILL_AGE_DAYS, Config
 from tablesafe.model import InputError, RuleSettings
 from tablesafe.rules.ts008_recreation_unproven import RULE as TS008
@@ -76,7 +75,7 @@ from tablesafe.scanner.audit import (
     resolve_scope,
     run_audit,
 )
-from tablesafe.scanner.aws import error_text, pages
+from tablesafe.scanner.aws import error_text, list_objects, pages
 from tablesafe.scanner.cli import default_output_dir
 from tablesafe.scanner.drill_results import (
     DRILLS_PREFIX,
@@ -85,7 +84,7 @@ from tablesafe.scanner.drill_results import (
     PROVEN,
     RESULT_NAME,
 )
-from tablesafe.scanner.history import RUN_NAME, SUMMARY_FILE, RunSummary, previous_runs, write_run
+from tablesafe.scanner.history import RUN_NAME, SUMMARY_FILE, RunSummary, previous_runs, write_audit
 from tablesafe.scanner.records import TableRecord, record_from_json, record_to_json
 
 DEFAULT_PREFIX = "tablesafe-audit/"
@@ -103,8 +102,7 @@ WRITE_RESERVE_SECONDS = 90.0
 """Time kept back from reading for writing and uploading the run (about 3 ms a table plus
 the uploads): reading stops this long before the invocation's end."""
 MAX_LIST_PAGES = 1000
-"""S3 ListObjectsV2 pages of 1,000 run prefixes (a daily schedule for 2,700 years), or of
-1,000 drill results."""
+"""S3 ListObjectsV2 pages of 1,000 run prefixes: a daily schedule for 2,700 years."""
 _SAFE_PART = re.compile(r"^(?!\.\.?\Z)[A-Za-z0-9_.~-]+\Z", re.ASCII)
 """An account, region or table file stem as a drill writes it (never '.' or '..')."""
 
@@ -188,15 +186,7 @@ def download_drills(s3: Any, bucket: str, into: Path) -> Path:
     results, down to its latest proven one (at most MAX_RESULTS_READ). A key whose folders are
     not the names a drill writes (a path that could leave into) is passed over."""
     folders: dict[str, list[str]] = defaultdict(list)
-    listing = pages(
-        s3.list_objects_v2,
-        token_in="ContinuationToken",
-        token_out="NextContinuationToken",
-        max_pages=MAX_LIST_PAGES,
-        Bucket=bucket,
-        Prefix=DRILLS_PREFIX,
-    )
-    for page in listing:
+    for page in list_objects(s3, bucket, DRILLS_PREFIX):
         for entry in page.get("Contents", []):
             folder, _, name = str(entry.get("Key", "")).removeprefix(DRILLS_PREFIX).rpartition("/")
             parts = folder.split("/")
@@ -402,14 +392,7 @@ def publish_run(settings: Settings, run_id: str, result: AuditResult) -> dict[st
     with tempfile.TemporaryDirectory(prefix="tablesafe-") as tmp:
         previous = _download_previous_summary(s3, settings, run_id, Path(tmp) / "previous")
         output_dir = Path(tmp) / "run" / run_id
-        summary = write_run(
-            output_dir,
-            result.report,
-            result.records,
-            tool_version=__version__,
-            previous=previous,
-            drills=result.drills,
-        )
+        summary = write_audit(output_dir, result, previous=previous)
         _upload_dir(s3, settings.bucket, run_prefix, output_dir, settings.options.concurrency)
     run_uri = f"s3://{settings.bucket}/{run_prefix}"
     counts = summary.counts
