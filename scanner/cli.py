@@ -386,9 +386,9 @@ def _drill(args: argparse.Namespace) -> int:
             f"warning: {len(leftovers)} scratch tables of earlier drills remain ({shown}); "
             "tablesafe drill --cleanup deletes those older than a day"
         )
+    cost = drill_settings.usd(plan.estimate_usd)
     say(
-        f"drill {plan.drill_id}: {plan.table} by {plan.route}, estimated USD {plan.estimate_usd:.2f}, "
-        f"scratch table {plan.scratch}"
+        f"drill {plan.drill_id}: {plan.table} by {plan.route}, estimated {cost}, scratch table {plan.scratch}"
     )
     result = drill.drill(aws, plan, lambda message: say(f"drill {plan.drill_id}: {message}"))
     try:

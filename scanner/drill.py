@@ -79,6 +79,7 @@ from .drill_settings import (
     PITR_RESTORE,
     estimate,
     prices,
+    usd,
 )
 from .records import TableRecord, json_value
 from .runbook import import_parameters
@@ -347,8 +348,8 @@ def prepare(
     cost = estimate(size or 0, route, options.sample, used)
     if cost > options.max_cost and not options.yes:
         raise CannotStart(
-            f"the drill of {name} would cost about USD {cost:.2f} ({(size or 0) / 2**30:.1f} GB by {route}), "
-            f"more than --max-cost {options.max_cost:.2f}: raise --max-cost or pass --yes"
+            f"the drill of {name} would cost about {usd(cost)} ({(size or 0) / 2**30:.1f} GB by {route}), "
+            f"more than the maximum of {usd(options.max_cost)} (--max-cost): raise it, or pass --yes"
         )
     latest = pitr.get("LatestRestorableDateTime")
     drill_id = drill_id or secrets.token_hex(6)
@@ -959,7 +960,8 @@ def conclude(result: DrillResult, error: BaseException | None) -> None:
         result.problem = f"the {result.phase} could not finish: {error_text(error)}"
     elif result.difference_count:
         result.verdict = NOT_RECREATABLE
-        result.problem = f"{result.difference_count} differences: {result.differences[0]['detail']}"
+        count = result.difference_count
+        result.problem = f"{count} difference{'s' * (count != 1)}: {result.differences[0]['detail']}"
     else:
         result.verdict = PROVEN
 

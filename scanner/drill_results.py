@@ -18,13 +18,14 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tablesafe.model import InputError
 from tablesafe.neutralize import text
 
 from .blueprint import path_part, table_file_stem
+from .drill_settings import usd
 
 RESULT_VERSION = 1
 PROVEN, NOT_RECREATABLE, UNFINISHED, INTERRUPTED = "proven", "not-recreatable", "unfinished", "interrupted"
@@ -47,13 +48,22 @@ def table_dir(root: Path, account: str, region: str, name: str) -> Path:
     return root / path_part(account) / path_part(region) / table_file_stem(name)
 
 
-def write_result(root: Path, result: Mapping[str, Any]) -> Path:
-    """Write result where the audit finds it (named by its start time), atomically; returns the path."""
+def result_name(result: Mapping[str, Any]) -> str:
+    """``<account>/<region>/<table file stem>/<UTC start time>.json``: where a result goes
+    under its root (a folder, or the bucket's drills/ prefix)."""
     table = result["table"]
     started = dt.datetime.fromisoformat(result["started_at"])
-    folder = table_dir(root, table["account"], table["region"], table["name"])
+    folder = PurePosixPath(
+        path_part(table["account"]), path_part(table["region"]), table_file_stem(table["name"])
+    )
+    return f"{folder}/{started.strftime(STAMP_FORMAT)}.json"
+
+
+def write_result(root: Path, result: Mapping[str, Any]) -> Path:
+    """Write result where the audit finds it (named by its start time), atomically; returns the path."""
+    path = root / result_name(result)
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{started.strftime(STAMP_FORMAT)}.json"
     descriptor, temporary = tempfile.mkstemp(prefix=".drill-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
@@ -264,7 +274,7 @@ def summary_text(result: Mapping[str, Any], path: str | None = None) -> str:
         total = duration(result["total_seconds"])
         lines.append(f"  recovery time   {duration(recovery)}; the whole drill took {total}")
     cost = result["cost"]
-    lines.append(f"  cost            about USD {cost['estimate_usd']:.2f} at list prices (estimate)")
+    lines.append(f"  cost            about {usd(cost['estimate_usd'])} at list prices (estimate)")
     scratch = result["scratch_table"]
     if scratch["created"]:
         state = "deleted" if scratch["deleted"] else "NOT deleted"

@@ -57,3 +57,8 @@ def estimate(size_bytes: int, route: str, sample: int, used: Mapping[str, float]
         cost += gb * used["restore_per_gb"]
         reads += gb * READ_UNITS_PER_GB_SCANNED
     return cost + reads / 1e6 * used["read_request_per_million"]
+
+
+def usd(amount: float) -> str:
+    """An amount for people: USD 12.50, and less than a cent as such."""
+    return "less than USD 0.01" if 0 < amount < 0.005 else f"USD {amount:.2f}"

@@ -368,7 +368,7 @@ def test_a_failed_or_stalled_phase_is_named_and_cleaned_up(
         ("no PITR", (), "has no point-in-time recovery: both routes export and restore from it "
          "(enable it first: tablesafe rules TS001)"),
         ("50 GB", (), "the drill of orders would cost about USD 12.50 (50.0 GB by export-import), more than "
-         "--max-cost 1.00: raise --max-cost or pass --yes"),
+         "the maximum of USD 1.00 (--max-cost): raise it, or pass --yes"),
         ("LSI", ("--route", "export-import"), "table orders has local secondary indexes (byPlaced), which an "
          "import cannot create: drill it with --route pitr-restore (its default)"),
         ("none", ("--sample", "-1"),
