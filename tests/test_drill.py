@@ -516,28 +516,6 @@ def test_cleanup_deletes_only_old_tagged_scratch_tables(
 # --- results the audit reads -----------------------------------------------------------------------
 
 
-def _result(name: str, started: dt.datetime, verdict: str = "proven", **overrides: Any) -> dict[str, Any]:
-    """A drill result file's content, as `tablesafe drill` writes it."""
-    result = {
-        "tool": "tablesafe", "version": "0", "result_version": 1, "drill_id": "0123456789ab",
-        "table": {"account": ACCOUNT, "region": HOME, "name": name, "arn": None},
-        "route": "export-import", "verdict": verdict, "exit_code": 0, "problem": None, "differences": [],
-        "difference_count": 0, "started_at": started.isoformat(), "finished_at": started.isoformat(),
-        "recovery_point": None,
-        "phases": {"export": 240.0, "import": 600.0, "restore": None, "compare": 60.0},
-        "recovery_seconds": 840.0, "total_seconds": 900.0,
-        "counts": {"exported": 120_000, "processed": 120_000, "imported": 120_000, "import_errors": 0,
-                   "restored": None},
-        "sample": {"requested": 1000, "read": 1000, "compared": 1000, "equal": 1000, "data_files": 4},
-        "size": {"table_size_bytes": 0, "export_billed_bytes": 0},
-        "cost": {"estimate_usd": 0.1, "max_cost_usd": 1.0, "approved_over_budget": False, "prices": {}},
-        "scratch_table": {"name": "tablesafe-drill-0123456789ab", "created": True, "deleted": True},
-        "export": {"bucket": BUCKET, "prefix": PREFIX, "arn": None, "kept": False, "removed": True},
-        "leftovers": [],
-    }  # fmt: skip
-    return {**result, **overrides}
-
-
 def test_the_audit_shows_each_tables_last_drill_and_ts008_judges_it(
     run_cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
 ) -> None:
@@ -545,11 +523,11 @@ def test_the_audit_shows_each_tables_last_drill_and_ts008_judges_it(
         helpers.create_table(moto_server, name)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     drills = tmp_path / "drills"
-    write_result(drills, _result("orders", now - dt.timedelta(days=2)))
-    write_result(drills, _result("ledger", now - dt.timedelta(days=10)))
-    failed = _result("ledger", now - dt.timedelta(days=1), "not-recreatable", recovery_seconds=None)
+    write_result(drills, tables.result("orders", now - dt.timedelta(days=2)))
+    write_result(drills, tables.result("ledger", now - dt.timedelta(days=10)))
+    failed = tables.result("ledger", now - dt.timedelta(days=1), "not-recreatable", recovery_seconds=None)
     write_result(drills, failed)
-    write_result(drills, _result("stale", now - dt.timedelta(days=60)))
+    write_result(drills, tables.result("stale", now - dt.timedelta(days=60)))
     damaged = drills / ACCOUNT / HOME / "fresh" / "2026-01-01T00-00-00Z.json"
     damaged.parent.mkdir(parents=True)
     damaged.write_text("{")
@@ -655,10 +633,10 @@ def test_the_sample_is_spread_over_the_data_files() -> None:
 
 def test_a_result_is_read_only_when_it_is_a_result_of_that_table(tmp_path: Path) -> None:
     now = dt.datetime(2026, 12, 7, 14, tzinfo=dt.UTC)
-    write_result(tmp_path, _result("orders", now - dt.timedelta(days=3)))
-    write_result(tmp_path, _result("orders", now - dt.timedelta(days=1), "unfinished"))
+    write_result(tmp_path, tables.result("orders", now - dt.timedelta(days=3)))
+    write_result(tmp_path, tables.result("orders", now - dt.timedelta(days=1), "unfinished"))
     folder = tmp_path / ACCOUNT / HOME / "orders"
-    (folder / "2026-12-07T13-00-00Z.json").write_text(json.dumps(_result("ledger", now)))
+    (folder / "2026-12-07T13-00-00Z.json").write_text(json.dumps(tables.result("ledger", now)))
     (folder / "2026-12-07T13-30-00Z.json").write_text("x" * (2 << 20))
     (folder / "notes.txt").write_text("not a result")
     history, problems = read_history(tmp_path, ACCOUNT, HOME, "orders")
@@ -673,7 +651,7 @@ def test_a_result_is_read_only_when_it_is_a_result_of_that_table(tmp_path: Path)
 
 def test_the_summary_neutralizes_what_came_from_aws() -> None:
     started = dt.datetime(2026, 12, 7, 14, tzinfo=dt.UTC)
-    hostile = _result(
+    hostile = tables.result(
         "orders\x1b[31m", started, "not-recreatable", problem="1 differences: item {pk: \x1b[2J}",
         differences=[{"kind": "item", "detail": "item {pk: \x1b[2J}\nline"}], difference_count=1,
     )  # fmt: skip
