@@ -100,6 +100,7 @@ MAX_LINE = 4 << 20
 """Bytes of one line of an export's data file: an item holds at most 400 KB, in DynamoDB JSON
 with base64 for binary values."""
 MAX_MANIFEST = 64 << 20
+MANIFEST_SUMMARY = "manifest-summary.json"
 BATCH_KEYS = 100
 BATCH_ROUNDS = 8
 SCAN_SEGMENTS = 8
@@ -249,7 +250,6 @@ class DrillResult:
     phase_started: dict[str, float] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     export_arn: str | None = None
-    export_manifest: str | None = None
     exported: int | None = None
     export_billed_bytes: int | None = None
     data_folder: str | None = None
@@ -438,8 +438,6 @@ def poll_export(aws: DrillAws, plan: DrillPlan, result: DrillResult) -> bool:
         raise RouteFailed(f"the export {_failure(status, export)}")
     result.exported = _count(export, "ItemCount")
     result.export_billed_bytes = _count(export, "BilledSizeBytes")
-    manifest = export.get("ExportManifest")
-    result.export_manifest = manifest if isinstance(manifest, str) else None
     result.end("export")
     return True
 
@@ -464,42 +462,56 @@ def _check_time(plan: DrillPlan, result: DrillResult) -> None:
 
 
 def data_files(aws: DrillAws, plan: DrillPlan, result: DrillResult) -> list[tuple[str, int | None]]:
-    """The export's data files (S3 key, item count when the manifest says it). From the export's
-    manifests when DescribeExport names them; else the one export folder under the drill's
-    own prefix and its data/ folder (the prefix holds nothing else, so the listing is exact).
-    Sets result.data_folder, the prefix the import reads."""
+    """The export's data files (S3 key, item count when its manifest says it); sets
+    result.data_folder, the folder the import reads. The export's folder is the one folder
+    under ``<drill prefix>/AWSDynamoDB/`` (the prefix is the drill's own: it holds this export
+    only). Its files are those manifest-summary.json and manifest-files.json name, as
+    documented; where an endpoint writes no manifests (moto), those of its data/ folder."""
     s3 = aws.client("s3")
     own = plan.prefix + "/"
-    if result.export_manifest:
-        summary = _json_object(s3, plan.bucket, result.export_manifest)
-        listing = _get(s3, plan.bucket, str(summary.get("manifestFilesS3Key", "")), MAX_MANIFEST)
-        files = []
-        for line in listing.decode("utf-8").splitlines():
-            if line.strip():
-                entry = json.loads(line)
-                files.append((str(entry["dataFileS3Key"]), _count(entry, "itemCount")))
-    else:
-        folders = [
-            entry["Prefix"]
-            for page in list_objects(s3, plan.bucket, own + "AWSDynamoDB/", Delimiter="/")
-            for entry in page.get("CommonPrefixes", [])
-        ]
-        if len(folders) != 1:
-            raise RouteFailed(
-                f"s3://{plan.bucket}/{own}AWSDynamoDB/ holds {len(folders)} export folders, not 1"
-            )
-        files = [
+    folders = [
+        entry["Prefix"]
+        for page in list_objects(s3, plan.bucket, own + "AWSDynamoDB/", Delimiter="/")
+        for entry in page.get("CommonPrefixes", [])
+    ]
+    if len(folders) != 1:
+        raise RouteFailed(f"s3://{plan.bucket}/{own}AWSDynamoDB/ holds {len(folders)} export folders, not 1")
+    try:
+        summary: Mapping[str, Any] | None = _json_object(s3, plan.bucket, folders[0] + MANIFEST_SUMMARY)
+    except botocore.exceptions.ClientError as error:
+        if error_code(error) != "NoSuchKey":
+            raise
+        summary = None
+    if summary is None:
+        files: list[tuple[str, int | None]] = [
             (entry["Key"], None)
             for page in list_objects(s3, plan.bucket, folders[0] + "data/")
             for entry in page.get("Contents", [])
         ]
+    else:
+        listing = str(summary.get("manifestFilesS3Key") or folders[0] + "manifest-files.json")
+        files = _manifest_files(_get(s3, plan.bucket, listing, MAX_MANIFEST), f"s3://{plan.bucket}/{listing}")
     if not files and result.exported:
         raise RouteFailed(f"the export of {result.exported} items has no data files")
-    folders = {key.rsplit("/", 1)[0] + "/" for key, _ in files}
-    if len(folders) > 1 or any(not key.startswith(own) for key, _ in files):
+    data_folders = {key.rsplit("/", 1)[0] + "/" for key, _ in files}
+    if len(data_folders) > 1 or any(not key.startswith(own) for key, _ in files):
         raise RouteFailed("the export's data files are not in one folder under the drill's prefix")
-    result.data_folder = next(iter(folders), own)
+    result.data_folder = next(iter(data_folders), folders[0] + "data/")
     result.data_files = len(files)
+    return files
+
+
+def _manifest_files(listing: bytes, where: str) -> list[tuple[str, int | None]]:
+    """manifest-files.json: one JSON object a line, naming a data file and its item count."""
+    files = []
+    for number, line in enumerate(listing.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            files.append((str(entry["dataFileS3Key"]), _count(entry, "itemCount")))
+        except (ValueError, KeyError, TypeError):
+            raise RouteFailed(f"{where}: line {number} names no data file") from None
     return files
 
 
@@ -513,7 +525,10 @@ def _get(s3: Any, bucket: str, key: str, limit: int) -> bytes:
 
 
 def _json_object(s3: Any, bucket: str, key: str) -> Mapping[str, Any]:
-    data = json.loads(_get(s3, bucket, key, MAX_MANIFEST))
+    try:
+        data = json.loads(_get(s3, bucket, key, MAX_MANIFEST))
+    except ValueError:
+        data = None
     if not isinstance(data, Mapping):
         raise RouteFailed(f"s3://{bucket}/{key} is not a JSON object")
     return data

@@ -288,6 +288,59 @@ def test_a_gsi_missing_from_the_scratch_table_is_named(
     assert left_behind(moto_server) == ([], [])
 
 
+def _manifests(url: str, *, parts: int, outside: bool = False) -> Any:
+    """A rewrite of the completed DescribeExport that lays the export out as AWS documents it
+    (moto writes one data file and no manifests): the data split into parts files, with
+    manifest-summary.json and manifest-files.json (listing a key outside the prefix if asked)."""
+    s3 = helpers.client(url, "s3")
+
+    def rewrite(call: Any, answer: dict[str, Any]) -> None:
+        if call.operation != "DescribeExport" or answer["ExportDescription"]["ExportStatus"] != "COMPLETED":
+            return
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX)["Contents"]
+        if any(o["Key"].endswith("manifest-summary.json") for o in listed):
+            return
+        (key,) = [o["Key"] for o in listed if "/data/" in o["Key"]]
+        folder = key.split("data/")[0]
+        lines = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).decode().splitlines()
+        s3.delete_object(Bucket=BUCKET, Key=key)
+        entries = []
+        for part in range(parts):
+            chunk = lines[part::parts]
+            data_key = f"{folder}data/part-{part}.json.gz"
+            s3.put_object(Bucket=BUCKET, Key=data_key, Body=gzip.compress("\n".join(chunk).encode()))
+            entries.append({"itemCount": len(chunk), "dataFileS3Key": data_key})
+        if outside:
+            entries[0]["dataFileS3Key"] = "elsewhere/data/part-0.json.gz"
+        files_key = f"{folder}manifest-files.json"
+        s3.put_object(Bucket=BUCKET, Key=files_key, Body="\n".join(map(json.dumps, entries)).encode())
+        summary = {"itemCount": len(lines), "manifestFilesS3Key": files_key, "outputFormat": "DYNAMODB_JSON"}
+        s3.put_object(Bucket=BUCKET, Key=f"{folder}manifest-summary.json", Body=json.dumps(summary).encode())
+
+    return rewrite
+
+
+def test_an_export_laid_out_with_manifests_is_sampled_from_every_data_file(
+    run_cli: RunCli, moto_server: str, aws: Any, tmp_path: Path
+) -> None:
+    small_table(moto_server, count=30)
+    aws.rewrites.append(_manifests(moto_server, parts=3))
+    drilled = drill(run_cli, aws, tmp_path / "drills", "orders", "--sample", "9")
+    assert drilled.process.returncode == 0, drilled.process.stdout + drilled.process.stderr
+    assert drilled.result["sample"] == {"requested": 9, "read": 9, "compared": 9, "equal": 9, "data_files": 3}
+    assert drilled.result["counts"]["imported"] == 30
+    assert left_behind(moto_server) == ([], [])
+
+    aws.reset()
+    aws.rewrites.append(_manifests(moto_server, parts=2, outside=True))
+    refused = drill(run_cli, aws, tmp_path / "refused", "orders")
+    assert refused.process.returncode == 1
+    assert (
+        refused.result["problem"] == "the export's data files are not in one folder under the drill's prefix"
+    )
+    assert left_behind(moto_server) == ([], [])
+
+
 # --- what goes wrong: one line, the right exit code, nothing left behind -----------------------
 
 
