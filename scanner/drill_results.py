@@ -274,7 +274,7 @@ def summary_text(result: Mapping[str, Any], path: str | None = None) -> str:
         total = duration(result["total_seconds"])
         lines.append(f"  recovery time   {duration(recovery)}; the whole drill took {total}")
     cost = result["cost"]
-    lines.append(f"  cost            about {usd(cost['estimate_usd'])} at list prices (estimate)")
+    lines.append(f"  cost            {usd(cost['estimate_usd'])} at list prices (an estimate)")
     scratch = result["scratch_table"]
     if scratch["created"]:
         state = "deleted" if scratch["deleted"] else "NOT deleted"
