@@ -152,6 +152,54 @@ def wildcard_resource(scope: Construct, resource: Any) -> str:
     return f"AwsSolutions-IAM5[Resource::{text(cdk.Stack.of(scope).resolve(resource))}]"
 
 
+def private_bucket(
+    scope: Construct, id: str, holds: str, *, lifecycle_rules: list[s3.LifecycleRule], versioned: bool = False
+) -> s3.Bucket:
+    """A bucket of tablesafe's own: S3-managed encryption, no public access, TLS only, kept
+    when the stack is deleted; cdk-nag's access-log finding acknowledged with what it holds."""
+    bucket = s3.Bucket(
+        scope,
+        id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        versioned=versioned,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        lifecycle_rules=lifecycle_rules,
+    )
+    acknowledge(
+        bucket,
+        {
+            "AwsSolutions-S1": f"The bucket {holds}; object access is recorded by CloudTrail data events "
+            "where an account requires it, and an access log bucket would itself be an unlogged bucket."
+        },
+    )
+    return bucket
+
+
+def function_role(scope: Construct, description: str) -> iam.Role:
+    """The role of tablesafe's functions (id Role), under the path the member role trusts."""
+    return iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        path=AUDITOR_ROLE_PATH,
+        description=description,
+    )
+
+
+def schedule_role(scope: Construct) -> iam.Role:
+    """The role EventBridge Scheduler assumes to start the job, for this account only."""
+    return iam.Role(
+        scope,
+        "SchedulerRole",
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+        ),
+    )
+
+
 def encrypted_topic(scope: Construct, id: str, display_name: str, key_description: str) -> sns.Topic:
     """An SNS topic encrypted with its own rotated KMS key (id TopicKey), TLS only."""
     key = kms.Key(scope, "TopicKey", enable_key_rotation=True, description=key_description)
@@ -274,14 +322,7 @@ class ScheduledTableAudit(Construct):
         else:
             self.functions = [function("run", reserved_concurrent_executions=1)]
             self.state_machine = None
-        scheduler_role = iam.Role(
-            self,
-            "SchedulerRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
-            ),
-        )
+        scheduler_role = schedule_role(self)
         target: scheduler.IScheduleTarget
         if self.state_machine:
             target = targets.StepFunctionsStartExecution(self.state_machine, role=scheduler_role)
@@ -306,15 +347,11 @@ class ScheduledTableAudit(Construct):
     # --- storage and notification ----------------------------------------------------------
 
     def _bucket(self) -> s3.Bucket:
-        bucket = s3.Bucket(
+        return private_bucket(
             self,
             "Reports",
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            "holds audit reports written only by the audit role",
             versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="older-runs-to-infrequent-access",
@@ -329,15 +366,6 @@ class ScheduledTableAudit(Construct):
                 )
             ],
         )
-        acknowledge(
-            bucket,
-            {
-                "AwsSolutions-S1": "The bucket holds audit reports written only by the audit role; object "
-                "access is recorded by CloudTrail data events where an account requires it, and an access "
-                "log bucket would itself be an unlogged bucket."
-            },
-        )
-        return bucket
 
     def _topic(self) -> sns.Topic:
         return encrypted_topic(
@@ -347,13 +375,7 @@ class ScheduledTableAudit(Construct):
     # --- permissions -----------------------------------------------------------------------
 
     def _role(self, organization: bool, accounts: list[str], role_name: str | None, prefix: str) -> iam.Role:
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            path=AUDITOR_ROLE_PATH,
-            description="tablesafe audit: reads DynamoDB and CloudFormation, writes its reports",
-        )
+        role = function_role(self, "tablesafe audit: reads DynamoDB and CloudFormation, writes its reports")
         partition = cdk.Aws.PARTITION
         arns = [f"arn:{partition}:iam::{account}:role/{role_name}" for account in accounts or ["*"]]
         objects = self.bucket.arn_for_objects(f"{prefix}*")

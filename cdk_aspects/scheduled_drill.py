@@ -26,6 +26,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
@@ -39,8 +40,15 @@ from tablesafe.scanner.drill_results import DRILLS_PREFIX
 from tablesafe.scanner.drill_settings import DEFAULT_MAX_COST, DEFAULT_PREFIX, DEFAULT_SAMPLE
 
 from ._audit_policy import as_list, package_policy
-from .member_role import AUDITOR_ROLE_PATH
-from .scheduled_audit import acknowledge, encrypted_topic, python_function, wildcard_resource
+from .scheduled_audit import (
+    acknowledge,
+    encrypted_topic,
+    function_role,
+    private_bucket,
+    python_function,
+    schedule_role,
+    wildcard_resource,
+)
 
 HANDLER = "tablesafe.scanner.drill_handler.step"
 DEFAULT_MAX_CONCURRENCY = 2
@@ -115,14 +123,7 @@ class ScheduledRestoreDrill(Construct):
             },
         )
         self.state_machine = self._state_machine(max_concurrency, timeout)
-        scheduler_role = iam.Role(
-            self,
-            "SchedulerRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
-            ),
-        )
+        scheduler_role = schedule_role(self)
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
@@ -134,14 +135,10 @@ class ScheduledRestoreDrill(Construct):
     # --- storage and permissions -------------------------------------------------------------
 
     def _export_bucket(self, prefix: str) -> s3.Bucket:
-        bucket = s3.Bucket(
+        return private_bucket(
             self,
             "Exports",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            "holds drill exports for hours, written by DynamoDB for the drill role and deleted by it",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="drill-exports-expire",
@@ -151,25 +148,12 @@ class ScheduledRestoreDrill(Construct):
                 )
             ],
         )
-        acknowledge(
-            bucket,
-            {
-                "AwsSolutions-S1": "The bucket holds drill exports for hours, written by DynamoDB for the "
-                "drill role and deleted by it; CloudTrail data events record object access where an "
-                "account requires it, and an access log bucket would itself be an unlogged bucket."
-            },
-        )
-        return bucket
 
     def _role(self, prefix: str) -> iam.Role:
         """The drill policy (scanner/drill-policy.json), its S3 statements on the export bucket,
         plus what the schedule needs: finding tagged tables, writing results, the topic."""
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            path=AUDITOR_ROLE_PATH,
-            description="tablesafe drill: exports tables, builds and deletes tablesafe-drill-* tables",
+        role = function_role(
+            self, "tablesafe drill: exports tables, builds and deletes tablesafe-drill-* tables"
         )
         exports = self.export_bucket.arn_for_objects(f"{prefix}/*")
         results = self.report_bucket.arn_for_objects(f"{DRILLS_PREFIX}*")
@@ -238,6 +222,18 @@ class ScheduledRestoreDrill(Construct):
             **options,
         )
 
+    def _polled(
+        self, start: sfn.TaskStateBase, wait: str, poll: sfn.TaskStateBase, done: str, then: sfn.IChainable
+    ) -> sfn.Chain:
+        """start, then Wait ($.wait seconds) and poll until the poll says $.done, then `then`."""
+        waiting = sfn.Wait(self, wait, time=sfn.WaitTime.seconds_path("$.wait"))
+        finished = sfn.Condition.boolean_equals("$.done", True)
+        return (
+            start.next(waiting)
+            .next(poll)
+            .next(sfn.Choice(self, done).when(finished, then).otherwise(waiting))
+        )
+
     def _state_machine(self, max_concurrency: int, timeout: cdk.Duration) -> sfn.StateMachine:
         """select -> Distributed Map over $.tables: start -> (wait, poll_export)* ->
         start_rebuild -> (wait, poll_rebuild)* -> compare -> finish, every step caught into finish."""
@@ -261,33 +257,17 @@ class ScheduledRestoreDrill(Construct):
             errors=["States.ALL"],
             result_path="$.cleanup_error",
         )
-        steps = {
-            step: self._invoke("".join(p.title() for p in step.split("_")), step) for step in STEPS_WITH_CATCH
-        }
+        steps = {step: self._invoke(step.title().replace("_", ""), step) for step in STEPS_WITH_CATCH}
         for task in steps.values():
             task.add_catch(finish, errors=["States.ALL"], result_path="$.error")
-        wait_export = sfn.Wait(self, "WaitForExport", time=sfn.WaitTime.seconds_path("$.wait"))
-        wait_rebuild = sfn.Wait(self, "WaitForRebuild", time=sfn.WaitTime.seconds_path("$.wait"))
-        rebuild = (
-            steps["start_rebuild"]
-            .next(wait_rebuild)
-            .next(steps["poll_rebuild"])
-            .next(
-                sfn.Choice(self, "Rebuilt")
-                .when(sfn.Condition.boolean_equals("$.done", True), steps["compare"].next(finish))
-                .otherwise(wait_rebuild)
-            )
+        rebuild = self._polled(
+            steps["start_rebuild"],
+            "WaitForRebuild",
+            steps["poll_rebuild"],
+            "Rebuilt",
+            steps["compare"].next(finish),
         )
-        drill = (
-            steps["start"]
-            .next(wait_export)
-            .next(steps["poll_export"])
-            .next(
-                sfn.Choice(self, "Exported")
-                .when(sfn.Condition.boolean_equals("$.done", True), rebuild)
-                .otherwise(wait_export)
-            )
-        )
+        drill = self._polled(steps["start"], "WaitForExport", steps["poll_export"], "Exported", rebuild)
         each_table = sfn.DistributedMap(
             self,
             "DrillEachTable",
@@ -297,9 +277,7 @@ class ScheduledRestoreDrill(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         each_table.item_processor(drill)
-        log_group = cdk.aws_logs.LogGroup(
-            self, "StateMachineLogs", retention=cdk.aws_logs.RetentionDays.THREE_MONTHS
-        )
+        log_group = logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.THREE_MONTHS)
         machine = sfn.StateMachine(
             self,
             "StateMachine",

@@ -26,7 +26,7 @@ import gzip
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -55,15 +55,11 @@ ERROR_TYPES = {"RouteFailed": drill.RouteFailed, "CannotStart": drill.CannotStar
 class DrillSettings:
     """The drill Lambda's configuration, from the environment variables the construct sets."""
 
-    export_bucket: str
-    export_prefix: str
     report_bucket: str
     tag_value: str
     topic_arn: str | None
-    max_cost: float
-    sample: int
-    timeout: float
-    keep: bool
+    options: drill.DrillOptions
+    """Every table's drill options; each drill names its table."""
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> DrillSettings:
@@ -77,16 +73,20 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> DrillSettings:
     keep = env.get("TABLESAFE_KEEP_EXPORTS", "false").strip().lower()
     if keep not in ("true", "false"):
         raise ValueError(f"TABLESAFE_KEEP_EXPORTS: expected true or false, not {keep!r}")
+    options = drill.DrillOptions(
+        table="",
+        bucket=required["TABLESAFE_DRILL_BUCKET"],
+        prefix=env.get("TABLESAFE_DRILL_PREFIX", DEFAULT_PREFIX).strip() or DEFAULT_PREFIX,
+        sample=int(_number(env, "TABLESAFE_SAMPLE", DEFAULT_SAMPLE, int)),
+        max_cost=_number(env, "TABLESAFE_MAX_COST", DEFAULT_MAX_COST, float),
+        keep=keep == "true",
+        timeout=_number(env, "TABLESAFE_DRILL_TIMEOUT", DEFAULT_TIMEOUT, float),
+    )
     return DrillSettings(
-        export_bucket=required["TABLESAFE_DRILL_BUCKET"],
-        export_prefix=env.get("TABLESAFE_DRILL_PREFIX", DEFAULT_PREFIX).strip() or DEFAULT_PREFIX,
         report_bucket=required["TABLESAFE_REPORT_BUCKET"],
         tag_value=env.get("TABLESAFE_DRILL_TAG_VALUE", "monthly").strip() or "monthly",
         topic_arn=env.get("TABLESAFE_TOPIC_ARN", "").strip() or None,
-        max_cost=_number(env, "TABLESAFE_MAX_COST", DEFAULT_MAX_COST, float),
-        sample=int(_number(env, "TABLESAFE_SAMPLE", DEFAULT_SAMPLE, int)),
-        timeout=_number(env, "TABLESAFE_DRILL_TIMEOUT", DEFAULT_TIMEOUT, float),
-        keep=keep == "true",
+        options=options,
     )
 
 
@@ -102,7 +102,7 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> fl
 
 
 def _connect(settings: DrillSettings) -> drill.DrillAws:
-    return drill.connect(None, None, None, settings.timeout)
+    return drill.connect(None, None, None, settings.options.timeout)
 
 
 def _state(plan: drill.DrillPlan, result: drill.DrillResult, *, done: bool, wait: int) -> dict[str, Any]:
@@ -163,16 +163,7 @@ def start(state: Mapping[str, Any], settings: DrillSettings) -> dict[str, Any]:
     if not isinstance(table, str) or not table:
         raise ValueError("start: expected the state to name a table")
     aws = _connect(settings)
-    options = drill.DrillOptions(
-        table=table,
-        bucket=settings.export_bucket,
-        prefix=settings.export_prefix,
-        sample=settings.sample,
-        max_cost=settings.max_cost,
-        keep=settings.keep,
-        timeout=settings.timeout,
-    )
-    plan = drill.prepare(options, aws, Config())
+    plan = drill.prepare(replace(settings.options, table=table), aws, Config())
     result = drill.DrillResult()
     drill.start_export(aws, plan, result)
     return _state(plan, result, done=False, wait=FIRST_WAIT)
