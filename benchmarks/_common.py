@@ -3,6 +3,7 @@ installed tablesafe with compiled bytecode, and printing the results table."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
@@ -211,3 +213,17 @@ def print_table(rows: list[tuple[str, str, str, str]]) -> int:
     for row in [header, *rows]:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     return 1 if any(r[3] == "FAIL" for r in rows) else 0
+
+
+def load_test_helper(file_name: str) -> ModuleType:
+    """A helper file of tests/ (aws_proxy.py, drill_helpers.py), imported by path: one copy
+    of the code the tests and the benchmarks share."""
+    spec = importlib.util.spec_from_file_location(
+        f"tablesafe_bench_{file_name.removesuffix('.py')}", REPO / "tests" / file_name
+    )
+    if spec is None or spec.loader is None:
+        raise BenchError(f"cannot load tests/{file_name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

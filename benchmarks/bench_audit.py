@@ -45,11 +45,11 @@ from typing import Any
 
 from _common import (  # benchmarks/ is sys.path[0] when run as a script
     OUT,
-    REPO,
     BenchError,
     Run,
     Series,
     fmt_series,
+    load_test_helper,
     print_table,
     run_measured,
     tablesafe_command,
@@ -512,15 +512,7 @@ def compare_with_prowler(args: argparse.Namespace, url: str, env: dict[str, str]
 
 def load_proxy() -> ModuleType:
     """tests/aws_proxy.py (stdlib only), imported by path: the one copy of the proxy."""
-    spec = importlib.util.spec_from_file_location(
-        "tablesafe_bench_aws_proxy", REPO / "tests" / "aws_proxy.py"
-    )
-    if spec is None or spec.loader is None:
-        raise BenchError("cannot load tests/aws_proxy.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_test_helper("aws_proxy.py")
 
 
 def rate_limited_run(args: argparse.Namespace, url: str, env: dict[str, str], rows: list[Row]) -> None:

@@ -1,6 +1,7 @@
 """The audit's IAM policy, read from the package (`tablesafe/scanner/audit-policy.json`, the
 CLI's policy that tests/test_audit.py proves equal to the calls of a full audit): the one
-source of the auditor role's and the member role's read permissions."""
+source of the auditor role's and the member role's read permissions. The drill's policy
+(`drill-policy.json`) is read the same way for the scheduled drill's role."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import Any
 from aws_cdk import aws_iam as iam
 
 
+def package_policy(file_name: str) -> dict[str, Any]:
+    """A policy document shipped in tablesafe.scanner (audit-policy.json, drill-policy.json)."""
+    return json.loads(importlib.resources.files("tablesafe.scanner").joinpath(file_name).read_text())
+
+
 def audit_policy() -> dict[str, Any]:
-    return json.loads(
-        importlib.resources.files("tablesafe.scanner").joinpath("audit-policy.json").read_text()
-    )
+    return package_policy("audit-policy.json")
 
 
 def as_list(value: str | list[str]) -> list[str]:

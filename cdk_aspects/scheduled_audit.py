@@ -55,6 +55,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from tablesafe.scanner.drill_results import DRILLS_PREFIX
+
 from ._audit_policy import policy_statements
 from .member_role import AUDITOR_ROLE_PATH, DEFAULT_ROLE_NAME
 
@@ -150,6 +152,90 @@ def wildcard_resource(scope: Construct, resource: Any) -> str:
     return f"AwsSolutions-IAM5[Resource::{text(cdk.Stack.of(scope).resolve(resource))}]"
 
 
+def private_bucket(
+    scope: Construct, id: str, holds: str, *, lifecycle_rules: list[s3.LifecycleRule], versioned: bool = False
+) -> s3.Bucket:
+    """A bucket of tablesafe's own: S3-managed encryption, no public access, TLS only, kept
+    when the stack is deleted; cdk-nag's access-log finding acknowledged with what it holds."""
+    bucket = s3.Bucket(
+        scope,
+        id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        versioned=versioned,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        lifecycle_rules=lifecycle_rules,
+    )
+    acknowledge(
+        bucket,
+        {
+            "AwsSolutions-S1": f"The bucket {holds}; object access is recorded by CloudTrail data events "
+            "where an account requires it, and an access log bucket would itself be an unlogged bucket."
+        },
+    )
+    return bucket
+
+
+def function_role(scope: Construct, description: str) -> iam.Role:
+    """The role of tablesafe's functions (id Role), under the path the member role trusts."""
+    return iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        path=AUDITOR_ROLE_PATH,
+        description=description,
+    )
+
+
+def schedule_role(scope: Construct) -> iam.Role:
+    """The role EventBridge Scheduler assumes to start the job, for this account only."""
+    return iam.Role(
+        scope,
+        "SchedulerRole",
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}
+        ),
+    )
+
+
+def encrypted_topic(scope: Construct, id: str, display_name: str, key_description: str) -> sns.Topic:
+    """An SNS topic encrypted with its own rotated KMS key (id TopicKey), TLS only."""
+    key = kms.Key(scope, "TopicKey", enable_key_rotation=True, description=key_description)
+    return sns.Topic(scope, id, display_name=display_name, master_key=key, enforce_ssl=True)
+
+
+def python_function(
+    scope: Construct, handler: str, role: iam.IRole, purpose: str, **options: Any
+) -> lambda_.Function:
+    """A function of the tablesafe code asset (handler: module.function) with its own log group
+    kept three months, on RUNTIME and arm64."""
+    name = "".join(part.title() for part in handler.rsplit(".", 1)[1].split("_")) + "Function"
+    log_group = logs.LogGroup(scope, f"{name}Logs", retention=logs.RetentionDays.THREE_MONTHS)
+    log_group.grant_write(role)
+    function = lambda_.Function(
+        scope,
+        name,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        code=lambda_.Code.from_asset(str(code_directory())),
+        handler=handler,
+        role=role,
+        log_group=log_group,
+        description=f"{purpose}: {handler.rsplit('.', 1)[1]}",
+        **options,
+    )
+    acknowledge(
+        function,
+        {
+            "AwsSolutions-L1": f"Pinned to {RUNTIME.name}, the newest Python the package is tested on; "
+            "the code is pure Python (boto3 from the runtime), so moving on is a one-line change."
+        },
+    )
+    return function
+
+
 class ScheduledTableAudit(Construct):
     """The live audit on a schedule: Lambda (or a Step Functions fan-out), an EventBridge
     Scheduler schedule, the report bucket, the summary topic and a read-only role.
@@ -163,6 +249,10 @@ class ScheduledTableAudit(Construct):
     A given `report_bucket` encrypted with a KMS key is granted through the key; a given
     `alarm_topic` with a customer-managed key needs `kms:GenerateDataKey`/`kms:Decrypt`
     for `self.role` in its key policy.
+
+    Each run reads the restore-drill results under ``drills/`` of the bucket (what
+    ScheduledRestoreDrill writes) and shows each table's last drill; `drill_max_age_days`
+    turns on TS008 (recreation-unproven) with that maximum age.
     """
 
     def __init__(
@@ -180,6 +270,7 @@ class ScheduledTableAudit(Construct):
         alarm_topic: sns.ITopic | None = None,
         fan_out: bool | None = None,
         memory_size: int = 1024,
+        drill_max_age_days: int | None = None,
         timeout: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -217,9 +308,10 @@ class ScheduledTableAudit(Construct):
             environment["TABLESAFE_ORGANIZATION"] = "true"
         if role_name:
             environment["TABLESAFE_ROLE_NAME"] = role_name
+        if drill_max_age_days is not None:
+            environment["TABLESAFE_DRILL_MAX_AGE_DAYS"] = str(drill_max_age_days)
         function = functools.partial(
             self._function,
-            code=lambda_.Code.from_asset(str(code_directory())),
             environment=environment,
             memory_size=memory_size,
             timeout=timeout or cdk.Duration.minutes(15),
@@ -230,14 +322,7 @@ class ScheduledTableAudit(Construct):
         else:
             self.functions = [function("run", reserved_concurrent_executions=1)]
             self.state_machine = None
-        scheduler_role = iam.Role(
-            self,
-            "SchedulerRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
-            ),
-        )
+        scheduler_role = schedule_role(self)
         target: scheduler.IScheduleTarget
         if self.state_machine:
             target = targets.StepFunctionsStartExecution(self.state_machine, role=scheduler_role)
@@ -262,15 +347,11 @@ class ScheduledTableAudit(Construct):
     # --- storage and notification ----------------------------------------------------------
 
     def _bucket(self) -> s3.Bucket:
-        bucket = s3.Bucket(
+        return private_bucket(
             self,
             "Reports",
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            "holds audit reports written only by the audit role",
             versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="older-runs-to-infrequent-access",
@@ -285,38 +366,20 @@ class ScheduledTableAudit(Construct):
                 )
             ],
         )
-        acknowledge(
-            bucket,
-            {
-                "AwsSolutions-S1": "The bucket holds audit reports written only by the audit role; object "
-                "access is recorded by CloudTrail data events where an account requires it, and an access "
-                "log bucket would itself be an unlogged bucket."
-            },
-        )
-        return bucket
 
     def _topic(self) -> sns.Topic:
-        key = kms.Key(
-            self,
-            "TopicKey",
-            enable_key_rotation=True,
-            description="Encrypts the tablesafe audit summary topic",
+        return encrypted_topic(
+            self, "Summary", "tablesafe audit", "Encrypts the tablesafe audit summary topic"
         )
-        return sns.Topic(self, "Summary", display_name="tablesafe audit", master_key=key, enforce_ssl=True)
 
     # --- permissions -----------------------------------------------------------------------
 
     def _role(self, organization: bool, accounts: list[str], role_name: str | None, prefix: str) -> iam.Role:
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            path=AUDITOR_ROLE_PATH,
-            description="tablesafe audit: reads DynamoDB and CloudFormation, writes its reports",
-        )
+        role = function_role(self, "tablesafe audit: reads DynamoDB and CloudFormation, writes its reports")
         partition = cdk.Aws.PARTITION
         arns = [f"arn:{partition}:iam::{account}:role/{role_name}" for account in accounts or ["*"]]
         objects = self.bucket.arn_for_objects(f"{prefix}*")
+        drill_results = self.bucket.arn_for_objects(f"{DRILLS_PREFIX}*")
         statements = policy_statements(
             without=() if organization else ("organizations",), assume_role_arns=arns if role_name else ()
         )
@@ -331,6 +394,7 @@ class ScheduledTableAudit(Construct):
                 actions=["s3:GetObject", "s3:PutObject"],
                 resources=[objects],
             ),
+            iam.PolicyStatement(sid="ReadDrillResults", actions=["s3:GetObject"], resources=[drill_results]),
             iam.PolicyStatement(
                 sid="PublishSummary", actions=["sns:Publish"], resources=[self.topic.topic_arn]
             ),
@@ -354,6 +418,8 @@ class ScheduledTableAudit(Construct):
             "resource, and the tables and stacks are discovered at run time.",
             wildcard_resource(self, objects): "The audit writes one object per table and run under its "
             "own prefix; the keys are not known before the run.",
+            wildcard_resource(self, drill_results): "The audit reads the restore-drill results under "
+            "drills/ (ScheduledRestoreDrill writes one per drill); the keys name the tables.",
         }
         if role_name and not accounts:
             reasons[wildcard_resource(self, arns[0])] = (
@@ -366,28 +432,7 @@ class ScheduledTableAudit(Construct):
     # --- compute ---------------------------------------------------------------------------
 
     def _function(self, handler: str, **options: Any) -> lambda_.Function:
-        name = "".join(part.title() for part in handler.split("_")) + "Function"
-        log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.THREE_MONTHS)
-        log_group.grant_write(self.role)
-        function = lambda_.Function(
-            self,
-            name,
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=f"{HANDLER_MODULE}.{handler}",
-            role=self.role,
-            log_group=log_group,
-            description=f"tablesafe audit: {handler}",
-            **options,
-        )
-        acknowledge(
-            function,
-            {
-                "AwsSolutions-L1": f"Pinned to {RUNTIME.name}, the newest Python the package is tested on; "
-                "the code is pure Python (boto3 from the runtime), so moving on is a one-line change."
-            },
-        )
-        return function
+        return python_function(self, f"{HANDLER_MODULE}.{handler}", self.role, "tablesafe audit", **options)
 
     def _state_machine(
         self, plan: lambda_.Function, audit_item: lambda_.Function, merge: lambda_.Function

@@ -11,6 +11,7 @@ from tablesafe.rules import (
     ts005_table_v2_swap,
     ts006_table_replacement,
     ts007_pitr_recovery_period_short,
+    ts008_recreation_unproven,
 )
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -21,6 +22,7 @@ ALL_RULES: tuple[Rule, ...] = (
     ts005_table_v2_swap.RULE,
     ts006_table_replacement.RULE,
     ts007_pitr_recovery_period_short.RULE,
+    ts008_recreation_unproven.RULE,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
 RULE_IDS: frozenset[str] = frozenset(RULES_BY_ID)

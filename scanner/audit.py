@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,6 +31,7 @@ from tablesafe.scanner.aws import (
     session_region,
 )
 from tablesafe.scanner.collect import NOT_FOUND, OUT_OF_TIME, TableReader
+from tablesafe.scanner.drill_results import DrillHistory, TableKey, read_drills
 from tablesafe.scanner.live import describe_records
 from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT, TableRecord
 
@@ -55,6 +57,8 @@ class AuditOptions:
 class AuditResult:
     records: list[TableRecord]
     report: Report
+    drills: dict[TableKey, DrillHistory] | None = None
+    """Each drilled table's drill history; None when the audit read no drill results."""
 
 
 def _session_region(profile: str | None) -> str | None:
@@ -135,19 +139,34 @@ def read_regions(
     return records, errors
 
 
-def judge_records(records: list[TableRecord], errors: list[InputError], config: Config) -> AuditResult:
-    """The report of what was read, whichever process read it (one audit, or merged parts)."""
+def judge_records(
+    records: list[TableRecord], errors: list[InputError], config: Config, drills: Path | None = None
+) -> AuditResult:
+    """The report of what was read, whichever process read it (one audit, or merged parts);
+    drills: the folder of drill results to read (tablesafe drill --output-dir), if any."""
     records = merge_global_tables(sorted(records, key=lambda r: (r.account, r.region, r.name)))
-    loaded = describe_records(records)
+    histories = None
+    if drills is not None:
+        histories, drill_errors = read_drills(drills, ((r.account, r.region, r.name) for r in records))
+        errors = [*errors, *drill_errors]
+    proven = None
+    if histories is not None:
+        proven = {key: day for key, history in histories.items() if (day := history.proven_day)}
+    loaded = describe_records(records, proven)
     loaded.errors[:0] = errors
-    return AuditResult(records, build_report(loaded, config))
+    return AuditResult(records, build_report(loaded, config), histories)
 
 
 def run_audit(
-    options: AuditOptions, config: Config, *, progress: bool | None = None, stop_at: float | None = None
+    options: AuditOptions,
+    config: Config,
+    *,
+    progress: bool | None = None,
+    stop_at: float | None = None,
+    drills: Path | None = None,
 ) -> AuditResult:
     """Audit every table in scope; raises UsageError or StartError when it cannot begin.
-    stop_at: see read_regions."""
+    stop_at: see read_regions; drills: see judge_records."""
     scope = resolve_scope(options)
     records, errors = read_regions(
         scope,
@@ -156,7 +175,7 @@ def run_audit(
         table_timeout=options.table_timeout,
         stop_at=stop_at,
     )
-    return judge_records(records, scope.errors + errors, config)
+    return judge_records(records, scope.errors + errors, config, drills)
 
 
 def merge_global_tables(records: list[TableRecord]) -> list[TableRecord]:
@@ -204,15 +223,22 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     return tqdm(total=total, unit="table", desc="auditing", file=sys.stderr, leave=False)
 
 
-def read_table(
-    name: str, *, region: str | None, profile: str | None, endpoint_url: str | None
-) -> TableRecord:
-    """One table read exactly as the audit reads it (for `tablesafe runbook`)."""
+def resolve_region(region: str | None, profile: str | None) -> str:
+    """The one region a command about one table works in: --region, else the session's;
+    raises UsageError when there is none or it is not a region."""
     region = region or _session_region(profile)
     if region is None:
         raise discover.UsageError("no region: pass --region R, or set AWS_REGION")
     if region not in discover.known_regions():
         raise discover.UsageError(f"--region: unknown region {region}")
+    return region
+
+
+def read_table(
+    name: str, *, region: str | None, profile: str | None, endpoint_url: str | None
+) -> TableRecord:
+    """One table read exactly as the audit reads it (for `tablesafe runbook`)."""
+    region = resolve_region(region, profile)
     clients = Clients(endpoint_url=endpoint_url)
     record = TableReader(clients).read(base_account(profile, clients, region), region, name)
     if record.describe is None:

@@ -215,6 +215,23 @@ def pages(
     raise EndlessPagination(f"pagination does not end: more than {max_pages} pages")
 
 
+MAX_OBJECT_PAGES = 10_000
+"""ListObjectsV2 pages of 1,000 keys: ten million objects under one prefix."""
+
+
+def list_objects(s3: Any, bucket: str, prefix: str, **options: Any) -> Iterator[Mapping[str, Any]]:
+    """Every page of ListObjectsV2 under prefix (options: e.g. Delimiter), bounded like pages()."""
+    return pages(
+        s3.list_objects_v2,
+        token_in="ContinuationToken",
+        token_out="NextContinuationToken",
+        max_pages=MAX_OBJECT_PAGES,
+        Bucket=bucket,
+        Prefix=prefix,
+        **options,
+    )
+
+
 _deadlines = threading.local()
 
 

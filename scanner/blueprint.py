@@ -185,7 +185,7 @@ DIGEST_MARK = "~"
 digested file name never equals a plain one."""
 
 
-def _path_part(name: str) -> str:
+def path_part(name: str) -> str:
     """An account or region as one safe path component (both are checked where they are read;
     this keeps a path inside the run whatever they are)."""
     cleaned = _UNSAFE.sub("_", name)
@@ -216,7 +216,7 @@ def blueprint_path(root: Path, record_or_blueprint: TableRecord | Mapping[str, A
         )
     else:
         account, region, name = (record_or_blueprint[key] for key in ("account", "region", "table_name"))
-    return root / "tables" / _path_part(account) / _path_part(region) / f"{table_file_stem(name)}.json"
+    return root / "tables" / path_part(account) / path_part(region) / f"{table_file_stem(name)}.json"
 
 
 def runbook_path(root: Path, record_or_blueprint: TableRecord | Mapping[str, Any]) -> Path:

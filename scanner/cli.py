@@ -1,4 +1,5 @@
-"""`tablesafe audit` and `tablesafe runbook`: registered here so the scanner owns its options.
+"""`tablesafe audit`, `tablesafe runbook` and `tablesafe drill`: registered here so the
+scanner owns its options.
 
 This module is imported by every command line run: keep boto3 and moto imports inside
 the handlers.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 from tablesafe.extras import AWS_CLIENT, install_hint, is_third_party, missing_extra
 from tablesafe.model import Report
 from tablesafe.output import say
+from tablesafe.scanner import drill_settings
 from tablesafe.scanner.records import DEFAULT_TABLE_TIMEOUT
 
 EXIT_INTERRUPTED = 130
@@ -26,24 +29,50 @@ DEMO_REGIONS = "us-east-1,eu-west-1"
 _DEMO_EXCLUSIVE = ("profile", "endpoint_url", "role_name", "accounts", "organization")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
-    return value
+def _bounded(
+    kind: type[int] | type[float], minimum: float, maximum: float, *, above: bool, expected: str
+) -> Any:
+    """An argparse type: a finite number of kind from minimum (excluded when above) to maximum."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if (
+            value is None
+            or not math.isfinite(value)
+            or not minimum <= value <= maximum
+            or (above and value == minimum)
+        ):
+            raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
+INFINITY = float("inf")
+_positive = _bounded(int, 1, INFINITY, above=False, expected="a whole number of at least 1")
+_seconds = _bounded(float, 0, INFINITY, above=True, expected="a number of seconds above 0")
+_sample_size = _bounded(
+    int,
+    0,
+    drill_settings.MAX_SAMPLE,
+    above=False,
+    expected=f"a whole number from 0 to {drill_settings.MAX_SAMPLE:,}",
+)
+_usd = _bounded(float, 0, INFINITY, above=False, expected="an amount of USD of at least 0")
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(text: str) -> float:
+    """Seconds, or a number with s, m or h: 90, 30m, 6h."""
+    unit = text[-1:].lower()
+    number = text[:-1] if unit in _UNITS else text
     try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, not {text!r}")
-    return value
+        return _seconds(number) * _UNITS.get(unit, 1)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90, 30m or 6h, not {text!r}") from None
 
 
 def register_commands(commands: Any, add_report_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -91,6 +120,12 @@ def register_commands(commands: Any, add_report_options: Callable[[argparse.Argu
     audit.add_argument(
         "--config", metavar="FILE", help="configuration file (default: nearest .tablesafe.yaml)"
     )
+    audit.add_argument(
+        "--drills",
+        metavar="DIR",
+        help="restore-drill results to read (tablesafe drill --output-dir): each table's last drill "
+        "in the report, summary.json and runbooks, and what TS008 judges",
+    )
     add_report_options(audit)
     audit.set_defaults(handler=_audit)
 
@@ -104,6 +139,77 @@ def register_commands(commands: Any, add_report_options: Callable[[argparse.Argu
     runbook.add_argument("--profile", metavar="P", help="AWS profile")
     runbook.add_argument("--endpoint-url", metavar="URL", help="AWS-compatible endpoint")
     runbook.set_defaults(handler=_runbook)
+    _register_drill(commands)
+
+
+def _register_drill(commands: Any) -> None:
+    drill = commands.add_parser(
+        "drill",
+        help="prove that a deployed table can be recreated: export, import (or restore) into a "
+        "scratch table, compare, clean up",
+        description="Run the table's recreation route for real into a scratch table "
+        "(tablesafe-drill-<id>), compare it with the blueprint and the export, measure each phase, "
+        "delete what it made and write the result under --output-dir. The source table is only "
+        "read and exported. Exit codes: 0 proven, 1 not recreatable as recorded, 2 usage error or "
+        "cannot start (no PITR, no bucket, over --max-cost), 3 could not finish, 130 interrupted.",
+    )
+    drill.add_argument("table", nargs="?", metavar="TABLE", help="table name")
+    drill.add_argument("--region", metavar="R", help="the table's region (default: the profile's)")
+    drill.add_argument("--profile", metavar="P", help="AWS profile")
+    drill.add_argument("--endpoint-url", metavar="URL", help="AWS-compatible endpoint")
+    drill.add_argument(
+        "--route",
+        choices=drill_settings.ROUTES,
+        help=f"default: {drill_settings.EXPORT_IMPORT} (the runbook's route), or "
+        f"{drill_settings.PITR_RESTORE} for a table with local secondary indexes",
+    )
+    drill.add_argument("--bucket", metavar="B", help="S3 bucket for the export (both routes export)")
+    drill.add_argument(
+        "--prefix",
+        metavar="P",
+        default=drill_settings.DEFAULT_PREFIX,
+        help=f"key prefix; the export goes to P/<drill id>/ (default: {drill_settings.DEFAULT_PREFIX})",
+    )
+    drill.add_argument(
+        "--sample",
+        type=_sample_size,
+        default=drill_settings.DEFAULT_SAMPLE,
+        metavar="N",
+        help=f"exported items compared with the scratch table (default: {drill_settings.DEFAULT_SAMPLE:,})",
+    )
+    drill.add_argument(
+        "--max-cost",
+        type=_usd,
+        default=drill_settings.DEFAULT_MAX_COST,
+        metavar="USD",
+        help="stop before any paid call when the estimated cost is higher "
+        f"(default: {drill_settings.DEFAULT_MAX_COST:g})",
+    )
+    drill.add_argument("--yes", action="store_true", help="drill even when the estimate exceeds --max-cost")
+    drill.add_argument(
+        "--keep", action="store_true", help="keep the export objects (default: delete them at the end)"
+    )
+    drill.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        default=drill_settings.DEFAULT_OUTPUT_DIR,
+        help="where results go: DIR/<account>/<region>/<table>/<UTC time>.json "
+        f"(default: {drill_settings.DEFAULT_OUTPUT_DIR}; tablesafe audit --drills DIR reads them)",
+    )
+    drill.add_argument(
+        "--timeout",
+        type=_duration,
+        default=drill_settings.DEFAULT_TIMEOUT,
+        metavar="DURATION",
+        help="time for export, rebuild and compare, e.g. 90, 30m, 6h (default: 6h)",
+    )
+    drill.add_argument("--config", metavar="FILE", help="configuration file (drill.prices)")
+    drill.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="instead of a drill: delete scratch tables older than a day that carry a drill tag",
+    )
+    drill.set_defaults(handler=_drill)
 
 
 def _fail(message: object) -> int:
@@ -132,7 +238,6 @@ def default_output_dir(now: dt.datetime | None = None) -> Path:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from tablesafe import __version__
     from tablesafe.config import load_config
     from tablesafe.output import EXIT_INPUT, emit_report
 
@@ -155,11 +260,14 @@ def _audit(args: argparse.Namespace) -> int:
             check_output_dir,
             find_previous_run,
             is_run,
-            write_run,
+            write_audit,
         )
     except ModuleNotFoundError as error:
         return _missing_extra(error, extra, command)
     output_dir = Path(args.output_dir) if args.output_dir else default_output_dir()
+    drills = Path(args.drills) if args.drills else None
+    if drills is not None and not drills.is_dir():
+        return _fail(f"--drills: {drills} is not a directory of drill results (tablesafe drill --output-dir)")
     try:
         check_output_dir(output_dir)  # before the audit, not after an hour of reading
         options = AuditOptions(
@@ -185,15 +293,15 @@ def _audit(args: argparse.Namespace) -> int:
                     concurrency=args.concurrency,
                     table_timeout=args.table_timeout,
                 )
-                result = run_audit(options, config)
+                result = run_audit(options, config, drills=drills)
         else:
-            result = run_audit(options, config)
+            result = run_audit(options, config, drills=drills)
     except (UsageError, StartError, OutputDirError) as error:
         return _fail(error)
     replacing = is_run(output_dir)
     try:
         previous = find_previous_run(output_dir.parent, output_dir)
-        write_run(output_dir, result.report, result.records, tool_version=__version__, previous=previous)
+        write_audit(output_dir, result, previous=previous)
     except OutputDirError as error:
         return _fail(error)
     except OSError as error:
@@ -232,3 +340,68 @@ def _runbook(args: argparse.Namespace) -> int:
         table = where(record.account, problem.region or record.region, record.name)
         _fail(f"{table}: {problem.api}: {problem.message}")
     return EXIT_PARTIAL if record.problems else 0
+
+
+def _drill(args: argparse.Namespace) -> int:
+    from tablesafe.config import load_config
+    from tablesafe.output import EXIT_INPUT, write_stdout
+
+    if args.cleanup == bool(args.table):
+        return _fail("drill: name a TABLE, or pass --cleanup (without one)")
+    output_dir = Path(args.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        return _fail(f"{output_dir} exists and is not a directory: choose another --output-dir")
+    config, config_errors = load_config(args.config, Path.cwd())
+    if config_errors:
+        for error in config_errors:
+            _fail(error)
+        return EXIT_INPUT
+    try:
+        from tablesafe.scanner import drill
+        from tablesafe.scanner.drill_results import summary_text, write_result
+    except ModuleNotFoundError as error:
+        return _missing_extra(error, "aws")
+    try:
+        aws = drill.connect(args.region, args.profile, args.endpoint_url, args.timeout)
+        if args.cleanup:
+            lines, problems = drill.cleanup_leftovers(aws)
+            write_stdout("\n".join(lines) or "no scratch tables of drills")
+            for problem in problems:
+                _fail(problem)
+            return EXIT_PARTIAL if problems else 0
+        options = drill.DrillOptions(
+            table=args.table,
+            route=args.route,
+            bucket=args.bucket,
+            prefix=args.prefix,
+            sample=args.sample,
+            max_cost=args.max_cost,
+            yes=args.yes,
+            keep=args.keep,
+            timeout=args.timeout,
+        )
+        plan = drill.prepare(options, aws, config)
+    except drill.DrillProblem as problem:
+        say(f"error: {problem}")
+        return problem.exit_code
+    leftovers = drill.leftover_tables(aws)
+    if leftovers:
+        shown = ", ".join(leftovers[:5]) + (f" and {len(leftovers) - 5} more" if len(leftovers) > 5 else "")
+        say(
+            f"warning: {len(leftovers)} scratch tables of earlier drills remain ({shown}); "
+            "tablesafe drill --cleanup deletes those older than a day"
+        )
+    cost = drill_settings.usd(plan.estimate_usd)
+    say(
+        f"drill {plan.drill_id}: {plan.table} by {plan.route}, estimated {cost}, scratch table {plan.scratch}"
+    )
+    result = drill.drill(aws, plan, lambda message: say(f"drill {plan.drill_id}: {message}"))
+    try:
+        path: str | None = str(write_result(output_dir, result))
+    except OSError as error:
+        path = None
+        _fail(f"{output_dir}: cannot write the drill's result: {error.strerror or error}")
+    write_stdout(summary_text(result, path))
+    for leftover in result["leftovers"]:
+        say(f"error: left behind: {leftover}")
+    return result["exit_code"] if path else EXIT_INPUT

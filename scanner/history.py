@@ -20,8 +20,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tablesafe import __version__
 from tablesafe.model import Finding, Report, Unknown
 from tablesafe.neutralize import text
 from tablesafe.reports import render
@@ -31,10 +32,14 @@ from tablesafe.rules.ts004_removal_policy_not_retain import (
 )
 
 from .blueprint import blueprint, blueprint_path, runbook_path
+from .drill_results import DrillHistory, TableKey, drill_view
 from .html_report import REPORT_PAGE, findings_by_record, render_html, render_runbook_page, runbook_page_path
 from .live import describe_record, where
 from .records import TableRecord
 from .runbook import render_runbook
+
+if TYPE_CHECKING:
+    from .audit import AuditResult
 
 SUMMARY_FILE = "summary.json"
 PROTECTIONS = ("pitr", "deletion_protection", "retain")
@@ -73,6 +78,9 @@ def protections(record: TableRecord) -> dict[str, bool | None]:
 
 
 def _table_entry(record: TableRecord, findings: list[Finding], bp: Mapping[str, Any]) -> dict[str, Any]:
+    """A table's entry in summary.json; "drill" is its last drill and last proven one (see
+    drill_view), present when the run read drill results."""
+
     def ids(suppressed: bool) -> list[str]:
         return sorted(
             {
@@ -97,6 +105,7 @@ def _table_entry(record: TableRecord, findings: list[Finding], bp: Mapping[str, 
         "blueprint": blueprint_path(Path(), record).as_posix(),
         "runbook": runbook_path(Path(), record).as_posix(),
         "runbook_page": runbook_page_path(Path(), record).as_posix(),
+        **({"drill": bp["drill"]} if "drill" in bp else {}),
     }
 
 
@@ -281,7 +290,13 @@ def _remove(path: Path) -> None:
 
 
 def write_run(
-    output_dir: Path, report: Report, records: list[TableRecord], *, tool_version: str, previous: Path | None
+    output_dir: Path,
+    report: Report,
+    records: list[TableRecord],
+    *,
+    tool_version: str,
+    previous: Path | None,
+    drills: Mapping[TableKey, DrillHistory] | None = None,
 ) -> RunSummary:
     """Blueprints, runbooks, reports, changes.json and summary.json of one run, as output_dir.
 
@@ -289,7 +304,9 @@ def write_run(
     when complete; an existing output_dir is replaced whole if it holds a run, else refused
     (OutputDirError, see check_output_dir). Interrupted before it is in place, it leaves
     output_dir as it was; once in place, the old run's removal is finished whatever happens.
-    previous is the previous run's directory (see find_previous_run), or None.
+    previous is the previous run's directory (see find_previous_run), or None. drills: each
+    drilled table's history when the audit read drill results (the blueprints, runbooks,
+    summary.json and report then show each table's last drill).
     """
     check_output_dir(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +314,9 @@ def write_run(
     writing = _sibling(output_dir, "writing")
     try:
         writing.mkdir()
-        summary = _write_files(writing, report, records, tool_version=tool_version, previous=previous)
+        summary = _write_files(
+            writing, report, records, tool_version=tool_version, previous=previous, drills=drills
+        )
         old = _swap_in(writing, output_dir)
     finally:
         shutil.rmtree(writing, ignore_errors=True)
@@ -306,13 +325,33 @@ def write_run(
     return summary
 
 
+def write_audit(output_dir: Path, result: AuditResult, *, previous: Path | None) -> RunSummary:
+    """write_run for one audit's result, by this version of tablesafe."""
+    return write_run(
+        output_dir,
+        result.report,
+        result.records,
+        tool_version=__version__,
+        previous=previous,
+        drills=result.drills,
+    )
+
+
 def _write_files(
-    output_dir: Path, report: Report, records: list[TableRecord], *, tool_version: str, previous: Path | None
+    output_dir: Path,
+    report: Report,
+    records: list[TableRecord],
+    *,
+    tool_version: str,
+    previous: Path | None,
+    drills: Mapping[TableKey, DrillHistory] | None,
 ) -> RunSummary:
     tables = []
     findings = findings_by_record(records, report.findings)
     for record in sorted(records, key=lambda r: (r.account, r.region, r.name)):
         bp = blueprint(record)
+        if drills is not None:  # the run read drill results: say whether recreation was proven
+            bp["drill"] = drill_view(drills.get((record.account, record.region, record.name)))
         _write(blueprint_path(output_dir, record), _json(bp))
         runbook = render_runbook(bp)
         _write(runbook_path(output_dir, record), runbook)
@@ -337,7 +376,7 @@ def _write_files(
         )
     _write(output_dir / "changes.json", _json(summary.changes()))
     _write(output_dir / "report.json", render(report, "json", tool_version=tool_version))
-    _write(output_dir / REPORT_PAGE, render_html(report, records, tool_version=tool_version))
+    _write(output_dir / REPORT_PAGE, render_html(report, records, tool_version=tool_version, drills=drills))
     _write(output_dir / SUMMARY_FILE, _json(summary.to_dict()))  # last: the run is complete
     return summary
 

@@ -34,11 +34,12 @@ from tablesafe.reports._common import all_rules, plural, summary_line
 from tablesafe.rules.ts004_removal_policy_not_retain import RULE as TS004
 
 from .blueprint import blueprint, pitr_view, runbook_path
+from .drill_results import PROVEN, DrillHistory, TableKey, drill_view, duration
 from .live import describe_record
 from .records import TableRecord
 
 REPORT_PAGE = "report.html"
-LIVE_RULES = frozenset({"TS001", "TS003", "TS004", "TS007"})
+LIVE_RULES = frozenset({"TS001", "TS003", "TS004", "TS007", "TS008"})
 """The rules that judge a deployed table; the others need CDK code or a baseline, and would
 only show a column of meaningless passes."""
 
@@ -188,7 +189,26 @@ def _cell(row: _Row, rule: Rule, matched: list[Finding]) -> dict[str, Any]:
     return {"state": state, "label": state, "title": title, "linked": bool(matched)}
 
 
-def _row_view(row: _Row, rules: list[Rule], findings: list[Finding], anchor: str) -> dict[str, Any]:
+def _drill_cell(history: DrillHistory | None) -> dict[str, Any]:
+    """The last drill of a table: its day, verdict and recovery time; the last proven day too
+    when the last drill did not prove it."""
+    view = drill_view(history)
+    last, proven = view["last"], view["last_proven"]
+    if last is None:
+        return {"state": WARN, "label": "never drilled", "title": view["line"]}
+    label = f"{last['date']} · {last['verdict']} · {duration(last['recovery_seconds'])}"
+    if last["verdict"] != PROVEN:
+        label += f" (last proven {proven['date']})" if proven else " (never proven)"
+    return {"state": PASS if last["verdict"] == PROVEN else FAIL, "label": label, "title": view["line"]}
+
+
+def _row_view(
+    row: _Row,
+    rules: list[Rule],
+    findings: list[Finding],
+    anchor: str,
+    drills: Mapping[TableKey, DrillHistory] | None,
+) -> dict[str, Any]:
     replica = row.replica
     status = replica.get("status") if replica is not None else row.record.status
     bp = row.blueprint
@@ -206,6 +226,9 @@ def _row_view(row: _Row, rules: list[Rule], findings: list[Finding], anchor: str
         "stack_state": "unmanaged" if bp.get("stack_known") else "unknown",
         "pitr": pitr_view(replica.get("pitr") if replica is not None else bp.get("pitr")),
         "cells": [_cell(row, rule, row.findings(rule, findings)) for rule in rules],
+        "drill": None
+        if drills is None
+        else _drill_cell(drills.get((row.record.account, row.record.region, row.record.name))),
     }
 
 
@@ -257,9 +280,15 @@ def _table_view(record: TableRecord, findings: list[Finding], anchor: str) -> di
     }
 
 
-def render_html(report: Report, records: list[TableRecord], *, tool_version: str) -> str:
-    """The whole page: summary counts, the tables x rules grid, each table's findings with
-    their fixes, read problems."""
+def render_html(
+    report: Report,
+    records: list[TableRecord],
+    *,
+    tool_version: str,
+    drills: Mapping[TableKey, DrillHistory] | None = None,
+) -> str:
+    """The whole page: summary counts, the tables x rules grid (with each table's last drill
+    when the audit read drill results), each table's findings with their fixes, read problems."""
     fired = {finding.rule.id for finding in report.findings}
     rules = [rule for rule in all_rules(report) if rule.id in LIVE_RULES or rule.id in fired]
     records = sorted(records, key=lambda r: (r.account, r.region, r.name))
@@ -273,7 +302,10 @@ def render_html(report: Report, records: list[TableRecord], *, tool_version: str
         cards=_cards(report, records, rows),
         rules=rules,
         no_stack=NO_STACK,
-        rows=[_row_view(row, rules, by_record[id(row.record)], anchors[id(row.record)]) for row in rows],
+        rows=[
+            _row_view(row, rules, by_record[id(row.record)], anchors[id(row.record)], drills) for row in rows
+        ],
+        show_drills=drills is not None,
         findings_count=plural(len(report.findings), "finding"),
         tables=[
             _table_view(record, by_record[id(record)], anchors[id(record)])

@@ -49,20 +49,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 
-from tablesafe import __version__
-from tablesafe.config import Config
-from tablesafe.model import InputError
+from tablesafe.config import MAX_DRILL_AGE_DAYS, Config
+from tablesafe.model import InputError, RuleSettings
+from tablesafe.rules.ts008_recreation_unproven import RULE as TS008
 from tablesafe.scanner import discover
 from tablesafe.scanner.audit import (
     DEFAULT_CONCURRENCY,
@@ -73,9 +75,16 @@ from tablesafe.scanner.audit import (
     resolve_scope,
     run_audit,
 )
-from tablesafe.scanner.aws import error_text, pages
+from tablesafe.scanner.aws import error_text, list_objects, pages
 from tablesafe.scanner.cli import default_output_dir
-from tablesafe.scanner.history import RUN_NAME, SUMMARY_FILE, RunSummary, previous_runs, write_run
+from tablesafe.scanner.drill_results import (
+    DRILLS_PREFIX,
+    MAX_RESULT_BYTES,
+    MAX_RESULTS_READ,
+    PROVEN,
+    RESULT_NAME,
+)
+from tablesafe.scanner.history import RUN_NAME, SUMMARY_FILE, RunSummary, previous_runs, write_audit
 from tablesafe.scanner.records import TableRecord, record_from_json, record_to_json
 
 DEFAULT_PREFIX = "tablesafe-audit/"
@@ -94,6 +103,8 @@ WRITE_RESERVE_SECONDS = 90.0
 the uploads): reading stops this long before the invocation's end."""
 MAX_LIST_PAGES = 1000
 """S3 ListObjectsV2 pages of 1,000 run prefixes: a daily schedule for 2,700 years."""
+_SAFE_PART = re.compile(r"^(?!\.\.?\Z)[A-Za-z0-9_.~-]+\Z", re.ASCII)
+"""An account, region or table file stem as a drill writes it (never '.' or '..')."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +115,8 @@ class Settings:
     prefix: str
     topic_arn: str | None
     options: AuditOptions
+    config: Config = field(default_factory=Config)
+    """The rules' configuration: TS008 on when TABLESAFE_DRILL_MAX_AGE_DAYS is set."""
 
     def run_prefix(self, run_id: str) -> str:
         return f"{self.prefix}{run_id}/"
@@ -150,7 +163,49 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         organization=organization,
         concurrency=int(concurrency_text),
     )
-    return Settings(bucket, prefix, env.get("TABLESAFE_TOPIC_ARN", "").strip() or None, options)
+    return Settings(
+        bucket, prefix, env.get("TABLESAFE_TOPIC_ARN", "").strip() or None, options, _drill_config(env)
+    )
+
+
+def _drill_config(env: Mapping[str, str]) -> Config:
+    """TS008 (recreation-unproven) with its maximum age when TABLESAFE_DRILL_MAX_AGE_DAYS is
+    set; the default rules otherwise."""
+    text = env.get("TABLESAFE_DRILL_MAX_AGE_DAYS", "").strip()
+    if not text:
+        return Config()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DRILL_AGE_DAYS:
+        allowed = f"a whole number from 1 to {MAX_DRILL_AGE_DAYS}"
+        raise ValueError(f"TABLESAFE_DRILL_MAX_AGE_DAYS: expected {allowed}, not {text!r}")
+    return Config(enabled=frozenset({TS008.id}), settings=RuleSettings(drill_max_age_days=int(text)))
+
+
+def download_drills(s3: Any, bucket: str, into: Path) -> Path:
+    """The drill results of the bucket's drills/ prefix (what ScheduledRestoreDrill writes),
+    saved under into as `tablesafe drill --output-dir` writes them: for each table its newest
+    results, down to its latest proven one (at most MAX_RESULTS_READ). A key whose folders are
+    not the names a drill writes (a path that could leave into) is passed over."""
+    folders: dict[str, list[str]] = defaultdict(list)
+    for page in list_objects(s3, bucket, DRILLS_PREFIX):
+        for entry in page.get("Contents", []):
+            folder, _, name = str(entry.get("Key", "")).removeprefix(DRILLS_PREFIX).rpartition("/")
+            parts = folder.split("/")
+            if RESULT_NAME.match(name) and len(parts) == 3 and all(_SAFE_PART.match(p) for p in parts):
+                folders[folder].append(name)
+    for folder, names in folders.items():
+        for name in sorted(names, reverse=True)[:MAX_RESULTS_READ]:
+            body = s3.get_object(Bucket=bucket, Key=f"{DRILLS_PREFIX}{folder}/{name}")["Body"]
+            data = body.read(MAX_RESULT_BYTES + 1)
+            path = into / folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            try:
+                proven = json.loads(data).get("verdict") == PROVEN
+            except (ValueError, AttributeError):
+                proven = False  # the audit names the damaged file
+            if proven:
+                break
+    return into
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -204,7 +259,11 @@ def run(event: object, context: object) -> dict[str, Any]:
     """Single-Lambda mode: audit everything in scope, write the run to S3, publish."""
     _event(event, "run")
     settings = settings_from_env()
-    result = run_audit(settings.options, Config(), progress=False, stop_at=_stop_at(context))
+    with tempfile.TemporaryDirectory(prefix="tablesafe-drills-") as tmp:
+        drills = download_drills(_s3(settings), settings.bucket, Path(tmp))
+        result = run_audit(
+            settings.options, settings.config, progress=False, stop_at=_stop_at(context), drills=drills
+        )
     return publish_run(settings, default_output_dir().name, result)
 
 
@@ -288,7 +347,11 @@ def merge(event: object, context: object) -> dict[str, Any]:
         parts = list(pool.map(lambda item: _read_part(s3, settings, run_id, *item), items))
     records = [record for part_records, _ in parts for record in part_records]
     errors += [error for _, part_errors in parts for error in part_errors]
-    return publish_run(settings, run_id, judge_records(records, errors, Config()))
+    with tempfile.TemporaryDirectory(prefix="tablesafe-drills-") as tmp:
+        result = judge_records(
+            records, errors, settings.config, download_drills(s3, settings.bucket, Path(tmp))
+        )
+    return publish_run(settings, run_id, result)
 
 
 def _read_part(
@@ -329,9 +392,7 @@ def publish_run(settings: Settings, run_id: str, result: AuditResult) -> dict[st
     with tempfile.TemporaryDirectory(prefix="tablesafe-") as tmp:
         previous = _download_previous_summary(s3, settings, run_id, Path(tmp) / "previous")
         output_dir = Path(tmp) / "run" / run_id
-        summary = write_run(
-            output_dir, result.report, result.records, tool_version=__version__, previous=previous
-        )
+        summary = write_audit(output_dir, result, previous=previous)
         _upload_dir(s3, settings.bucket, run_prefix, output_dir, settings.options.concurrency)
     run_uri = f"s3://{settings.bucket}/{run_prefix}"
     counts = summary.counts

@@ -7,7 +7,8 @@ archived state is reported with a notice instead: its unreadable parts are not a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +37,8 @@ STATE_NOTES = {
 
 UNMANAGED_POLICY = "Retain"
 """No stack can delete an unmanaged table, which is what Retain guarantees for a managed one."""
+NO_DRILL_RESULTS = Unknown("no drill results were read (tablesafe audit --drills DIR)")
+"""A table's last proven drill when the audit was given none to read (TS008 says so)."""
 
 
 def where(account: str, region: str | None, name: str) -> str:
@@ -77,8 +80,11 @@ def _policies(record: TableRecord) -> tuple[str | Unknown | None, str | Unknown 
     return stack.deletion_policy, stack.update_replace_policy
 
 
-def describe_record(record: TableRecord) -> LoadResult:
-    """One description per table, or per replica of a global table, with its errors and notices."""
+def describe_record(
+    record: TableRecord, last_proven: dt.date | Unknown | None = NO_DRILL_RESULTS
+) -> LoadResult:
+    """One description per table, or per replica of a global table, with its errors and
+    notices; last_proven is the day of its last successful drill (None: never)."""
     result = LoadResult()
     stack = record.stack
     deletion_policy, update_replace_policy = _policies(record)
@@ -97,6 +103,7 @@ def describe_record(record: TableRecord) -> LoadResult:
         deletion_protection=_deletion_protection(record.describe, record.problems),
         deletion_policy=deletion_policy,
         update_replace_policy=update_replace_policy,
+        last_proven=last_proven,
     )
     if (record.describe or {}).get("Replicas"):
         result.tables.append(replace(base, replica_region=record.region))
@@ -134,12 +141,17 @@ def _replica(base: TableDescription, replica: ReplicaRecord) -> TableDescription
     )
 
 
-def describe_records(records: Iterable[TableRecord]) -> LoadResult:
-    """All records as one LoadResult; stacks counts the distinct owning stacks."""
+def describe_records(
+    records: Iterable[TableRecord], proven: Mapping[tuple[str, str, str], dt.date] | None = None
+) -> LoadResult:
+    """All records as one LoadResult; stacks counts the distinct owning stacks. proven: the
+    day each drilled table was last proven, by (account, region, name); None when the audit
+    read no drill results."""
     result = LoadResult()
     stacks: set[tuple[str, str, str]] = set()
     for record in records:
-        result.extend(describe_record(record))
+        day = NO_DRILL_RESULTS if proven is None else proven.get((record.account, record.region, record.name))
+        result.extend(describe_record(record, day))
         if record.stack:
             stacks.add((record.account, record.region, record.stack.name))
     result.stacks = len(stacks)

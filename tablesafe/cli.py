@@ -25,12 +25,15 @@ from tablesafe.reports._common import snippets
 
 EXIT_CODES_HEADING = "exit codes:"
 EXIT_CODES = f"""{EXIT_CODES_HEADING}
-  0    done; no unsuppressed finding at or above --fail-on (default: error)
-  1    findings at or above --fail-on (lint --fix: findings remain; lint --diff: a diff)
+  0    done; no unsuppressed finding at or above --fail-on (default: error);
+       drill: the table is proven recreatable
+  1    findings at or above --fail-on (lint --fix: findings remain; lint --diff: a diff;
+       drill: not recreatable as recorded, the difference named)
   2    usage error, or an input that could not be read or a file that could not be
-       written (one line each on stderr; the other inputs are still reported)
-  3    audit, runbook: partial, some reads failed (wins over 1)
-  130  interrupted; nothing half-written is left in place"""
+       written (one line each on stderr; the other inputs are still reported);
+       drill: cannot start (no PITR, no bucket, over --max-cost)
+  3    audit, runbook: partial, some reads failed (wins over 1); drill: could not finish
+  130  interrupted; nothing half-written is left in place (drill: its scratch table deleted)"""
 """The README's exit-code table, for `tablesafe --help`."""
 DEFAULT_PATH = "cdk.out"
 """What `tablesafe check` reads without a PATH: the cloud assembly `cdk synth` writes here."""
@@ -258,6 +261,7 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
         "slug": rule.slug,
         "title": rule.title,
         "severity": rule.severity.value,
+        "enabled_by_default": rule.default_enabled,
         "rationale": rule.rationale,
         "remediation": {"summary": of_rule(rule).summary, **of_rule(rule).code()},
         "controls": list(rule.controls),
@@ -268,8 +272,13 @@ def _catalogue_entry(rule: Rule) -> dict[str, object]:
 def _rule_text(rule: Rule) -> str:
     """One catalogue entry for people: what, why, how to fix, and the peers' controls."""
     indent = "    "
-    parts = [f"{rule.id}  {rule.slug}  [{rule.severity.value}]", f"  {rule.title}", ""]
-    for paragraph in (rule.rationale, f"fix: {of_rule(rule).summary}"):
+    opt_in = "" if rule.default_enabled else ", opt-in"
+    parts = [f"{rule.id}  {rule.slug}  [{rule.severity.value}{opt_in}]", f"  {rule.title}", ""]
+    paragraphs = [rule.rationale, f"fix: {of_rule(rule).summary}"]
+    if opt_in:
+        switch = f"rules: {{{rule.id}: {{enabled: true}}}}"
+        paragraphs.insert(1, f"opt-in: off unless .tablesafe.yaml turns it on: {switch}")
+    for paragraph in paragraphs:
         parts += [*textwrap.wrap(paragraph, 96, initial_indent="  ", subsequent_indent="  "), ""]
     parts.pop()
     for label, _, code in snippets(of_rule(rule)):

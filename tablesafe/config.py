@@ -1,5 +1,5 @@
 """The `.tablesafe.yaml` configuration: rule switches, severities, the minimum recovery
-period and exemptions.
+period, exemptions, and the restore drills' settings (`drill`: TS008's maximum age, prices).
 
 A bad entry is reported with the file and the key and then ignored, which is the
 fail-closed choice: an exemption or a disabled rule that cannot be read does not apply.
@@ -17,13 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tablesafe.model import CONFIG_ERROR, InputError, Notice, RuleSettings, Severity, TableDescription
+from tablesafe.model import CONFIG_ERROR, InputError, Notice, Rule, RuleSettings, Severity, TableDescription
 from tablesafe.rules import ALL_RULES, find_rule
+from tablesafe.scanner.drill_settings import LIST_PRICES
 from tablesafe.suppressions import parse_expiry, reason_problem
 from tablesafe.values import brief, display
 
 CONFIG_NAME = ".tablesafe.yaml"
-_TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions")
+_TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions", "drill")
+_DRILL_KEYS = ("max_age_days", "prices")
+MAX_DRILL_AGE_DAYS = 3650
 _RULE_KEYS = ("enabled", "severity", "reason")
 _MATCH_KEYS = ("stack", "logical_id", "construct_path", "table_arn")
 _EXEMPTION_KEYS = ("rules", *_MATCH_KEYS, "reason", "expires")
@@ -54,8 +57,16 @@ class Config:
     severities: Mapping[str, Severity] = field(default_factory=dict)
     settings: RuleSettings = field(default_factory=RuleSettings)
     exemptions: tuple[Exemption, ...] = ()
+    enabled: frozenset[str] = frozenset()
+    """Rules the config turns on: what runs an opt-in rule (Rule.default_enabled False)."""
     reasons: Mapping[str, str] = field(default_factory=dict)
     """Rule id -> why it is disabled or its severity lowered (required for both)."""
+    drill_prices: Mapping[str, float] = field(default_factory=dict)
+    """`drill.prices`: list prices the drill's cost estimate uses instead of its own."""
+
+    def runs(self, rule: Rule) -> bool:
+        """The rule runs: enabled by default and not disabled, or an opt-in rule turned on."""
+        return rule.id in self.enabled or (rule.default_enabled and rule.id not in self.disabled)
 
     def notices(self) -> list[Notice]:
         """What this configuration switches off, for every report of a run: each disabled
@@ -70,7 +81,10 @@ class Config:
             else:
                 continue
             notices.append(Notice(Severity.INFO, f"{rule.id} {rule.slug} {change} by {self.path}: {reason}"))
-        if self.disabled >= {rule.id for rule in ALL_RULES}:
+        if not any(
+            rule.id in self.enabled or (rule.default_enabled and rule.id not in self.disabled)
+            for rule in ALL_RULES
+        ):
             notices.append(
                 Notice(Severity.WARNING, f"{self.path} disables every rule: this run checks nothing")
             )
@@ -126,13 +140,23 @@ class _ConfigReader:
 
     def read(self, document: Mapping[str, Any]) -> tuple[Config, list[InputError]]:
         self.unknown_keys(document, _TOP_KEYS, "")
-        disabled, severities, reasons = self.rules(document.get("rules", {}))
+        enabled, disabled, severities, reasons = self.rules(document.get("rules", {}))
+        drill = document.get("drill", {})
+        if not isinstance(drill, Mapping):
+            self.problem("drill", "must be a mapping with max_age_days and/or prices")
+            drill = {}
+        self.unknown_keys(drill, _DRILL_KEYS, "drill.")
         config = Config(
             path=self.shown,
             disabled=frozenset(disabled),
             severities=severities,
             reasons=reasons,
-            settings=RuleSettings(min_recovery_period_days=self.min_days(document)),
+            enabled=frozenset(enabled),
+            drill_prices=self.drill_prices(drill.get("prices", {})),
+            settings=RuleSettings(
+                min_recovery_period_days=self.min_days(document),
+                drill_max_age_days=self.drill_max_age(drill),
+            ),
             exemptions=tuple(self.exemptions(document.get("exemptions", []))),
         )
         return config, self.errors
@@ -147,15 +171,41 @@ class _ConfigReader:
             return default
         return value
 
-    def rules(self, section: Any) -> tuple[set[str], dict[str, Severity], dict[str, str]]:
-        """The disabled rules, the severity overrides, and why each that weakens the gate
-        does; a weakening switch without a reason is an error and does not apply."""
+    def drill_max_age(self, drill: Mapping[str, Any]) -> int:
+        default = RuleSettings().drill_max_age_days
+        value = drill.get("max_age_days", default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DRILL_AGE_DAYS:
+            allowed = f"from 1 to {MAX_DRILL_AGE_DAYS}"
+            self.problem("drill.max_age_days", f"must be a whole number {allowed}, not {brief(value)}")
+            return default
+        return value
+
+    def drill_prices(self, section: Any) -> dict[str, float]:
+        if not isinstance(section, Mapping):
+            self.problem("drill.prices", f"must be a mapping of {', '.join(LIST_PRICES)} to USD")
+            return {}
+        prices = {}
+        for name, value in section.items():
+            key = f"drill.prices.{name}"
+            if name not in LIST_PRICES:
+                self.problem(key, f"unknown price (expected one of {', '.join(LIST_PRICES)})")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+                self.problem(key, f"must be a number of USD of at least 0, not {brief(value)}")
+            else:
+                prices[str(name)] = float(value)
+        return prices
+
+    def rules(self, section: Any) -> tuple[set[str], set[str], dict[str, Severity], dict[str, str]]:
+        """The rules switched on (an opt-in rule) and off, the severity overrides, and why each
+        that weakens the gate does; a weakening switch without a reason is an error and does
+        not apply."""
+        enabled: set[str] = set()
         disabled: set[str] = set()
         severities: dict[str, Severity] = {}
         reasons: dict[str, str] = {}
         if not isinstance(section, Mapping):
             self.problem("rules", "must be a mapping of rule id to {enabled, severity, reason}")
-            return disabled, severities, reasons
+            return enabled, disabled, severities, reasons
         for name, options in section.items():
             key = f"rules.{name}"
             rule = find_rule(str(name))
@@ -167,10 +217,12 @@ class _ConfigReader:
                 continue
             self.unknown_keys(options, _RULE_KEYS, f"{key}.")
             reason = options.get("reason")
-            enabled = options.get("enabled", True)
-            if not isinstance(enabled, bool):
-                self.problem(f"{key}.enabled", f"must be true or false, not {brief(enabled)}")
-            elif not enabled and self.reasoned(key, "enabled", "false switches the rule off", reason):
+            switch = options.get("enabled")
+            if "enabled" in options and not isinstance(switch, bool):
+                self.problem(f"{key}.enabled", f"must be true or false, not {brief(switch)}")
+            elif switch is True:
+                enabled.add(rule.id)
+            elif switch is False and self.reasoned(key, "enabled", "false switches the rule off", reason):
                 disabled.add(rule.id)
                 reasons[rule.id] = reason.strip()
             if "severity" not in options:
@@ -188,7 +240,7 @@ class _ConfigReader:
                     continue
                 reasons[rule.id] = reason.strip()
             severities[rule.id] = severity
-        return disabled, severities, reasons
+        return enabled, disabled, severities, reasons
 
     def reasoned(self, key: str, option: str, weakening: str, reason: Any) -> bool:
         """Whether a switch that weakens the gate says why; if not, the error naming it."""

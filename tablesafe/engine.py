@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 
 from tablesafe.config import Config
 from tablesafe.model import Finding, LoadResult, Report, Rule, Suppression, TableChange, TableDescription
@@ -14,7 +15,8 @@ from tablesafe.rules import ALL_RULES
 
 
 def enabled_rules(config: Config) -> list[Rule]:
-    return [rule for rule in ALL_RULES if rule.id not in config.disabled]
+    """The rules on by default and not disabled, and the opt-in rules the config enables."""
+    return [rule for rule in ALL_RULES if config.runs(rule)]
 
 
 def _suppression_note(suppression: Suppression, today: dt.date) -> str | None:
@@ -68,6 +70,7 @@ def evaluate(
     changes: Iterable[TableChange] = (),
 ) -> list[Finding]:
     today = today or dt.date.today()
+    config = replace(config, settings=replace(config.settings, today=today))  # once, not per table
     enabled = enabled_rules(config)
     rules = [rule for rule in enabled if not rule.judges_changes]
     change_rules = [rule for rule in enabled if rule.judges_changes]

@@ -124,6 +124,9 @@ class TableDescription:
     scope: str | None = None
     """Source files: the scope argument of the call as written (`self`, `this`), through
     which a remediation reaches an unassigned construct."""
+    last_proven: dt.date | Unknown | None = None
+    """A live table's last successful restore drill (`tablesafe drill`), by its UTC day; None:
+    never drilled, Unknown: no drill results were read. Only TS008 reads it."""
 
     @property
     def resource_key(self) -> tuple[str | int | None, ...]:
@@ -156,6 +159,12 @@ class RuleSettings:
     """The tunable inputs of the rules, from the config file."""
 
     min_recovery_period_days: int = 7
+    drill_max_age_days: int = 35
+    """TS008: the last successful drill may be at most this many days old (a monthly drill
+    with a few days to spare)."""
+    today: dt.date | None = None
+    """The day the rules judge on (set by engine.evaluate; None: today), so that a rule that
+    counts days stays a pure function of its inputs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +220,9 @@ class Rule:
     """Judged once per resource, not per replica (the policy belongs to the resource)."""
     judges_changes: bool = False
     """check takes a TableChange (baseline vs new) instead of one TableDescription."""
+    default_enabled: bool = True
+    """False for an opt-in rule: it runs only when the config enables it
+    (`rules: {TS008: {enabled: true}}`)."""
 
 
 @dataclass(slots=True)

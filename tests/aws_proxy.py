@@ -167,9 +167,18 @@ class AwsProxy:
             def do_GET(self) -> None:
                 self._proxy()
 
+            def do_HEAD(self) -> None:
+                self._proxy()
+
+            def do_PUT(self) -> None:
+                self._proxy()
+
+            def do_DELETE(self) -> None:
+                self._proxy()
+
             def _proxy(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                call = _describe_call(self.headers, body)
+                call = _describe_call(self.headers, body, self.command, self.path)
                 fault = proxy._decide(call)
                 kind = fault.error if fault is not None else None
                 if kind in _ERROR_KINDS:
@@ -267,7 +276,40 @@ def _without_token(call: Call, body: bytes) -> bytes:
     return json.dumps(document).encode()
 
 
-def _describe_call(headers: Any, body: bytes) -> Call:
+def _table_of(document: dict[str, Any]) -> str | None:
+    """The table a DynamoDB request names: by name, by ARN, as the source of a restore, as the
+    table an import creates, or in a batch read."""
+    arn = document.get("ResourceArn") or document.get("TableArn") or ""
+    created = document.get("TableCreationParameters") or {}
+    batch = list(document.get("RequestItems") or {})
+    return (
+        document.get("TableName")
+        or document.get("SourceTableName")
+        or arn.rpartition("/")[2]
+        or created.get("TableName")
+        or (batch[0] if batch else None)
+    )
+
+
+def _s3_operation(method: str, path: str) -> str:
+    """The S3 REST operation of a path-style request (what botocore sends to an IP endpoint)."""
+    url = urllib.parse.urlsplit(path)
+    on_object = "/" in url.path.strip("/")
+    query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+    if method == "POST" and "delete" in query:
+        return "DeleteObjects"
+    if method == "GET" and not on_object:
+        return "ListObjectsV2" if query.get("list-type") == ["2"] else "ListObjects"
+    names = {
+        "HEAD": ("HeadBucket", "HeadObject"),
+        "GET": ("", "GetObject"),
+        "PUT": ("CreateBucket", "PutObject"),
+        "DELETE": ("DeleteBucket", "DeleteObject"),
+    }
+    return names.get(method, ("", ""))[on_object]
+
+
+def _describe_call(headers: Any, body: bytes, method: str = "POST", path: str = "/") -> Call:
     scope = _SCOPE.search(headers.get("Authorization", ""))
     region, service = scope.groups() if scope else ("", "")
     target = headers.get("X-Amz-Target")
@@ -278,7 +320,9 @@ def _describe_call(headers: Any, body: bytes) -> Call:
             document = json.loads(body or b"{}")
         except ValueError:
             document = {}
-        table = document.get("TableName") or (document.get("ResourceArn") or "").rpartition("/")[2] or None
+        table = _table_of(document) if isinstance(document, dict) else None
+    elif service == "s3":
+        operation = _s3_operation(method, path)
     else:
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         operation = form.get("Action", [""])[0]

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -258,6 +259,22 @@ def moto_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(moto_server: str) -> Iterator[Any]:
+    """tests/aws_proxy.py in front of the moto server, one per test module: it records every
+    call and injects faults (reset by the `aws` fixture)."""
+    with load_helper("aws_proxy.py").AwsProxy(moto_server) as running:
+        yield running
+
+
+@pytest.fixture
+def aws(moto_server: str, proxy: Any) -> Any:
+    """A clean moto account behind a clean proxy; returns the proxy (seed through moto_server)."""
+    reset_moto(moto_server)
+    proxy.reset()
+    return proxy
 
 
 def reset_moto(url: str) -> None:

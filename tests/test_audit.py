@@ -11,13 +11,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import FAKE_CREDENTIALS, REPO_ROOT, _cli_env, load_helper, reset_moto
+from conftest import FAKE_CREDENTIALS, REPO_ROOT, _cli_env, load_helper
 
 aws_proxy = load_helper("aws_proxy.py")
 helpers = load_helper("audit_helpers.py")
@@ -35,20 +35,6 @@ def cli(run_cli: RunCli) -> RunCli:
         return run_cli(*args, cwd=cwd, env={**FAKE_CREDENTIALS, **(env or {})})
 
     return run
-
-
-@pytest.fixture(scope="module")
-def proxy(moto_server: str) -> Iterator[Any]:
-    with aws_proxy.AwsProxy(moto_server) as running:
-        yield running
-
-
-@pytest.fixture
-def aws(moto_server: str, proxy: Any) -> Any:
-    """A clean moto account behind a clean proxy; returns the proxy (seed through moto_server)."""
-    reset_moto(moto_server)
-    proxy.reset()
-    return proxy
 
 
 def audit(cli: RunCli, proxy: Any, tmp_path: Path, *args: str, cwd: Path | None = None) -> Any:

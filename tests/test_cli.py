@@ -31,8 +31,11 @@ def test_rules_catalogue(run_cli: RunCli) -> None:
     for rule_id in ("TS001", "TS002", "TS003", "TS004", "TS005", "TS006", "TS007"):
         assert rule_id in text
     assert "AWS Security Hub DynamoDB.6" in text
+    assert "TS008  recreation-unproven  [warning, opt-in]" in text
+    assert "rules: {TS008: {enabled: true}}" in text
     catalogue = json.loads(run_cli("rules", "--format", "json").stdout)
-    assert [entry["id"] for entry in catalogue] == [f"TS00{n}" for n in range(1, 8)]
+    assert [entry["id"] for entry in catalogue] == [f"TS00{n}" for n in range(1, 9)]
+    assert [entry["id"] for entry in catalogue if not entry["enabled_by_default"]] == ["TS008"]
     assert all(entry["remediation"]["cdk_typescript"] for entry in catalogue)
 
 

@@ -323,15 +323,8 @@ def test_check_outputs_hold_hostile_templates(
 
 # --- through the audit (a moto server behind a rewriting proxy) ----------------------------
 
-aws_proxy = load_helper("aws_proxy.py")
 audit_helpers = load_helper("audit_helpers.py")
 HOME = audit_helpers.HOME
-
-
-@pytest.fixture(scope="module")
-def proxy(moto_server: str) -> Iterator[Any]:
-    with aws_proxy.AwsProxy(moto_server) as running:
-        yield running
 
 
 def _hostile_answers(name: str, arn: str, key: str, attribute: str, tags: dict[str, str], stack: str) -> Any:

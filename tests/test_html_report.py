@@ -10,6 +10,7 @@ logical ID as CDK writes it, which a narrow column must not break mid-word).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -20,12 +21,14 @@ from typing import Any
 from urllib.parse import unquote
 
 import audit_helpers as helpers
+import drill_helpers
 import pytest
 from conftest import reset_moto
 
 from tablesafe.config import Config
 from tablesafe.scanner.audit import AuditOptions, run_audit
-from tablesafe.scanner.history import write_run
+from tablesafe.scanner.drill_results import write_result
+from tablesafe.scanner.history import write_audit
 from tablesafe.scanner.html_report import NO_STACK, render_runbook_page
 from tablesafe.scanner.records import TableRecord
 
@@ -42,7 +45,8 @@ CARTS_BREAKS = {0, len("Carts"), len("CartsTable")}
 
 @pytest.fixture(scope="module")
 def run(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One audit run directory of the four tables above."""
+    """One audit run directory of the four tables above, with drill results: the long-named
+    table proven three days ago, carts never proven (its last drill failed)."""
     reset_moto(moto_server)
     helpers.create_table(moto_server, "loose", pitr_days=None, protected=False)
     dynamodb = helpers.client(moto_server, "dynamodb")
@@ -51,11 +55,18 @@ def run(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     helpers.create_table(moto_server, "fresh")
     helpers.create_table(moto_server, LONG_NAME)
     helpers.create_stack(moto_server, "ShopStack", {CARTS_ID: "carts"}, policy="Delete")
+    drills = tmp_path_factory.mktemp("drills")
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    write_result(drills, drill_helpers.result(LONG_NAME, started))
+    write_result(drills, drill_helpers.result("carts", started, "not-recreatable", recovery_seconds=None))
     result = run_audit(
-        AuditOptions(regions=helpers.HOME, endpoint_url=moto_server, concurrency=2), Config(), progress=False
+        AuditOptions(regions=helpers.HOME, endpoint_url=moto_server, concurrency=2),
+        Config(),
+        progress=False,
+        drills=drills,
     )
     output = tmp_path_factory.mktemp("audit") / "run"
-    write_run(output, result.report, result.records, tool_version="0.0.0", previous=None)
+    write_audit(output, result, previous=None)
     return output
 
 
@@ -114,6 +125,20 @@ def test_grid_cells_say_what_applies(run: Path) -> None:
     for name in ("fresh", "carts"):  # moto enables PITR at once: the window is empty
         assert '35 days<br><small class="muted">enabled just now</small>' in rows[name]
         assert 'class="bar"' not in rows[name] and " to " not in rows[name]
+
+
+def test_the_last_drill_column_tells_the_day_verdict_and_recovery_time(run: Path) -> None:
+    rows = grid_rows(_report(run))
+    drill_cell = re.compile(r'<td class="(pass|fail|warn)" title="([^"]*)">([^<]*)</td>')
+    drills = {name: drill_cell.search(row).groups() for name, row in rows.items()}
+    state, title, label = drills[LONG_NAME]
+    assert state == "pass" and re.fullmatch(r"\d{4}-\d\d-\d\d · proven · 14 min", label)
+    assert title.endswith(", 14 min, 120,000 items, 1,000 sampled equal")
+    assert re.fullmatch(
+        r"fail \| \d{4}-\d\d-\d\d · not-recreatable · unknown \(never proven\)",
+        " | ".join((drills["carts"][0], drills["carts"][2])),
+    )
+    assert drills["fresh"] == ("warn", "never drilled", "never drilled")
 
 
 def test_runbook_pages_beside_the_markdown_are_linked_both_ways(run: Path) -> None:
@@ -251,8 +276,8 @@ def test_no_column_is_hidden_in_chromium(run: Path, width: int, tmp_path: Path) 
     measured = _measure(run / "report.html", width, tmp_path)
     viewport, headers = measured["viewport"], measured["headers"]
     assert viewport <= width and viewport > width - 40  # a vertical scrollbar at most
-    assert [h["text"] for h in headers][:3] == ["Table", "Stack", "PITR window (UTC)"]
-    assert [h["text"][:5] for h in headers][3:] == ["TS001", "TS003", "TS004", "TS007"]
+    assert [h["text"] for h in headers][:4] == ["Table", "Stack", "PITR window (UTC)", "Last drill"]
+    assert [h["text"][:5] for h in headers][4:] == ["TS001", "TS003", "TS004", "TS007"]
     for box in headers + measured["cells"]:
         assert box["width"] > 0 and box["height"] > 0, box
         assert box["left"] >= 0 and box["right"] <= viewport, (box, viewport)

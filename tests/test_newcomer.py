@@ -107,7 +107,7 @@ def test_misspelt_command_suggests_the_command(run_cli: RunCli) -> None:
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "tablesafe: error: argument command: invalid choice: 'chek' (choose from 'check', 'lock', 'rules', "
-        "'checkov-dir', 'lint', 'audit', 'runbook'); did you mean 'check'? (see tablesafe --help)"
+        "'checkov-dir', 'lint', 'audit', 'runbook', 'drill'); did you mean 'check'? (see tablesafe --help)"
     ]
 
 
@@ -126,7 +126,7 @@ def test_short_lock_reason_is_refused_like_a_suppression_reason(run_cli: RunCli,
 
 def test_rules_prints_rationale_fixes_and_controls(run_cli: RunCli) -> None:
     text = run_cli("rules").stdout
-    assert text.count("  CDK Python:") == 7 and text.count("  controls:") == 7
+    assert text.count("  CDK Python:") == 8 and text.count("  controls:") == 8
     one = run_cli("rules", "pitr-missing")
     assert one.returncode == 0
     assert one.stdout.startswith("TS001  pitr-missing  [error]\n")

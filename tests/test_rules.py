@@ -16,13 +16,16 @@ from tablesafe.baseline import compare
 from tablesafe.config import Config
 from tablesafe.engine import evaluate
 from tablesafe.loader import load_paths
-from tablesafe.model import TABLE, Rule, RuleSettings, TableChange, TableDescription, Unknown
+from tablesafe.model import TABLE, Rule, RuleSettings, Source, TableChange, TableDescription, Unknown
 from tablesafe.remediation import of_rule
 from tablesafe.reports import finding_dict
 from tablesafe.rules import ALL_RULES, RULES_BY_ID
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
 ONLY = {rule.id: Config(disabled=frozenset(RULES_BY_ID) - {rule.id}) for rule in ALL_RULES}
+TEMPLATE_RULES = [rule for rule in ALL_RULES if rule.id != "TS008"]
+"""The rules with PASS/FAIL fixture templates; TS008 judges deployed tables only (below, and
+end to end in tests/test_drill.py)."""
 
 
 def _findings(rule_id: str, settings: RuleSettings | None = None):
@@ -37,7 +40,7 @@ def _findings(rule_id: str, settings: RuleSettings | None = None):
     return loaded, evaluate(loaded.tables, config, dt.date(2026, 11, 22), loaded.changes)
 
 
-@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda rule: rule.id)
+@pytest.mark.parametrize("rule", TEMPLATE_RULES, ids=lambda rule: rule.id)
 def test_fail_tables_fail_and_pass_tables_pass(rule: Rule) -> None:
     """For a change rule, a Fail table of the baseline that is gone from the new side counts."""
     loaded, findings = _findings(rule.id)
@@ -143,6 +146,36 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
     # no command fixes a deprecated prop (source only) or a deployed stack's removal policy
     assert bool(remediation.cli) is (rule.id not in ("TS002", "TS004"))
     assert rule.controls and rule.help_url.startswith("https://")
+
+
+@pytest.mark.parametrize(
+    ("last_proven", "source", "message"),
+    [
+        (dt.date(2026, 11, 1), Source.LIVE, None),
+        (dt.date(2026, 10, 18), Source.LIVE, "on 2026-10-18, 35 days ago: older than drill.max_age_days"),
+        (None, Source.LIVE, "No restore drill has proven that this table can be recreated"),
+        (Unknown("no drill results were read"), Source.LIVE, "cannot be proven: no drill results were read"),
+        (None, Source.TEMPLATE, None),
+    ],
+)
+def test_ts008_judges_the_age_of_a_live_tables_last_proven_drill(
+    last_proven: object, source: Source, message: str | None
+) -> None:
+    table = TableDescription(TABLE, source=source, last_proven=last_proven)  # type: ignore[arg-type]
+    settings = RuleSettings(drill_max_age_days=30, today=dt.date(2026, 11, 22))
+    found = RULES_BY_ID["TS008"].check(table, settings)
+    assert (message is None and found == []) or (len(found) == 1 and message in found[0]), found
+
+
+def test_an_opt_in_rule_runs_only_when_the_config_enables_it() -> None:
+    from tablesafe.engine import enabled_rules
+
+    assert RULES_BY_ID["TS008"].default_enabled is False
+    assert "TS008" not in {rule.id for rule in enabled_rules(Config())}
+    assert "TS008" in {rule.id for rule in enabled_rules(Config(enabled=frozenset({"TS008"})))}
+    live = TableDescription(TABLE, source=Source.LIVE, table_name="orders")
+    found = evaluate([live], Config(enabled=frozenset({"TS008"})), dt.date(2026, 11, 22))
+    assert "TS008" in [f.rule.id for f in found]
 
 
 @pytest.mark.parametrize(

@@ -419,7 +419,8 @@ def test_the_asset_imports_the_handler_with_only_the_lambda_runtime(asset_dir: P
     probe = (
         "import sys\nsys.modules['tqdm'] = None\n"
         "import tablesafe.scanner.lambda_handler as h, yaml, junitparser, jinja2, markdown_it\n"
-        "import tablesafe.scanner.html_report\n"
+        "import tablesafe.scanner.html_report, tablesafe.scanner.drill_handler as d\n"
+        "assert callable(d.step)\n"
         "print(h.__file__, yaml.__file__, junitparser.version)\n"
         "assert all(callable(getattr(h, n)) for n in ('run', 'plan', 'audit_item', 'merge'))\n"
     )

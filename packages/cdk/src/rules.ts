@@ -7,4 +7,5 @@ export const RULE_SLUGS: Readonly<Record<string, string>> = {
   TS005: 'table-v2-swap',
   TS006: 'table-replacement',
   TS007: 'pitr-recovery-period-short',
+  TS008: 'recreation-unproven',
 };
