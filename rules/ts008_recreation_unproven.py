@@ -42,8 +42,9 @@ def remediation(ctx: RemediationContext) -> Remediation:
     comment = f"{ctx.where}: drilled every month by ScheduledRestoreDrill"
     return Remediation(
         summary,
-        f'# {comment}\nTags.of({ctx.py_var}).add("{DRILL_TAG}", "monthly")',
-        f'// {comment}\nTags.of({ctx.ts_var}).add("{DRILL_TAG}", "monthly");',
+        f'# {comment}, {ctx.python_after()}\ncdk.Tags.of({ctx.python_table()}).add("{DRILL_TAG}", "monthly")',
+        f"// {comment}, {ctx.typescript_after()}\n"
+        f'Tags.of({ctx.typescript_table()}).add("{DRILL_TAG}", "monthly");',
         cli,
     )
 

@@ -348,6 +348,8 @@ def _drill(args: argparse.Namespace) -> int:
 
     if args.cleanup == bool(args.table):
         return _fail("drill: name a TABLE, or pass --cleanup (without one)")
+    if problem := missing_extra("aws", AWS_CLIENT):
+        return _fail(f"drill {problem}")
     output_dir = Path(args.output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         return _fail(f"{output_dir} exists and is not a directory: choose another --output-dir")
@@ -360,7 +362,7 @@ def _drill(args: argparse.Namespace) -> int:
         from tablesafe.scanner import drill
         from tablesafe.scanner.drill_results import summary_text, write_result
     except ModuleNotFoundError as error:
-        return _missing_extra(error, "aws")
+        return _missing_extra(error, "aws", "drill")
     try:
         aws = drill.connect(args.region, args.profile, args.endpoint_url, args.timeout)
         if args.cleanup:

@@ -5,25 +5,17 @@ is spent.
 The prices are AWS list prices (us-east-1, on-demand, at the time of writing) and only
 estimate: other regions differ, and `.tablesafe.yaml` can set them (`drill.prices`). The size
 the estimate starts from is DescribeTable's TableSizeBytes, which DynamoDB updates about every
-six hours. Here, and not in the drill, so that the configuration can check price names
-without importing boto3.
+six hours. Here, and not in the drill, so that the command line reads them without
+importing boto3; the list prices themselves are the default of a configuration key
+(tablesafe.config.LIST_PRICES).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-LIST_PRICES: Mapping[str, float] = {
-    # ExportTableToPointInTime (full export), per GB of table size
-    "export_per_gb": 0.10,
-    # ImportTable, per GB of uncompressed source data (about the table size)
-    "import_per_gb": 0.15,
-    # RestoreTableToPointInTime, per GB restored
-    "restore_per_gb": 0.15,
-    # on-demand read request units, per million: the sample read by key, and the restore
-    # route's count of the restored table (a scan: half a unit per 4 KB, eventually consistent)
-    "read_request_per_million": 0.125,
-}
+from tablesafe.config import LIST_PRICES
+
 EXPORT_IMPORT = "export-import"
 PITR_RESTORE = "pitr-restore"
 ROUTES = (EXPORT_IMPORT, PITR_RESTORE)

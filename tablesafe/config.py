@@ -19,7 +19,6 @@ from typing import Any
 
 from tablesafe.model import CONFIG_ERROR, InputError, Notice, Rule, RuleSettings, Severity, TableDescription
 from tablesafe.rules import ALL_RULES, find_rule
-from tablesafe.scanner.drill_settings import LIST_PRICES
 from tablesafe.suppressions import parse_expiry, reason_problem
 from tablesafe.values import brief, display
 
@@ -27,6 +26,19 @@ CONFIG_NAME = ".tablesafe.yaml"
 _TOP_KEYS = ("min_recovery_period_days", "rules", "exemptions", "drill")
 _DRILL_KEYS = ("max_age_days", "prices")
 MAX_DRILL_AGE_DAYS = 3650
+LIST_PRICES: Mapping[str, float] = {
+    # ExportTableToPointInTime (full export), per GB of table size
+    "export_per_gb": 0.10,
+    # ImportTable, per GB of uncompressed source data (about the table size)
+    "import_per_gb": 0.15,
+    # RestoreTableToPointInTime, per GB restored
+    "restore_per_gb": 0.15,
+    # on-demand read request units, per million: the sample read by key, and the restore
+    # route's count of the restored table (a scan: half a unit per 4 KB, eventually consistent)
+    "read_request_per_million": 0.125,
+}
+"""The restore drill's AWS list prices in USD (us-east-1, on-demand, at the time of writing):
+the defaults `drill.prices` overrides, so that an estimate can follow another region."""
 _RULE_KEYS = ("enabled", "severity", "reason")
 _MATCH_KEYS = ("stack", "logical_id", "construct_path", "table_arn")
 _EXEMPTION_KEYS = ("rules", *_MATCH_KEYS, "reason", "expires")

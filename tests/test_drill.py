@@ -490,7 +490,9 @@ def test_usage_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
         capture_output=True, text=True, env=_cli_env(), cwd=tmp_path, check=False,
     )  # fmt: skip
     assert blocked.returncode == 2
-    assert blocked.stderr == "tablesafe: error: boto3 is not installed: pip install 'tablesafe[aws]'\n"
+    assert blocked.stderr == (
+        "tablesafe: error: drill needs the aws extra (boto3 not installed): pip install 'tablesafe[aws]'\n"
+    )
 
 
 # --- Ctrl-C in each phase ----------------------------------------------------------------------

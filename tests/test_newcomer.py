@@ -232,6 +232,10 @@ NO_EXTRA = [
         ("runbook", "orders"),
         "runbook needs the aws extra (boto3, botocore not installed): pip install 'tablesafe[aws]'",
     ),
+    (
+        ("drill", "orders", "--bucket", "drills"),
+        "drill needs the aws extra (boto3, botocore not installed): pip install 'tablesafe[aws]'",
+    ),
 ]
 
 
