@@ -52,7 +52,8 @@ def _unchanged(target: Path, expected: FileVersion) -> None:
 
 
 def _mode(target: Path) -> int | None:
-    """The mode to keep; None for a new file; WriteRefused for anything but a regular file."""
+    """The mode to keep; None for a new file; WriteRefused for anything but a regular file
+    (a character device is written in place by write_file: it is no file to replace)."""
     try:
         info = target.stat()
     except FileNotFoundError:
@@ -62,6 +63,16 @@ def _mode(target: Path) -> int | None:
     if not stat.S_ISREG(info.st_mode):
         raise WriteRefused("is not a regular file: not written")
     return stat.S_IMODE(info.st_mode)
+
+
+def _device(target: Path) -> bool:
+    """A character device (`--output /dev/null`, a terminal): written to, never replaced
+    (renaming a file over /dev/null would replace the device). A FIFO stays refused: opening
+    it for writing waits for a reader."""
+    try:
+        return stat.S_ISCHR(target.stat().st_mode)
+    except OSError:
+        return False
 
 
 def _new_file_mode() -> int:
@@ -80,6 +91,10 @@ def write_file(
     target must lie inside it. Raises WriteRefused with the reason; an OSError of the
     write itself (a full disk, a file-size limit) leaves the original intact."""
     target = _target(Path(path), root)
+    if expected is None and _device(target):
+        with open(target, "wb") as device:
+            device.write(data)
+        return target
     mode = _mode(target)
     if expected is not None:
         if mode is None:

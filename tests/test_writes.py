@@ -168,6 +168,8 @@ def test_output_and_lock_go_through_the_same_writer(tmp_path: Path) -> None:
     assert run("check", SAMPLE, "--format", "json", "--output", report, cwd=tmp_path).returncode == 1
     assert json.loads(report.read_text())["tool"] == "tablesafe"
     assert report.stat().st_mode & 0o777 == 0o640
+    discarded = run("check", SAMPLE, "--format", "json", "--output", "/dev/null", cwd=tmp_path)
+    assert discarded.returncode == 1 and Path("/dev/null").is_char_device()  # written to, not replaced
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     for args, problem in (
